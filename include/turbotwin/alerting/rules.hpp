@@ -1,0 +1,63 @@
+#pragma once
+/// RUL alert rules: a severity per asset with hysteresis, and the alert lifecycle it drives.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace turbotwin::alerting {
+
+enum class severity { normal = 0, warning = 1, critical = 2 };
+const char* to_string(severity s) noexcept;
+
+/// Thresholds in cycles of RUL. A severity is entered when rul <= its threshold and left only
+/// when rul > threshold + clear_margin, so a noisy estimate near a threshold does not flap.
+struct thresholds {
+    double warning_rul = 50.0;
+    double critical_rul = 20.0;
+    double clear_margin = 10.0;
+};
+
+/// Severity for `rul` given the current severity (hysteresis).
+severity next_severity(const thresholds& t, severity current, double rul) noexcept;
+
+enum class alert_state { active, cleared };
+const char* to_string(alert_state s) noexcept;
+
+/// One RUL alert. The id is "<asset>-<n>" with n counting the asset's alerts from 1.
+struct alert {
+    std::string id;
+    std::string asset;
+    severity level = severity::warning;
+    alert_state state = alert_state::active;
+    std::int64_t raised_cycle = 0;
+    std::optional<std::int64_t> cleared_cycle;
+    std::int64_t cycle = 0;   ///< cycle of the last change
+    double rul = 0, rul_lo = 0, rul_hi = 0;  ///< estimate at the last change
+};
+
+/// Per-asset alert state: at most one active RUL alert, whose severity is the asset's.
+/// On every severity change the active alert (if any) is cleared and, unless the new severity
+/// is normal, a new alert is raised. Each change is returned for publication.
+class asset_alerts {
+public:
+    struct change {
+        std::optional<alert> cleared;  ///< the alert that just ended
+        std::optional<alert> raised;   ///< the alert that just started
+    };
+
+    severity current() const noexcept { return severity_; }
+    const std::optional<alert>& active() const noexcept { return active_; }
+    std::uint64_t raised_count() const noexcept { return raised_count_; }
+
+    /// Applies one estimate; returns what changed (both empty when nothing did).
+    change evaluate(const thresholds& t, std::string_view asset, std::int64_t cycle, double rul, double rul_lo,
+                    double rul_hi);
+
+private:
+    severity severity_ = severity::normal;
+    std::optional<alert> active_;
+    std::uint64_t raised_count_ = 0;
+};
+
+}  // namespace turbotwin::alerting

@@ -1,0 +1,62 @@
+#pragma once
+/// The read model that REST serves: a copy of every asset's latest state and the alert log.
+/// Written by the fleet's workers (each asset by its one owner), read by HTTP threads.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "turbotwin/alerting/rules.hpp"
+#include "turbotwin/twin/asset_twin.hpp"
+
+namespace turbotwin::app {
+
+struct asset_summary {
+    std::string id;
+    std::int64_t last_cycle = 0;
+    double rul = 0, rul_lo = 0, rul_hi = 0;
+    alerting::severity level = alerting::severity::normal;
+    std::uint64_t readings = 0;                 ///< readings applied
+    std::optional<std::string> active_alert;    ///< id of the active RUL alert
+    std::optional<std::string> fault;           ///< numerical fault, if any
+    std::vector<twin::channel_state> channels;  ///< filtered sensors
+    std::int64_t updated_ms = 0;                ///< wall clock of the last update (server time)
+};
+
+template <class T>
+struct page {
+    std::vector<T> items;
+    std::optional<std::string> next_cursor;
+};
+
+class fleet_view {
+public:
+    explicit fleet_view(std::size_t max_alerts = 100000) : max_alerts_(max_alerts) {}
+
+    void upsert(asset_summary s);
+    /// Records a new alert or the new state of a known one (same id).
+    void record_alert(const alerting::alert& a);
+
+    std::optional<asset_summary> asset(const std::string& id) const;
+    /// Assets in id order after `cursor` (an id), at most `limit`.
+    page<asset_summary> assets(const std::optional<std::string>& cursor, std::size_t limit) const;
+    /// Alerts newest first; the cursor is the sequence number to continue below.
+    page<alerting::alert> alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit) const;
+
+    std::size_t asset_count() const;
+    std::size_t active_alert_count() const;
+    std::size_t alert_count() const;
+
+private:
+    mutable std::shared_mutex mu_;
+    std::map<std::string, asset_summary> assets_;
+    std::map<std::uint64_t, alerting::alert> alerts_;             ///< by sequence number
+    std::unordered_map<std::string, std::uint64_t> alert_seq_;    ///< alert id -> sequence
+    std::uint64_t next_seq_ = 1;
+    std::size_t max_alerts_;
+};
+
+}  // namespace turbotwin::app

@@ -1,0 +1,20 @@
+#pragma once
+/// JSON documents the server publishes and serves. Numbers are written with round-trip
+/// precision (nlohmann/json prints the shortest text that parses back to the same double).
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "turbotwin/alerting/rules.hpp"
+#include "turbotwin/app/fleet_view.hpp"
+#include "turbotwin/twin/asset_twin.hpp"
+
+namespace turbotwin::app {
+
+/// turbotwin/v1/engines/{id}/rul: {"asset","cycle","rul","rul_lo","rul_hi","severity"[,"ts"]}
+std::string rul_message(const std::string& asset, const twin::twin_update& u);
+/// turbotwin/v1/alerts/{id} and REST: {"id","asset","type","severity","state","cycle",...}
+nlohmann::json alert_json(const alerting::alert& a);
+/// REST asset; `detail` adds the filtered sensors.
+nlohmann::json asset_json(const asset_summary& s, bool detail);
+
+}  // namespace turbotwin::app

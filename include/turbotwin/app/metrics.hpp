@@ -1,0 +1,34 @@
+#pragma once
+/// Counters the server exposes at GET /metrics (Prometheus text format).
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "turbotwin/core/result.hpp"
+
+namespace turbotwin::app {
+
+class metrics {
+public:
+    static constexpr std::size_t reason_slots = 32;
+
+    std::atomic<std::uint64_t> messages_received{0};  ///< telemetry messages from the broker
+    std::atomic<std::uint64_t> readings_applied{0};   ///< readings that updated a twin
+    std::atomic<std::uint64_t> sensors_ignored{0};    ///< single implausible sensors dropped
+    std::atomic<std::uint64_t> rul_published{0};
+    std::atomic<std::uint64_t> alerts_published{0};
+    std::atomic<std::uint64_t> publish_failures{0};
+
+    void count_rejected(errc reason) noexcept { rejected_[std::size_t(reason) % reason_slots].fetch_add(1, std::memory_order_relaxed); }
+    std::uint64_t rejected(errc reason) const noexcept { return rejected_[std::size_t(reason) % reason_slots].load(); }
+    std::uint64_t rejected_total() const noexcept;
+
+    /// Prometheus exposition of the counters; `gauges` is appended as is.
+    std::string prometheus(const std::string& gauges) const;
+
+private:
+    std::array<std::atomic<std::uint64_t>, reason_slots> rejected_{};
+};
+
+}  // namespace turbotwin::app

@@ -1,0 +1,40 @@
+#pragma once
+/// The REST API (v1) and the dashboard, as one http::handler.
+#include <functional>
+#include <string>
+
+#include "turbotwin/app/fleet_view.hpp"
+#include "turbotwin/app/metrics.hpp"
+#include "turbotwin/http/server.hpp"
+
+namespace turbotwin::app {
+
+/// Live facts the API reports that it does not own.
+struct server_status {
+    std::function<bool()> broker_connected;
+    std::function<std::uint64_t()> broker_reconnects;
+    std::function<std::size_t()> ingest_backlog;
+    std::string model_name;
+    std::string version;
+};
+
+class rest_api {
+public:
+    rest_api(const fleet_view& view, const metrics& counters, server_status status);
+    http::response operator()(const http::request& req) const;
+
+private:
+    http::response assets(const http::request& req) const;
+    http::response asset(const std::string& id) const;
+    http::response alerts(const http::request& req) const;
+    http::response metrics_text() const;
+
+    const fleet_view& view_;
+    const metrics& metrics_;
+    server_status status_;
+};
+
+/// The dashboard page (served at /), compiled into the binary.
+const std::string& dashboard_html();
+
+}  // namespace turbotwin::app

@@ -1,0 +1,15 @@
+#pragma once
+/// `turbotwin serve`: wires the broker, the fleet, the read model and the REST API together.
+#include <atomic>
+#include <string>
+
+#include "turbotwin/app/runtime.hpp"
+#include "turbotwin/core/result.hpp"
+
+namespace turbotwin::app {
+
+/// Runs until `stop` becomes true, then shuts down gracefully (stop intake, drain the workers,
+/// close HTTP). Returns an error when a listener or the data dir cannot be set up.
+Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop);
+
+}  // namespace turbotwin::app

@@ -1,0 +1,49 @@
+#pragma once
+/// Reading and writing C-MAPSS text files: 26 space-separated columns per row
+/// (unit, cycle, 3 settings, 21 sensors), trailing spaces allowed.
+#include <iosfwd>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "turbotwin/core/reading.hpp"
+#include "turbotwin/core/result.hpp"
+
+namespace turbotwin::dataset {
+
+struct cmapss_row {
+    long unit = 0;
+    reading data;
+};
+
+/// A line that could not be used, with where it is.
+struct line_issue {
+    std::string file;
+    std::size_t line = 0;  ///< 1-based
+    std::string message;
+};
+
+struct cmapss_file {
+    std::vector<cmapss_row> rows;    ///< usable rows, in file order
+    std::vector<line_issue> issues;  ///< skipped lines (blank lines are skipped silently)
+};
+
+/// Parses one row. Blank lines are an error here; read_cmapss skips them.
+Result<cmapss_row> parse_cmapss_line(std::string_view line);
+
+/// Reads a whole file; fails only when the file cannot be opened.
+Result<cmapss_file> read_cmapss(const std::string& path);
+
+/// One engine's rows, in file order.
+struct engine_trajectory {
+    long unit = 0;
+    std::vector<reading> cycles;
+};
+
+/// Groups rows by unit, engines in order of first appearance, each engine's rows in file order.
+std::vector<engine_trajectory> group_by_unit(const std::vector<cmapss_row>& rows);
+
+/// Writes one row in C-MAPSS format (values printed with round-trip precision).
+void write_cmapss_row(std::ostream& out, long unit, const reading& r);
+
+}  // namespace turbotwin::dataset

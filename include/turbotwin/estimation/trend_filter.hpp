@@ -1,0 +1,60 @@
+#pragma once
+/// A local linear trend Kalman filter for one sensor: the state is the sensor's true level and
+/// its trend (change per cycle); the reading is the level plus white noise.
+///   x_k = F(dt) x_{k-1} + w,  F = [1 dt; 0 1],  w ~ N(0, Q(dt))
+///   z_k = [1 0] x_k + v,      v ~ N(0, R)
+/// Q(dt) is the continuous white-noise-acceleration discretisation plus a level random walk
+/// (Bar-Shalom, Li & Kirubarajan, Estimation with Applications to Tracking, eq. 6.2.2-12).
+#include <Eigen/Core>
+
+namespace turbotwin::estimation {
+
+/// Named indices into the filter state.
+struct idx {
+    static constexpr Eigen::Index level = 0;  ///< sensor level, units
+    static constexpr Eigen::Index slope = 1;  ///< trend, units per cycle
+};
+
+using state_vector = Eigen::Matrix<double, 2, 1>;
+using state_matrix = Eigen::Matrix<double, 2, 2>;
+
+/// Noise and prior of one sensor's filter; fitted by `turbotwin train` (maximum likelihood).
+struct trend_filter_params {
+    double measurement_var = 1.0;     ///< R, sensor units^2
+    double level_process_var = 0.0;   ///< random walk of the level, units^2 per cycle
+    double slope_process_var = 1e-6;  ///< white noise on the trend's rate, units^2 per cycle^3
+    double initial_level = 0.0;       ///< prior mean of the level at the first reading
+    double initial_level_var = 1.0;   ///< prior variance of the level
+    double initial_slope_var = 1e-4;  ///< prior variance of the slope, (units/cycle)^2
+};
+
+/// Result of incorporating (or skipping) one reading.
+struct update_info {
+    bool applied = false;         ///< false when the reading was missing
+    double innovation = 0.0;      ///< z - predicted level
+    double innovation_var = 0.0;  ///< S = H P H' + R
+};
+
+class trend_filter {
+public:
+    explicit trend_filter(const trend_filter_params& params);
+
+    /// Advances the state by dt_cycles (>= 0) and incorporates z unless it is NaN.
+    /// Returns false, leaving the state untouched, on numerical trouble (non-finite or
+    /// non-positive innovation variance).
+    bool step(double dt_cycles, double z, update_info& info) noexcept;
+
+    const state_vector& state() const noexcept { return x_; }
+    const state_matrix& covariance() const noexcept { return p_; }
+    double level() const noexcept { return x_(idx::level); }
+    double slope() const noexcept { return x_(idx::slope); }
+    double level_std() const noexcept;
+    double slope_std() const noexcept;
+
+private:
+    trend_filter_params params_;
+    state_vector x_;   ///< [level (units), slope (units/cycle)]
+    state_matrix p_;   ///< state covariance
+};
+
+}  // namespace turbotwin::estimation

@@ -1,0 +1,94 @@
+#pragma once
+/// A small adapter over Paho C++'s mqtt::async_client: connect with our own reconnect
+/// backoff, remembered subscriptions, non-throwing publish. No mqtt::exception crosses it.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <mqtt/delivery_token.h>
+
+#include "turbotwin/core/result.hpp"
+
+namespace turbotwin::mqtt {
+
+struct client_options {
+    std::string broker_url = "tcp://127.0.0.1:1883";  ///< tcp://host:port (ssl:// if Paho has TLS)
+    std::string client_id;                   ///< empty: a generated unique id ("turbotwin-" + 12 hex)
+    bool clean_session = true;               ///< false keeps the broker session (serve)
+    std::string username;                    ///< optional
+    std::string password;                    ///< optional, only sent with a username
+    std::chrono::seconds keep_alive{20};     ///< MQTT keep-alive interval
+    /// Paho's limit on publishes queued in the client and not yet written (and, while
+    /// disconnected, the offline buffer). Paho's default of 100 makes a fast publisher fail
+    /// with "No more messages can be buffered".
+    int max_buffered = 100000;
+    std::chrono::milliseconds reconnect_min{500};   ///< first reconnect delay, doubled per failure
+    std::chrono::milliseconds reconnect_max{8000};  ///< backoff cap
+};
+
+/// One arriving message, copied out of Paho's buffers.
+struct message {
+    std::string topic;
+    std::string payload;
+    int qos = 0;
+};
+
+/// Connection to one broker. Not copyable or movable (Paho's callbacks hold its address).
+///
+/// Reconnect is ours rather than Paho's automatic reconnect: Paho counts its retry interval in
+/// whole seconds (minimum 1 s), and we want the first retry after 0.5 s.
+class client {
+public:
+    explicit client(client_options options);
+    ~client();  ///< stops reconnecting and disconnects (up to 1 s)
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// Connects, blocking up to `timeout`. Afterwards a lost connection is re-established in
+    /// the background with backoff reconnect_min .. reconnect_max. Returns true at once when
+    /// already connected. Error detail: "cannot connect to URL: reason".
+    Result<bool> connect(std::chrono::milliseconds timeout);
+
+    /// Subscribes (waiting up to 10 s for the SUBACK when connected) and remembers the filter:
+    /// every remembered filter is re-issued in the connected() callback after each reconnect,
+    /// because Paho's reconnect does not always restore them. When not connected the filter is
+    /// only remembered and issued on the next connect.
+    Result<bool> subscribe(std::string topic_filter, int qos);
+
+    /// Called on Paho's thread for every arriving message: keep it tiny (make the message
+    /// durable, hand it off). Set it before connect(). An exception thrown by `cb` is logged
+    /// and swallowed.
+    void on_message(std::function<void(message&&)> cb);
+
+    /// Non-blocking publish. Returns false, and counts a publish failure, when Paho refuses the
+    /// message (buffer full, not connected, invalid topic...). Never throws.
+    bool publish(std::string_view topic, std::string_view payload, int qos, bool retain = false);
+
+    /// Publish and get Paho's token, to wait for the broker's acknowledgement (QoS 1: PUBACK;
+    /// QoS 0: written to the socket) with wait_for_ack(). A refusal is an error and counts as a
+    /// publish failure.
+    Result<::mqtt::delivery_token_ptr> publish_tracked(std::string_view topic, std::string_view payload, int qos);
+
+    bool connected() const;
+    std::uint64_t reconnects() const;        ///< successful reconnects after the first connect
+    std::uint64_t publish_failures() const;  ///< publishes Paho refused
+
+    /// Stops reconnecting and disconnects, waiting up to `timeout` for in-flight messages.
+    void disconnect(std::chrono::milliseconds timeout);
+
+    const client_options& options() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+/// Waits up to `timeout` (zero: just look) for a tracked publish: true when the broker
+/// acknowledged it, false while still pending, an error when Paho failed it (e.g. the
+/// connection dropped under a clean session). Never throws.
+Result<bool> wait_for_ack(const ::mqtt::delivery_token_ptr& token, std::chrono::milliseconds timeout);
+
+}  // namespace turbotwin::mqtt

@@ -1,0 +1,75 @@
+#pragma once
+/// The twin of one engine: its filters, its latest RUL estimate and its alert state. One owner
+/// (a worker thread, or the offline predictor) calls `process` with readings in cycle order;
+/// the live server and the offline commands run exactly this code, so they give the same numbers.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "turbotwin/alerting/rules.hpp"
+#include "turbotwin/core/reading.hpp"
+#include "turbotwin/core/result.hpp"
+#include "turbotwin/core/sensor_catalogue.hpp"
+#include "turbotwin/estimation/trend_filter.hpp"
+#include "turbotwin/prognostics/model.hpp"
+
+namespace turbotwin::twin {
+
+/// Shared, read-only configuration of every twin.
+struct twin_config {
+    std::shared_ptr<const prognostics::rul_model> model;
+    std::shared_ptr<const sensor_catalogue> catalogue;
+    alerting::thresholds alert_thresholds;
+};
+
+/// What one processed reading produced.
+struct twin_update {
+    std::int64_t cycle = 0;
+    prognostics::rul_estimate estimate;
+    alerting::severity level = alerting::severity::normal;
+    int dropped_sensors = 0;               ///< implausible sensors ignored in this reading
+    alerting::asset_alerts::change alerts; ///< alert raised and/or cleared by this reading
+    std::optional<std::int64_t> ts_ms;     ///< echoed from the reading
+};
+
+/// A filtered sensor's current estimate.
+struct channel_state {
+    std::string name;
+    double level = 0, level_std = 0, slope = 0, slope_std = 0;
+};
+
+class asset_twin {
+public:
+    asset_twin(std::string asset_id, const twin_config& config);
+
+    /// Applies one reading. Rejects (without changing state) a cycle not after the last one
+    /// (duplicate_cycle / out_of_order_cycle), a reading with no plausible sensor
+    /// (no_valid_sensors), and numerical trouble (numerical_fault, recorded in fault()).
+    Result<twin_update> process(reading r);
+
+    const std::string& id() const noexcept { return id_; }
+    std::int64_t last_cycle() const noexcept { return last_cycle_; }
+    std::uint64_t readings_applied() const noexcept { return applied_; }
+    const std::optional<twin_update>& last_update() const noexcept { return last_; }
+    const alerting::asset_alerts& alerts() const noexcept { return alerts_; }
+    const std::optional<std::string>& fault() const noexcept { return fault_; }
+    std::vector<channel_state> channels() const;
+    /// Model features computed at the last applied cycle (training reads them).
+    std::span<const float> features() const noexcept { return features_; }
+
+private:
+    std::string id_;
+    const twin_config* config_;
+    std::vector<estimation::trend_filter> filters_;  ///< one per model channel
+    std::vector<float> features_;                     ///< scratch, reused every cycle
+    std::int64_t last_cycle_ = 0;
+    std::uint64_t applied_ = 0;
+    std::optional<twin_update> last_;
+    alerting::asset_alerts alerts_;
+    std::optional<std::string> fault_;
+};
+
+}  // namespace turbotwin::twin

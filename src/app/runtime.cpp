@@ -1,0 +1,30 @@
+#include "turbotwin/app/runtime.hpp"
+
+#include <charconv>
+#include <memory>
+
+namespace turbotwin::app {
+
+Result<runtime> load_runtime(const std::string& config_path, const std::string& model_override) {
+    auto cfg = codec::load_config(config_path);
+    if (!cfg) return {cfg.error(), cfg.detail()};
+    runtime rt;
+    rt.config = std::move(*cfg);
+    if (!model_override.empty()) rt.config.model_path = model_override;
+    auto cat = codec::load_catalogue(rt.config.catalogue_path);
+    if (!cat) return {cat.error(), cat.detail()};
+    auto model = prognostics::load_model(rt.config.model_path);
+    if (!model) return {model.error(), model.detail()};
+    rt.twin.model = std::make_shared<const prognostics::rul_model>(std::move(*model));
+    rt.twin.catalogue = std::make_shared<const sensor_catalogue>(std::move(*cat));
+    rt.twin.alert_thresholds = rt.config.alerts;
+    return rt;
+}
+
+std::string round_trip(double v) {
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    return ec == std::errc{} ? std::string(buf, end) : std::string("nan");
+}
+
+}  // namespace turbotwin::app

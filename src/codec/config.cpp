@@ -1,0 +1,113 @@
+#include "turbotwin/codec/config.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace turbotwin::codec {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+Result<json> read_json(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return {errc::io_error, "cannot open " + path};
+    try {
+        return json::parse(in, nullptr, true, /*ignore_comments=*/true);
+    } catch (const json::exception& e) {
+        return {errc::parse_error, path + ": " + e.what()};
+    }
+}
+
+std::string resolve(const fs::path& base, const std::string& p) {
+    if (p.empty()) return p;
+    fs::path path(p);
+    return (path.is_absolute() ? path : (base / path)).lexically_normal().string();
+}
+}  // namespace
+
+Result<serve_config> load_config(const std::string& path) {
+    auto doc = read_json(path);
+    if (!doc) return {doc.error(), doc.detail()};
+    const json& j = *doc;
+    const fs::path base = fs::absolute(fs::path(path)).parent_path();
+    serve_config c;
+    std::string key;
+    try {
+        key = "broker"; c.broker_url = j.value(key, c.broker_url);
+        if (j.contains("mqtt")) {
+            const auto& m = j.at("mqtt");
+            key = "mqtt.client_id"; c.client_id = m.value("client_id", c.client_id);
+            key = "mqtt.clean_session"; c.clean_session = m.value("clean_session", c.clean_session);
+            key = "mqtt.max_payload_bytes"; c.max_payload_bytes = m.value("max_payload_bytes", c.max_payload_bytes);
+        }
+        if (j.contains("http")) {
+            const auto& h = j.at("http");
+            key = "http.listen"; c.http_listen = h.value("listen", c.http_listen);
+            key = "http.max_body_bytes"; c.http_max_body_bytes = h.value("max_body_bytes", c.http_max_body_bytes);
+        }
+        key = "data_dir"; c.data_dir = resolve(base, j.value(key, std::string("../data")));
+        key = "model"; c.model_path = resolve(base, j.value(key, std::string("../models/fd001.json")));
+        key = "sensor_catalogue"; c.catalogue_path = resolve(base, j.value(key, std::string("sensors.json")));
+        if (j.contains("alerts")) {
+            const auto& a = j.at("alerts");
+            key = "alerts.warning_rul"; c.alerts.warning_rul = a.value("warning_rul", c.alerts.warning_rul);
+            key = "alerts.critical_rul"; c.alerts.critical_rul = a.value("critical_rul", c.alerts.critical_rul);
+            key = "alerts.clear_margin"; c.alerts.clear_margin = a.value("clear_margin", c.alerts.clear_margin);
+        }
+        key = "workers"; c.workers = j.value(key, c.workers);
+        key = "log_level"; c.log_level = j.value(key, c.log_level);
+    } catch (const json::exception& e) {
+        return {errc::parse_error, path + ": bad value for '" + key + "': " + e.what()};
+    }
+    if (c.alerts.critical_rul > c.alerts.warning_rul)
+        return {errc::invalid_argument, path + ": alerts.critical_rul must not exceed alerts.warning_rul"};
+    if (c.alerts.clear_margin < 0) return {errc::invalid_argument, path + ": alerts.clear_margin must be >= 0"};
+    if (c.workers < 1 || c.workers > 64) return {errc::invalid_argument, path + ": workers must be in 1..64"};
+    return c;
+}
+
+Result<sensor_catalogue> load_catalogue(const std::string& path) {
+    auto doc = read_json(path);
+    if (!doc) return {doc.error(), doc.detail()};
+    sensor_catalogue cat;
+    try {
+        auto fill = [&](const json& group, auto& specs, const auto& names, const char* what) -> Result<bool> {
+            for (std::size_t i = 0; i < names.size(); ++i) {
+                const std::string name(names[i]);
+                if (!group.contains(name)) return {errc::parse_error, path + ": " + what + " '" + name + "' missing"};
+                const auto& s = group.at(name);
+                specs[i].unit = s.value("unit", "");
+                specs[i].description = s.value("description", "");
+                specs[i].min = s.at("min").template get<double>();
+                specs[i].max = s.at("max").template get<double>();
+                if (!(specs[i].min < specs[i].max)) return {errc::parse_error, path + ": " + name + " has min >= max"};
+            }
+            return true;
+        };
+        if (auto r = fill(doc->at("sensors"), cat.sensors, sensor_names, "sensor"); !r) return {r.error(), r.detail()};
+        if (auto r = fill(doc->at("settings"), cat.settings, setting_names, "setting"); !r) return {r.error(), r.detail()};
+    } catch (const json::exception& e) {
+        return {errc::parse_error, path + ": " + e.what()};
+    }
+    return cat;
+}
+
+Result<std::pair<std::string, unsigned short>> parse_host_port(const std::string& s) {
+    auto colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.size())
+        return {errc::invalid_argument, "expected HOST:PORT, got '" + s + "'"};
+    std::string host = s.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const std::string port_text = s.substr(colon + 1);
+    unsigned long port = 0;
+    for (char ch : port_text) {
+        if (ch < '0' || ch > '9') return {errc::invalid_argument, "bad port in '" + s + "'"};
+        port = port * 10 + unsigned(ch - '0');
+        if (port > 65535) return {errc::invalid_argument, "port out of range in '" + s + "'"};
+    }
+    return std::pair{host, static_cast<unsigned short>(port)};
+}
+
+}  // namespace turbotwin::codec

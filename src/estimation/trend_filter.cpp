@@ -1,0 +1,49 @@
+#include "turbotwin/estimation/trend_filter.hpp"
+
+#include <cmath>
+
+namespace turbotwin::estimation {
+
+trend_filter::trend_filter(const trend_filter_params& params) : params_(params) {
+    x_ << params.initial_level, 0.0;
+    p_ << params.initial_level_var, 0.0, 0.0, params.initial_slope_var;
+}
+
+bool trend_filter::step(double dt, double z, update_info& info) noexcept {
+    info = {};
+    state_vector x = x_;
+    state_matrix p = p_;
+    if (dt > 0) {
+        state_matrix f;
+        f << 1.0, dt, 0.0, 1.0;
+        const double q = params_.slope_process_var;
+        state_matrix qm;
+        qm << params_.level_process_var * dt + q * dt * dt * dt / 3.0, q * dt * dt / 2.0,
+              q * dt * dt / 2.0, q * dt;
+        x = f * x;
+        p = f * p * f.transpose() + qm;
+    }
+    if (!std::isnan(z)) {
+        const double s = p(idx::level, idx::level) + params_.measurement_var;
+        const double nu = z - x(idx::level);
+        if (!(s > 0.0) || !std::isfinite(s) || !std::isfinite(nu)) return false;
+        const state_vector k = p.col(idx::level) / s;
+        x += k * nu;
+        // Joseph form keeps P symmetric positive semi-definite in finite precision.
+        state_matrix i_kh = state_matrix::Identity();
+        i_kh.col(idx::level) -= k;
+        p = i_kh * p * i_kh.transpose() + k * params_.measurement_var * k.transpose();
+        info.applied = true;
+        info.innovation = nu;
+        info.innovation_var = s;
+    }
+    if (!x.allFinite() || !p.allFinite() || p(idx::level, idx::level) < 0.0 || p(idx::slope, idx::slope) < 0.0) return false;
+    x_ = x;
+    p_ = p;
+    return true;
+}
+
+double trend_filter::level_std() const noexcept { return std::sqrt(p_(idx::level, idx::level)); }
+double trend_filter::slope_std() const noexcept { return std::sqrt(p_(idx::slope, idx::slope)); }
+
+}  // namespace turbotwin::estimation

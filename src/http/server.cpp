@@ -1,0 +1,599 @@
+// The transport half of the REST API. Structure follows Beast's advanced_server example at
+// boost-1.74.0: a listener and one session per connection, each on its own strand, lifetimes
+// held by shared_from_this, beast::tcp_stream deadlines, request_parser limits. Differences,
+// and why:
+//  - requests are served one at a time per connection (read, handle, write, read ...); the
+//    example's pipelining queue buys nothing for a JSON API and would be one more bound to get
+//    right. Pipelined requests still work: they wait in the read buffer.
+//  - every failure the client can still hear about gets a real HTTP status with a JSON body,
+//    followed by a lingering close, because curl and load balancers act on the status code.
+//  - the server keeps a registry of live sessions so stop() can close them and join.
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cstdint>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "turbotwin/http/server.hpp"
+#include "turbotwin/http/target.hpp"
+
+namespace turbotwin::http {
+namespace {
+
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+/// After an error response we keep reading (and discarding) for this long, or this many
+/// bytes, before closing: closing a socket with unread input makes the kernel send RST,
+/// which can destroy our response before the client has read it.
+constexpr std::chrono::milliseconds linger_timeout{1000};
+constexpr std::size_t linger_max_bytes = 64 * 1024 * 1024;
+constexpr std::size_t linger_chunk_bytes = 16 * 1024;
+/// How long the listener waits after a failed accept (EMFILE, ENOBUFS) so it does not spin.
+constexpr std::chrono::milliseconds accept_backoff{50};
+constexpr std::string_view interim_continue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/// What the listener decided for a new connection.
+enum class admission {
+    serve,   ///< under the cap: a normal session
+    reject,  ///< over the cap: answer 503 and close
+    refuse,  ///< far over the cap, or stopping: close without a word
+};
+
+class session;
+
+/// Everything one run of the server shares between the listener, its sessions and stop().
+/// Sessions hold it by shared_ptr, so it outlives the last of them whatever the order of
+/// destruction inside the io_context.
+struct shared_state {
+    shared_state(server_options o, handler h) : options(std::move(o)), on_request(std::move(h)) {}
+
+    const server_options options;
+    const handler on_request;
+
+    /// Classifies a new connection against the cap and registers it for stop().
+    admission admit(const std::shared_ptr<session>& s);
+    /// Called from the session's destructor.
+    void release(const session* s, admission kind);
+    /// Marks the server as stopping and returns the sessions still alive.
+    std::vector<std::shared_ptr<session>> begin_stop();
+
+private:
+    std::mutex mutex_;
+    bool stopping_ = false;      // guarded by mutex_
+    std::size_t serving_ = 0;    // guarded by mutex_
+    std::size_t rejecting_ = 0;  // guarded by mutex_
+    std::unordered_map<const session*, std::weak_ptr<session>> sessions_;  // guarded by mutex_
+};
+
+std::string to_lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    });
+    return out;
+}
+
+/// Beast 1.74 speaks boost::string_view.
+std::string_view sv(beast::string_view s) noexcept { return {s.data(), s.size()}; }
+
+bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && to_lower(a) == to_lower(b); }
+
+/// RFC 9110 token characters: anything else in a header name would corrupt the response.
+bool is_token(std::string_view s) {
+    if (s.empty()) return false;
+    return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+        return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
+
+/// A value with CR, LF or NUL would let a handler (or data it echoes) inject headers.
+bool is_safe_value(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+
+/// One connection. All of its handlers run on its strand, so it needs no lock of its own.
+class session : public std::enable_shared_from_this<session> {
+public:
+    session(tcp::socket&& socket, std::shared_ptr<shared_state> state)
+        : stream_(std::move(socket)), state_(std::move(state)), peer_(describe_peer(stream_.socket())) {}
+
+    ~session() { state_->release(this, kind_); }
+
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+
+    /// Set by shared_state::admit, under its lock, before the session starts.
+    void set_kind(admission kind) { kind_ = kind; }
+
+    /// Starts serving requests.
+    void run() { net::dispatch(stream_.get_executor(), beast::bind_front_handler(&session::do_read, shared_from_this())); }
+
+    /// Answers 503 without reading a request: the server is at its connection cap.
+    void reject() {
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+            self->send_error(503, "unavailable", "too many connections, retry later");
+        });
+    }
+
+    /// Closes the socket from any thread; pending operations complete with an error and the
+    /// session unwinds.
+    void close_async() {
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+    }
+
+private:
+    const server_options& options() const { return state_->options; }
+
+    void do_read() {
+        // A fresh parser per request: Beast parsers are single-use.
+        parser_.emplace();
+        parser_->header_limit(static_cast<std::uint32_t>(
+            std::min<std::size_t>(options().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+        parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+        // One deadline for the whole request (header, 100-continue, body): a client that
+        // dribbles bytes cannot hold the connection longer than request_timeout.
+        stream_.expires_after(options().request_timeout);
+        bhttp::async_read_header(stream_, buffer_, *parser_,
+                                 beast::bind_front_handler(&session::on_header, shared_from_this()));
+    }
+
+    void on_header(beast::error_code ec, std::size_t /*bytes*/) {
+        if (ec) return on_read_error(ec);
+        const auto& req = parser_->get();
+        if (req.version() != 10 && req.version() != 11) {
+            return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+        }
+        // Beast already fails the header read with body_limit for a too-large Content-Length;
+        // the explicit check keeps the rule visible and independent of that detail. Either
+        // way we answer before reading a single body byte.
+        if (const auto length = parser_->content_length(); length && *length > options().max_body_bytes) {
+            return send_error(413, "payload_too_large", too_large_message());
+        }
+        if (req.count(bhttp::field::transfer_encoding) != 0 && !parser_->chunked()) {
+            // RFC 9112 6.3: without a final "chunked" the body length is unknowable, and a
+            // proxy in front of us may have framed it differently (request smuggling).
+            return send_error(400, "bad_request", "unsupported transfer-encoding");
+        }
+        if (parser_->is_done()) return handle_request();
+        if (req.version() == 11 && iequals(sv(req[bhttp::field::expect]), "100-continue")) {
+            // Without this, curl waits a second before sending the body.
+            net::async_write(stream_, net::buffer(interim_continue.data(), interim_continue.size()),
+                             beast::bind_front_handler(&session::on_continue, shared_from_this()));
+            return;
+        }
+        do_read_body();
+    }
+
+    void on_continue(beast::error_code ec, std::size_t /*bytes*/) {
+        if (ec) return on_transport_error(ec, "write 100-continue");
+        do_read_body();
+    }
+
+    void do_read_body() {
+        bhttp::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&session::on_body, shared_from_this()));
+    }
+
+    void on_body(beast::error_code ec, std::size_t /*bytes*/) {
+        if (ec) return on_read_error(ec);
+        handle_request();
+    }
+
+    std::string too_large_message() const {
+        return "request body exceeds " + std::to_string(options().max_body_bytes) + " bytes";
+    }
+
+    void on_read_error(beast::error_code ec) {
+        if (ec == bhttp::error::end_of_stream) {
+            // The client closed between requests: the normal end of a keep-alive connection.
+            beast::error_code ignored;
+            stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+            stream_.close();
+            return;
+        }
+        if (ec == bhttp::error::header_limit) {
+            return send_error(431, "header_too_large",
+                              "request header exceeds " + std::to_string(options().max_header_bytes) + " bytes");
+        }
+        if (ec == bhttp::error::body_limit) return send_error(413, "payload_too_large", too_large_message());
+        if (ec == bhttp::error::bad_version && names_a_version()) {
+            return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
+        }
+        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
+            ec != bhttp::error::partial_message) {
+            // Malformed request line or header: the framing is lost, so answer and close.
+            spdlog::debug("http: malformed request from {}: {}", peer(), ec.message());
+            return send_error(400, "bad_request", "malformed HTTP request");
+        }
+        // Timeout (tcp_stream already closed the socket), reset, stop(), or the client hung up
+        // mid-request: nobody is left to read an answer.
+        on_transport_error(ec, "read");
+    }
+
+    /// Beast reports "HTTP/2.0" and "not http" alike as bad_version; only the first deserves
+    /// 505. The parser leaves unparsed input in the buffer, so look at the request line.
+    bool names_a_version() const {
+        const auto data = buffer_.data();
+        std::string_view text(static_cast<const char*>(data.data()), data.size());
+        text = text.substr(0, text.find("\r\n"));
+        if (text.size() < 9 || text[text.size() - 9] != ' ') return false;
+        const std::string_view v = text.substr(text.size() - 8);
+        return v.substr(0, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(v[5])) != 0 && v[6] == '.' &&
+               std::isdigit(static_cast<unsigned char>(v[7])) != 0;
+    }
+
+    void on_transport_error(beast::error_code ec, const char* what) {
+        if (ec != net::error::operation_aborted) spdlog::debug("http: {} from {}: {}", what, peer(), ec.message());
+        stream_.close();
+    }
+
+    /// Captured at accept: once a timeout has closed the socket, it can no longer tell us.
+    static std::string describe_peer(const tcp::socket& socket) {
+        beast::error_code ec;
+        const auto ep = socket.remote_endpoint(ec);
+        if (ec) return "?";
+        return ep.address().to_string() + ":" + std::to_string(ep.port());
+    }
+
+    const std::string& peer() const { return peer_; }
+
+    void handle_request() {
+        auto& in = parser_->get();
+        request req;
+        req.method = std::string(sv(in.method_string()));
+        req.target = std::string(sv(in.target()));
+        req.headers.reserve(static_cast<std::size_t>(std::distance(in.begin(), in.end())));
+        for (const auto& field : in) req.headers.emplace_back(to_lower(sv(field.name_string())), std::string(sv(field.value())));
+        req.body = std::move(in.body());
+        const bool head = in.method() == bhttp::verb::head;
+        const bool keep_alive = in.keep_alive();
+        const unsigned version = in.version();
+
+        response out;
+        if (auto target = parse_target(req.target); !target) {
+            // Rejected before the handler so that no route ever sees "..", NUL or bad escapes.
+            out = json_error(400, "bad_request", target.detail());
+        } else {
+            req.path = std::move(target->path);
+            req.query = std::move(target->query);
+            // HEAD runs the GET route; the body is dropped when the answer is framed.
+            if (head) req.method = "GET";
+            out = call_handler(req);
+        }
+        spdlog::debug("http: {} {} -> {}", sv(in.method_string()), req.target, out.status);
+        send(std::move(out), version, keep_alive, head);
+    }
+
+    response call_handler(const request& req) {
+        try {
+            return state_->on_request(req);
+        } catch (const std::exception& e) {
+            spdlog::warn("http: handler threw on {} {}: {}", req.method, req.path, e.what());
+        } catch (...) {
+            spdlog::warn("http: handler threw a non-standard exception on {} {}", req.method, req.path);
+        }
+        return json_error(500, "internal", "internal error");
+    }
+
+    /// Frames `out` into res_ and writes it; closes afterwards unless `keep_alive`.
+    void send(response out, unsigned version, bool keep_alive, bool head) {
+        if (out.status < 200 || out.status > 599) {
+            // 1xx belongs to the transport, and Beast throws on codes above 999.
+            spdlog::warn("http: handler returned invalid status {}", out.status);
+            out = json_error(500, "internal", "internal error");
+        }
+        res_ = {};
+        res_.version(version);
+        res_.result(out.status);
+        res_.set(bhttp::field::server, "turbotwin");
+        res_.set(bhttp::field::content_type, out.content_type);
+        res_.set(bhttp::field::cache_control, "no-store");
+        for (const auto& [name, value] : out.headers) {
+            if (!is_token(name) || !is_safe_value(value)) {
+                spdlog::warn("http: dropped invalid response header from handler");
+                continue;
+            }
+            const std::string lower = to_lower(name);
+            // Framing belongs to the server: a handler-set length or connection header could
+            // desynchronise the client.
+            if (lower == "content-length" || lower == "transfer-encoding" || lower == "connection") continue;
+            if (lower == "content-type" || lower == "cache-control" || lower == "server") {
+                res_.set(name, value);
+            } else {
+                res_.insert(name, value);
+            }
+        }
+        // RFC 9110 8.6: no Content-Length (and no body) on 204; 304 has no body either.
+        if (out.status != 204 && out.status != 304) {
+            res_.content_length(out.body.size());
+            if (!head) res_.body() = std::move(out.body);
+        }
+        res_.keep_alive(keep_alive);
+        close_after_write_ = !keep_alive;
+
+        stream_.expires_after(options().request_timeout);
+        bhttp::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
+    }
+
+    /// Answers with a JSON error and closes the connection gracefully.
+    void send_error(unsigned status, std::string_view code, std::string_view message) {
+        const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
+        send(json_error(status, code, message), version == 10 ? 10 : 11, false, false);
+    }
+
+    void on_write(beast::error_code ec, std::size_t /*bytes*/) {
+        if (ec) return on_transport_error(ec, "write");
+        if (close_after_write_) return linger_close();
+        do_read();
+    }
+
+    /// Half-close, then discard input for a bounded time and amount before closing, so the
+    /// kernel does not answer unread input with RST and destroy the response in flight.
+    void linger_close() {
+        beast::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (ec) {
+            stream_.close();
+            return;
+        }
+        // One deadline for the whole linger: the tcp_stream timer is absolute.
+        stream_.expires_after(linger_timeout);
+        drain_.resize(linger_chunk_bytes);
+        drained_ = 0;
+        do_drain();
+    }
+
+    void do_drain() {
+        stream_.async_read_some(net::buffer(drain_), beast::bind_front_handler(&session::on_drain, shared_from_this()));
+    }
+
+    void on_drain(beast::error_code ec, std::size_t bytes) {
+        drained_ += bytes;
+        if (ec || drained_ >= linger_max_bytes) {
+            stream_.close();
+            return;
+        }
+        do_drain();
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;  ///< bounded by the parser's header limit plus one read
+    std::shared_ptr<shared_state> state_;
+    std::string peer_;  ///< "address:port", for logs
+    admission kind_ = admission::refuse;
+    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+    bhttp::response<bhttp::string_body> res_;  ///< kept alive here for the async write
+    bool close_after_write_ = false;
+    std::vector<char> drain_;  ///< allocated only when lingering
+    std::size_t drained_ = 0;  ///< bytes discarded while lingering
+};
+
+admission shared_state::admit(const std::shared_ptr<session>& s) {
+    std::lock_guard lock(mutex_);
+    admission kind = admission::refuse;
+    if (stopping_) {
+        kind = admission::refuse;
+    } else if (serving_ < options.max_connections) {
+        kind = admission::serve;
+        ++serving_;
+    } else if (rejecting_ < std::max<std::size_t>(options.max_connections, 1)) {
+        // Answering 503 costs a socket for up to linger_timeout; cap that too, or a flood
+        // would turn the rejections themselves into the resource leak.
+        kind = admission::reject;
+        ++rejecting_;
+    }
+    s->set_kind(kind);
+    if (kind != admission::refuse) sessions_.emplace(s.get(), s);
+    return kind;
+}
+
+void shared_state::release(const session* s, admission kind) {
+    std::lock_guard lock(mutex_);
+    if (kind == admission::serve) --serving_;
+    if (kind == admission::reject) --rejecting_;
+    if (kind != admission::refuse) sessions_.erase(s);
+}
+
+std::vector<std::shared_ptr<session>> shared_state::begin_stop() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    std::vector<std::shared_ptr<session>> alive;
+    alive.reserve(sessions_.size());
+    for (const auto& [key, weak] : sessions_) {
+        if (auto s = weak.lock()) alive.push_back(std::move(s));
+    }
+    return alive;
+}
+
+/// Accepts connections and hands each to a session on a new strand.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+    listener(net::io_context& ioc, std::shared_ptr<shared_state> state)
+        : ioc_(ioc), acceptor_(net::make_strand(ioc)), backoff_(acceptor_.get_executor()), state_(std::move(state)) {}
+
+    /// Opens, binds and listens; returns the step that failed, if any.
+    beast::error_code open(const tcp::endpoint& endpoint) {
+        beast::error_code ec;
+        acceptor_.open(endpoint.protocol(), ec);
+        if (ec) return ec;
+        // Lets a restarted server bind while old connections sit in TIME_WAIT.
+        acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+        if (ec) return ec;
+        acceptor_.bind(endpoint, ec);
+        if (ec) return ec;
+        acceptor_.listen(net::socket_base::max_listen_connections, ec);
+        return ec;
+    }
+
+    unsigned short local_port() const {
+        beast::error_code ec;
+        const auto ep = acceptor_.local_endpoint(ec);
+        return ec ? 0 : ep.port();
+    }
+
+    void run() { net::dispatch(acceptor_.get_executor(), beast::bind_front_handler(&listener::do_accept, shared_from_this())); }
+
+    void close_async() {
+        net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+            beast::error_code ec;
+            self->acceptor_.close(ec);
+            self->backoff_.cancel();
+        });
+    }
+
+private:
+    void do_accept() {
+        acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&listener::on_accept, shared_from_this()));
+    }
+
+    void on_accept(beast::error_code ec, tcp::socket socket) {
+        if (!acceptor_.is_open()) return;  // stop()
+        if (ec) {
+            spdlog::warn("http: accept failed: {}", ec.message());
+            // Out of descriptors fails every accept at once; back off instead of spinning.
+            backoff_.expires_after(accept_backoff);
+            backoff_.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+                if (!wait_ec && self->acceptor_.is_open()) self->do_accept();
+            });
+            return;
+        }
+        auto s = std::make_shared<session>(std::move(socket), state_);
+        switch (state_->admit(s)) {
+            case admission::serve:
+                at_cap_ = false;
+                s->run();
+                break;
+            case admission::reject:
+                // Once per episode: a flood must not turn into a flood of log lines too.
+                if (!at_cap_) spdlog::warn("http: connection cap of {} reached, answering 503", state_->options.max_connections);
+                at_cap_ = true;
+                s->reject();
+                break;
+            case admission::refuse:
+                break;  // the socket closes with the session
+        }
+        do_accept();
+    }
+
+    net::io_context& ioc_;
+    tcp::acceptor acceptor_;
+    net::steady_timer backoff_;
+    std::shared_ptr<shared_state> state_;
+    bool at_cap_ = false;  ///< rejecting since the last admitted connection
+};
+
+std::string host_port(const std::string& host, unsigned short port) {
+    const bool v6 = host.find(':') != std::string::npos;
+    return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+class server::impl {
+public:
+    impl(server_options options, handler h) : options_(std::move(options)), handler_(std::move(h)) {}
+
+    Result<unsigned short> start() {
+        std::lock_guard lock(control_);
+        if (ioc_) return {errc::invalid_argument, "server already started"};
+        const unsigned threads = std::max(1u, options_.threads);
+        auto ioc = std::make_unique<net::io_context>(static_cast<int>(threads));
+        const std::string where = "cannot listen on " + host_port(options_.host, options_.port);
+
+        beast::error_code ec;
+        tcp::endpoint endpoint;
+        const auto address = net::ip::make_address(options_.host, ec);
+        if (!ec) {
+            endpoint = tcp::endpoint(address, options_.port);
+        } else {
+            tcp::resolver resolver(*ioc);
+            const auto results = resolver.resolve(options_.host, std::to_string(options_.port), ec);
+            if (ec || results.empty()) {
+                return {errc::io_error, where + ": cannot resolve host: " + (ec ? ec.message() : "no address")};
+            }
+            endpoint = results.begin()->endpoint();
+        }
+
+        auto state = std::make_shared<shared_state>(options_, handler_);
+        auto l = std::make_shared<listener>(*ioc, state);
+        if (const auto open_ec = l->open(endpoint)) return {errc::io_error, where + ": " + open_ec.message()};
+        const unsigned short bound = l->local_port();
+
+        // The first accept must be queued before the threads start, or run() could find no
+        // work and return at once.
+        l->run();
+        ioc_ = std::move(ioc);
+        state_ = std::move(state);
+        listener_ = std::move(l);
+        threads_.reserve(threads);
+        for (unsigned i = 0; i < threads; ++i) {
+            threads_.emplace_back([ioc = ioc_.get()] {
+                // Handlers catch their own exceptions; this keeps a stray one (say bad_alloc)
+                // from taking the whole process down via std::terminate.
+                for (;;) {
+                    try {
+                        ioc->run();
+                        return;
+                    } catch (const std::exception& e) {
+                        spdlog::warn("http: exception escaped io_context: {}", e.what());
+                    }
+                }
+            });
+        }
+        port_ = bound;
+        spdlog::info("http: listening on {}", host_port(endpoint.address().to_string(), bound));
+        return bound;
+    }
+
+    void stop() {
+        std::lock_guard lock(control_);
+        if (!ioc_) return;
+        listener_->close_async();
+        for (const auto& s : state_->begin_stop()) s->close_async();
+        // No work guard: once the acceptor and every session are closed, run() returns.
+        for (auto& t : threads_) t.join();
+        threads_.clear();
+        listener_.reset();
+        state_.reset();
+        ioc_.reset();
+        port_ = 0;
+        spdlog::debug("http: stopped");
+    }
+
+    unsigned short port() const { return port_; }
+
+private:
+    const server_options options_;
+    const handler handler_;
+    std::mutex control_;  ///< serialises start() and stop()
+    std::unique_ptr<net::io_context> ioc_;
+    std::shared_ptr<shared_state> state_;
+    std::shared_ptr<listener> listener_;
+    std::vector<std::thread> threads_;
+    std::atomic<unsigned short> port_{0};
+};
+
+server::server(server_options options, handler h) : impl_(std::make_unique<impl>(std::move(options), std::move(h))) {}
+
+server::~server() { stop(); }
+
+Result<unsigned short> server::start() { return impl_->start(); }
+
+void server::stop() { impl_->stop(); }
+
+unsigned short server::port() const { return impl_->port(); }
+
+}  // namespace turbotwin::http

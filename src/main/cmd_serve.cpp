@@ -1,0 +1,55 @@
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "commands.hpp"
+#include "turbotwin/app/server.hpp"
+
+namespace turbotwin::cli {
+
+namespace {
+std::atomic<bool> stop_requested{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
+extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+}  // namespace
+
+void register_serve(CLI::App& app) {
+    struct args {
+        std::string config, broker, http, data_dir, model, log_level;
+        unsigned workers = 0;
+    };
+    auto a = std::make_shared<args>();
+    auto* cmd = app.add_subcommand("serve", "Run the twin server: MQTT ingest, RUL, alerts, REST API and dashboard");
+    cmd->add_option("--config", a->config, "config file (default: config/turbotwin.json)");
+    cmd->add_option("--broker", a->broker, "MQTT broker URL, e.g. tcp://127.0.0.1:1883");
+    cmd->add_option("--http", a->http, "REST listen address HOST:PORT");
+    cmd->add_option("--data-dir", a->data_dir, "folder for the server's data");
+    cmd->add_option("--model", a->model, "model file (default: the config's)");
+    cmd->add_option("--workers", a->workers, "worker threads")->check(CLI::Range(1, 64));
+    cmd->add_option("--log-level", a->log_level, "trace, debug, info, warn, error");
+    cmd->callback([a] {
+        auto rt = app::load_runtime(a->config.empty() ? default_config_path() : a->config, a->model);
+        if (!rt) { std::cerr << "serve: " << rt.message() << "\n"; throw CLI::RuntimeError(2); }
+        auto& c = rt->config;
+        if (!a->broker.empty()) c.broker_url = a->broker;
+        if (!a->http.empty()) c.http_listen = a->http;
+        if (!a->data_dir.empty()) c.data_dir = a->data_dir;
+        if (a->workers) c.workers = a->workers;
+        if (!a->log_level.empty()) c.log_level = a->log_level;
+        spdlog::set_level(spdlog::level::from_str(c.log_level));
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, nullptr);
+        sigaction(SIGTERM, &sa, nullptr);
+        std::signal(SIGPIPE, SIG_IGN);
+        spdlog::info("turbotwin {} serving model '{}' ({} trees), broker {}", TURBOTWIN_VERSION, rt->twin.model->name,
+                     rt->twin.model->trees.trees.size(), c.broker_url);
+        auto done = app::run_server(*rt, stop_requested);
+        if (!done) { spdlog::error("{}", done.message()); throw CLI::RuntimeError(1); }
+    });
+}
+
+}  // namespace turbotwin::cli

@@ -1,0 +1,185 @@
+#include "turbotwin/prognostics/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "turbotwin/core/reading.hpp"
+
+namespace turbotwin::prognostics {
+
+double tree_ensemble::predict(std::span<const float> features) const noexcept {
+    double sum = base_score;
+    for (const auto& t : trees) {
+        std::int32_t node = 0;
+        while (t.left[node] >= 0) {
+            const float f = features[t.feature[node]];
+            if (std::isnan(f)) node = t.default_left[node] ? t.left[node] : t.right[node];
+            else node = f < t.value[node] ? t.left[node] : t.right[node];
+        }
+        sum += t.value[node];
+    }
+    return sum;
+}
+
+std::size_t feature_count(const rul_model& m) noexcept { return 3 + 2 * m.channels.size(); }
+
+std::vector<std::string> feature_names(const rul_model& m) {
+    std::vector<std::string> names = {"cycle", "hi", "hi_slope"};
+    for (const auto& c : m.channels) names.push_back(c.name + "_level");
+    for (const auto& c : m.channels) names.push_back(c.name + "_slope");
+    return names;
+}
+
+void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_filter> filters,
+                      std::span<float> out) noexcept {
+    const std::size_t n = m.channels.size();
+    double hi = m.hi_bias, hi_slope = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        hi += m.hi_weights[i] * filters[i].level();
+        hi_slope += m.hi_weights[i] * filters[i].slope();
+        out[3 + i] = float(filters[i].level());
+        out[3 + n + i] = float(filters[i].slope());
+    }
+    out[0] = float(cycle);
+    out[1] = float(hi);
+    out[2] = float(hi_slope);
+}
+
+rul_estimate calibrate(const interval_calibration& c, double raw) noexcept {
+    std::size_t bin = 0;
+    while (bin + 1 < c.bin_upper.size() && raw > c.bin_upper[bin]) ++bin;
+    rul_estimate e;
+    e.rul = std::max(0.0, raw);
+    if (c.bin_upper.empty()) {
+        e.rul_lo = e.rul_hi = e.rul;
+        return e;
+    }
+    e.rul_lo = std::max(0.0, raw + c.lo_offset[bin]);
+    e.rul_hi = std::max(e.rul, raw + c.hi_offset[bin]);
+    e.rul_lo = std::min(e.rul_lo, e.rul);
+    return e;
+}
+
+rul_estimate predict(const rul_model& m, std::span<const float> features) noexcept {
+    return calibrate(m.calibration, m.trees.predict(features));
+}
+
+namespace {
+using nlohmann::json;
+
+json filter_to_json(const estimation::trend_filter_params& p) {
+    return {{"measurement_var", p.measurement_var}, {"level_process_var", p.level_process_var},
+            {"slope_process_var", p.slope_process_var}, {"initial_level", p.initial_level},
+            {"initial_level_var", p.initial_level_var}, {"initial_slope_var", p.initial_slope_var}};
+}
+
+estimation::trend_filter_params filter_from_json(const json& j) {
+    estimation::trend_filter_params p;
+    p.measurement_var = j.at("measurement_var").get<double>();
+    p.level_process_var = j.at("level_process_var").get<double>();
+    p.slope_process_var = j.at("slope_process_var").get<double>();
+    p.initial_level = j.at("initial_level").get<double>();
+    p.initial_level_var = j.at("initial_level_var").get<double>();
+    p.initial_slope_var = j.at("initial_slope_var").get<double>();
+    return p;
+}
+
+// +inf is not JSON: the last calibration edge is written as null.
+json edges_to_json(const std::vector<double>& edges) {
+    json a = json::array();
+    for (double e : edges) a.push_back(std::isinf(e) ? json(nullptr) : json(e));
+    return a;
+}
+}  // namespace
+
+Result<bool> save_model(const rul_model& m, const std::string& path) {
+    json j;
+    j["format"] = "turbotwin-rul-model/1";
+    j["name"] = m.name;
+    j["trained_on"] = m.trained_on;
+    j["seed"] = m.seed;
+    j["rul_cap"] = m.rul_cap;
+    j["hi_bias"] = m.hi_bias;
+    j["hi_weights"] = m.hi_weights;
+    j["feature_names"] = feature_names(m);
+    json channels = json::array();
+    for (const auto& c : m.channels)
+        channels.push_back({{"sensor", c.sensor}, {"name", c.name}, {"filter", filter_to_json(c.filter)}});
+    j["channels"] = channels;
+    j["calibration"] = {{"coverage", m.calibration.coverage}, {"bin_upper", edges_to_json(m.calibration.bin_upper)},
+                        {"lo_offset", m.calibration.lo_offset}, {"hi_offset", m.calibration.hi_offset}};
+    json trees = json::array();
+    for (const auto& t : m.trees.trees)
+        trees.push_back({{"left", t.left}, {"right", t.right}, {"feature", t.feature}, {"value", t.value},
+                         {"default_left", t.default_left}});
+    j["trees"] = {{"base_score", m.trees.base_score}, {"trees", trees}};
+    std::ofstream out(path);
+    if (!out) return {errc::io_error, "cannot write " + path};
+    out << j.dump() << '\n';
+    if (!out) return {errc::io_error, "write failed: " + path};
+    return true;
+}
+
+Result<rul_model> load_model(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return {errc::io_error, "cannot open model " + path};
+    try {
+        json j = json::parse(in);
+        if (j.value("format", "") != "turbotwin-rul-model/1") return {errc::parse_error, path + ": not a turbotwin model"};
+        rul_model m;
+        m.name = j.at("name").get<std::string>();
+        m.trained_on = j.value("trained_on", "");
+        m.seed = j.value("seed", std::uint64_t{0});
+        m.rul_cap = j.at("rul_cap").get<double>();
+        m.hi_bias = j.at("hi_bias").get<double>();
+        m.hi_weights = j.at("hi_weights").get<std::vector<double>>();
+        for (const auto& c : j.at("channels")) {
+            sensor_channel ch;
+            ch.sensor = c.at("sensor").get<std::size_t>();
+            ch.name = c.at("name").get<std::string>();
+            ch.filter = filter_from_json(c.at("filter"));
+            if (ch.sensor >= sensor_count) return {errc::parse_error, path + ": sensor index out of range"};
+            m.channels.push_back(ch);
+        }
+        if (m.hi_weights.size() != m.channels.size()) return {errc::parse_error, path + ": hi_weights size mismatch"};
+        const auto& cal = j.at("calibration");
+        m.calibration.coverage = cal.at("coverage").get<double>();
+        for (const auto& e : cal.at("bin_upper"))
+            m.calibration.bin_upper.push_back(e.is_null() ? std::numeric_limits<double>::infinity() : e.get<double>());
+        m.calibration.lo_offset = cal.at("lo_offset").get<std::vector<double>>();
+        m.calibration.hi_offset = cal.at("hi_offset").get<std::vector<double>>();
+        if (m.calibration.lo_offset.size() != m.calibration.bin_upper.size() ||
+            m.calibration.hi_offset.size() != m.calibration.bin_upper.size())
+            return {errc::parse_error, path + ": calibration size mismatch"};
+        const auto& tj = j.at("trees");
+        m.trees.base_score = tj.at("base_score").get<double>();
+        const auto nf = std::int32_t(feature_count(m));
+        for (const auto& t : tj.at("trees")) {
+            regression_tree tree;
+            tree.left = t.at("left").get<std::vector<std::int32_t>>();
+            tree.right = t.at("right").get<std::vector<std::int32_t>>();
+            tree.feature = t.at("feature").get<std::vector<std::int32_t>>();
+            tree.value = t.at("value").get<std::vector<float>>();
+            tree.default_left = t.at("default_left").get<std::vector<std::uint8_t>>();
+            const auto n = tree.left.size();
+            if (n == 0 || tree.right.size() != n || tree.feature.size() != n || tree.value.size() != n || tree.default_left.size() != n)
+                return {errc::parse_error, path + ": malformed tree"};
+            for (std::size_t i = 0; i < n; ++i) {
+                const bool leaf = tree.left[i] < 0;
+                if (!leaf && (tree.left[i] >= std::int32_t(n) || tree.right[i] < 0 || tree.right[i] >= std::int32_t(n) ||
+                              tree.left[i] <= std::int32_t(i) || tree.right[i] <= std::int32_t(i) ||
+                              tree.feature[i] < 0 || tree.feature[i] >= nf))
+                    return {errc::parse_error, path + ": malformed tree node"};
+            }
+            m.trees.trees.push_back(std::move(tree));
+        }
+        return m;
+    } catch (const std::exception& e) {
+        return {errc::parse_error, path + ": " + e.what()};
+    }
+}
+
+}  // namespace turbotwin::prognostics
