@@ -78,7 +78,11 @@ Result<parsed_target> parse_target(std::string_view target) {
                 const auto slash = target.find_first_of("/?");
                 target = slash == std::string_view::npos ? std::string_view{} : target.substr(slash);
                 // "http://host" and "http://host?x" have an empty path, which means "/".
-                if (target.empty() || target.front() == '?') return parse_target("/" + std::string(target));
+                if (target.empty() || target.front() == '?') {
+                    std::string rooted(1, '/');
+                    rooted.append(target);
+                    return parse_target(rooted);
+                }
                 break;
             }
         }

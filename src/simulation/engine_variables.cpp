@@ -90,8 +90,10 @@ matrix nearest_correlation(const matrix& r, double min_eigenvalue) {
         }
     std::vector<double> scale(n);
     for (std::size_t i = 0; i < n; ++i) scale[i] = 1.0 / std::sqrt(out[i][i]);
-    for (std::size_t i = 0; i < n; ++i)
-        for (std::size_t j = 0; j < n; ++j) out[i][j] = i == j ? 1.0 : out[i][j] * scale[i] * scale[j];
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i][i] = 1.0;
+        for (std::size_t j = 0; j < i; ++j) out[i][j] = out[j][i] = out[i][j] * scale[i] * scale[j];
+    }
     return out;
 }
 

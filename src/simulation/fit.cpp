@@ -50,12 +50,14 @@ struct line_fit {
 line_fit fit_line(const series& s, double life, double k) {
     line_fit f;
     f.n = s.x.size();
+    thread_local std::vector<double> h;  // the wear curve at s.t, reused: this is the hot loop
+    h.resize(f.n);
     double sum_h = 0.0;
-    for (double t : s.t) sum_h += wear_fraction(t, life, k);
+    for (std::size_t i = 0; i < f.n; ++i) sum_h += h[i] = wear_fraction(s.t[i], life, k);
     f.mean_h = sum_h / static_cast<double>(f.n);
     double sxh = 0.0;
     for (std::size_t i = 0; i < f.n; ++i) {
-        const double dh = wear_fraction(s.t[i], life, k) - f.mean_h;
+        const double dh = h[i] - f.mean_h;
         f.shh += dh * dh;
         sxh += dh * (s.x[i] - s.mean_x);
     }

@@ -56,7 +56,7 @@ struct server_options {
     unsigned short port = 8080;                        ///< 0 = pick a free port
     std::size_t max_header_bytes = 16 * 1024;          ///< request line + headers, bytes
     std::size_t max_body_bytes = 1024 * 1024;          ///< request body, bytes
-    std::chrono::milliseconds request_timeout{10000};  ///< a slow client is dropped after this
+    std::chrono::milliseconds request_timeout{10000};  ///< a slow (or idle keep-alive) client is dropped after this
     std::size_t max_connections = 512;                 ///< beyond this, new connections get 503
     unsigned threads = 2;                              ///< io_context threads (0 counts as 1)
 };
@@ -74,7 +74,7 @@ public:
     /// the address cannot be bound, errc::invalid_argument if already running.
     Result<unsigned short> start();
     /// Closes the acceptor and every connection, then joins the threads. Idempotent. Waits
-    /// for handler calls already running to return.
+    /// for handler calls already running to return, so never call it from a handler.
     void stop();
     /// The bound port while running, else 0.
     unsigned short port() const;

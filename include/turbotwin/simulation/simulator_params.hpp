@@ -12,7 +12,7 @@
 /// initial_c(e) is the engine's level with no wear and drift_c(e) its change by failure; both
 /// vary from engine to engine around fitted fleet means, jointly Gaussian with ln L_e and ln k_e
 /// (see engine_correlation). In FD001 every engine fails at nearly the same sensor levels
-/// whatever it started from (initial and drift correlate at about -0.95, and the initial levels
+/// whatever it started from (initial and drift correlate at -0.9 to -0.99, and the initial levels
 /// of the HPC-driven sensors at about 0.99), so drawing them independently would be visibly
 /// wrong; and engines differ in how late their wear shows (k_e), which a single fleet k would
 /// turn into a wider spread of failure levels. The noise is white, independent between columns
