@@ -1,6 +1,8 @@
 #include "turbotwin/codec/config.hpp"
 
+#include <cmath>
 #include <filesystem>
+#include <stdexcept>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -18,6 +20,22 @@ Result<json> read_json(const std::string& path) {
     } catch (const json::exception& e) {
         return {errc::parse_error, path + ": " + e.what()};
     }
+}
+
+// A whole number in [lo, hi]; nlohmann's value<unsigned>() would wrap -1 to a huge limit.
+struct bad_count : std::runtime_error {
+    bad_count(std::string what, errc code) : std::runtime_error(std::move(what)), code(code) {}
+    errc code;
+};
+template <class T>
+T count_value(const json& obj, const char* name, T fallback, double lo, double hi) {
+    if (!obj.contains(name)) return fallback;
+    const json& v = obj.at(name);
+    if (!v.is_number()) throw bad_count("not a number", errc::parse_error);
+    const double d = v.get<double>();
+    if (d != std::floor(d) || d < lo || d > hi)
+        throw bad_count("must be a whole number in " + std::to_string((long long)lo) + ".." + std::to_string((long long)hi), errc::invalid_argument);
+    return static_cast<T>(d);
 }
 
 std::string resolve(const fs::path& base, const std::string& p) {
@@ -40,12 +58,12 @@ Result<serve_config> load_config(const std::string& path) {
             const auto& m = j.at("mqtt");
             key = "mqtt.client_id"; c.client_id = m.value("client_id", c.client_id);
             key = "mqtt.clean_session"; c.clean_session = m.value("clean_session", c.clean_session);
-            key = "mqtt.max_payload_bytes"; c.max_payload_bytes = m.value("max_payload_bytes", c.max_payload_bytes);
+            key = "mqtt.max_payload_bytes"; c.max_payload_bytes = count_value(m, "max_payload_bytes", c.max_payload_bytes, 64, 256.0 * 1024 * 1024);
         }
         if (j.contains("http")) {
             const auto& h = j.at("http");
             key = "http.listen"; c.http_listen = h.value("listen", c.http_listen);
-            key = "http.max_body_bytes"; c.http_max_body_bytes = h.value("max_body_bytes", c.http_max_body_bytes);
+            key = "http.max_body_bytes"; c.http_max_body_bytes = count_value(h, "max_body_bytes", c.http_max_body_bytes, 0, 1024.0 * 1024 * 1024);
         }
         key = "data_dir"; c.data_dir = resolve(base, j.value(key, std::string("../data")));
         key = "model"; c.model_path = resolve(base, j.value(key, std::string("../models/fd001.json")));
@@ -56,10 +74,12 @@ Result<serve_config> load_config(const std::string& path) {
             key = "alerts.critical_rul"; c.alerts.critical_rul = a.value("critical_rul", c.alerts.critical_rul);
             key = "alerts.clear_margin"; c.alerts.clear_margin = a.value("clear_margin", c.alerts.clear_margin);
         }
-        key = "workers"; c.workers = j.value(key, c.workers);
+        key = "workers"; c.workers = count_value(j, "workers", c.workers, 1, 64);
         key = "log_level"; c.log_level = j.value(key, c.log_level);
     } catch (const json::exception& e) {
         return {errc::parse_error, path + ": bad value for '" + key + "': " + e.what()};
+    } catch (const bad_count& e) {
+        return {e.code, path + ": bad value for '" + key + "': " + e.what()};
     }
     if (c.alerts.critical_rul > c.alerts.warning_rul)
         return {errc::invalid_argument, path + ": alerts.critical_rul must not exceed alerts.warning_rul"};

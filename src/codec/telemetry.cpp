@@ -10,8 +10,15 @@ namespace turbotwin::codec {
 namespace {
 
 void append_number(std::string& out, double v) {
+    // "-0" would come back as integer 0, and plain digits beyond 2^64 are not a JSON number
+    // simdjson accepts: write those two cases so they parse back bit for bit.
+    if (v == 0 && std::signbit(v)) {
+        out += "-0.0";
+        return;
+    }
     char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    const auto fmt = std::abs(v) >= 1e15 ? std::chars_format::scientific : std::chars_format{};
+    auto [end, ec] = fmt == std::chars_format{} ? std::to_chars(buf, buf + sizeof buf, v) : std::to_chars(buf, buf + sizeof buf, v, fmt);
     out.append(buf, ec == std::errc{} ? end : buf);
 }
 
@@ -84,7 +91,9 @@ Result<decoded_telemetry> decode_telemetry(std::string_view payload, const telem
             have_cycle = true;
         } else if (key == "ts") {
             double ts = 0;
-            if (!number_of(value, ts) || !std::isfinite(ts)) return {errc::wrong_type, "ts is not a number"};
+            if (!number_of(value, ts)) return {errc::wrong_type, "ts is not a number"};
+            // Epoch milliseconds, exact in a double: 0 .. 2^53.
+            if (!(ts >= 0 && ts <= 9007199254740992.0)) return {errc::bad_number, "ts outside 0..2^53 ms"};
             out.data.ts_ms = int64_t(ts);
         } else if (key == "sensors" || key == "settings") {
             simdjson::dom::object group;
@@ -118,7 +127,7 @@ std::string encode_telemetry(const reading& r) {
         out += ",\""; out += name; out += "\":{";
         bool first = true;
         for (std::size_t i = 0; i < values.size(); ++i) {
-            if (std::isnan(values[i])) continue;
+            if (!std::isfinite(values[i])) continue;  // JSON has no NaN or inf: missing
             if (!first) out += ',';
             first = false;
             out += '"'; out += names[i]; out += "\":";

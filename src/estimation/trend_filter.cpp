@@ -11,6 +11,7 @@ trend_filter::trend_filter(const trend_filter_params& params) : params_(params) 
 
 bool trend_filter::step(double dt, double z, update_info& info) noexcept {
     info = {};
+    if (!(dt >= 0) || !std::isfinite(dt)) return false;
     state_vector x = x_;
     state_matrix p = p_;
     if (dt > 0) {

@@ -17,7 +17,12 @@ namespace {
 std::atomic<bool> replay_interrupted{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
 
-extern "C" void on_replay_sigint(int) { replay_interrupted.store(true); }
+// First Ctrl-C: stop cleanly (exit 130). A second one gets the default action, so an impatient
+// user is never stuck behind the drain.
+extern "C" void on_replay_sigint(int) {
+    replay_interrupted.store(true);
+    std::signal(SIGINT, SIG_DFL);
+}
 
 struct replay_args {
     std::vector<std::string> files;

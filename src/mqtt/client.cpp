@@ -109,6 +109,7 @@ struct client::impl {
     }
 
     void start_supervisor() {
+        std::lock_guard life(lifecycle_mu);
         if (supervisor.joinable()) return;
         {
             std::lock_guard lk(mu);
@@ -118,6 +119,7 @@ struct client::impl {
     }
 
     void stop_supervisor() {
+        std::lock_guard life(lifecycle_mu);
         {
             std::lock_guard lk(mu);
             stopping = true;
@@ -187,6 +189,7 @@ struct client::impl {
     bool stopping = false;
     bool lost = false;
     std::vector<std::pair<std::string, int>> subscriptions;    // filter, qos
+    std::mutex lifecycle_mu;  // serializes starting and stopping the supervisor
     std::thread supervisor;
     std::atomic<bool> ever_connected{false};
     std::atomic<std::uint64_t> reconnects{0};
@@ -205,6 +208,9 @@ Result<bool> client::connect(std::chrono::milliseconds timeout) {
     auto& m = *impl_;
     const std::string prefix = "cannot connect to " + m.opts.broker_url + ": ";
     if (!m.cli) return {errc::invalid_argument, prefix + m.init_error};
+    // Started before the attempt: it idles until a connection is lost, so it also covers an
+    // attempt that Paho completes after we stopped waiting for it.
+    m.start_supervisor();
     try {
         if (m.cli->is_connected()) return true;
         auto tok = m.cli->connect(m.make_connect_options(timeout));
@@ -212,7 +218,6 @@ Result<bool> client::connect(std::chrono::milliseconds timeout) {
     } catch (const ::mqtt::exception& e) {
         return {errc::io_error, prefix + e.what()};
     }
-    m.start_supervisor();
     spdlog::debug("mqtt: connected to {} as {}", m.opts.broker_url, m.opts.client_id);
     return true;
 }

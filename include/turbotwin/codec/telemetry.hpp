@@ -29,7 +29,7 @@ struct decoded_telemetry {
 Result<decoded_telemetry> decode_telemetry(std::string_view payload, const telemetry_limits& limits = {});
 
 /// Encodes a reading; every number is printed with round-trip precision so a decoded reading
-/// equals the original bit for bit. Missing values are omitted.
+/// equals the original bit for bit. Missing (NaN) and non-finite values are omitted.
 std::string encode_telemetry(const reading& r);
 
 /// Topic layout.

@@ -2,6 +2,7 @@
 /// Unit and plausible range of each sensor: readings outside it are dropped before they reach
 /// the estimator (the rest of the message is still used).
 #include <array>
+#include <cmath>
 #include <string>
 
 #include "turbotwin/core/reading.hpp"
@@ -20,10 +21,10 @@ struct sensor_catalogue {
     std::array<sensor_spec, setting_count> settings;
 
     bool plausible_sensor(std::size_t i, double v) const noexcept {
-        return v == v && v >= sensors[i].min && v <= sensors[i].max;
+        return std::isfinite(v) && v >= sensors[i].min && v <= sensors[i].max;
     }
     bool plausible_setting(std::size_t i, double v) const noexcept {
-        return v == v && v >= settings[i].min && v <= settings[i].max;
+        return std::isfinite(v) && v >= settings[i].min && v <= settings[i].max;
     }
 };
 

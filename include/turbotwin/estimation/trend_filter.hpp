@@ -40,8 +40,8 @@ public:
     explicit trend_filter(const trend_filter_params& params);
 
     /// Advances the state by dt_cycles (>= 0) and incorporates z unless it is NaN.
-    /// Returns false, leaving the state untouched, on numerical trouble (non-finite or
-    /// non-positive innovation variance).
+    /// Returns false, leaving the state untouched, on a negative or non-finite dt and on
+    /// numerical trouble (non-finite or non-positive innovation variance).
     bool step(double dt_cycles, double z, update_info& info) noexcept;
 
     const state_vector& state() const noexcept { return x_; }

@@ -86,9 +86,10 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-/// Waits up to `timeout` (zero: just look) for a tracked publish: true when the broker
-/// acknowledged it, false while still pending, an error when Paho failed it (e.g. the
-/// connection dropped under a clean session). Never throws.
+/// Waits up to `timeout` (zero: just look, cheaply) for a tracked publish: true when the broker
+/// acknowledged it, false while still pending, an error when Paho reports it failed. A lost
+/// connection does not fail pending tokens promptly: callers bound the wait themselves.
+/// Never throws.
 Result<bool> wait_for_ack(const ::mqtt::delivery_token_ptr& token, std::chrono::milliseconds timeout);
 
 }  // namespace turbotwin::mqtt

@@ -50,9 +50,10 @@ struct replay_options {
     std::string client_id;                        ///< empty: generated
     int qos = 1;                                  ///< 1: every row is acknowledged by the broker
     double rows_per_second = 0;                   ///< pacing; 0 or less: as fast as acks allow
-    /// Window of unacknowledged publishes. Paho 1.3 gets slower as it grows (its in-flight
-    /// bookkeeping is list-based): on a 2-core box against local mosquitto, 20,000 rows took
-    /// 1.8 s with 200 in flight and 3.4 s with 2000. 256 still covers 10 ms of RTT at 25k rows/s.
+    /// Window of unacknowledged publishes. Paho C 1.3 gets slower as it grows (list-based
+    /// in-flight bookkeeping): 20,000 rows to a local mosquitto on 2 cores (Release, busy box)
+    /// ran at 11-18k rows/s with 64-256 in flight but 9-11k with 1000-2000. 256 still covers
+    /// 10 ms of round trip at 25k rows/s.
     std::size_t max_in_flight = 256;
     std::chrono::milliseconds connect_timeout{5000};
     /// Give up when the oldest publish has been unacknowledged this long (broker gone, stalled).
@@ -74,7 +75,7 @@ struct replay_progress {
 struct replay_summary {
     std::size_t published = 0;    ///< rows acknowledged by the broker
     std::size_t sent = 0;         ///< rows handed to the client
-    std::size_t bad_lines = 0;    ///< filled in by run_replay from the plan
+    std::size_t bad_lines = 0;    ///< plan.issues.size()
     std::size_t engines = 0;
     double seconds = 0;           ///< connect excluded
     double rows_per_second = 0;

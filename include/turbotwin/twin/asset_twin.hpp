@@ -62,7 +62,7 @@ public:
 
 private:
     std::string id_;
-    const twin_config* config_;
+    twin_config config_;  ///< shared model and catalogue (pointers), thresholds by value
     std::vector<estimation::trend_filter> filters_;  ///< one per model channel
     std::vector<float> features_;                     ///< scratch, reused every cycle
     std::int64_t last_cycle_ = 0;

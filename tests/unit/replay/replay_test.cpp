@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "../mqtt/mosquitto_broker.hpp"
+#include "mosquitto_broker.hpp"
 #include "turbotwin/codec/telemetry.hpp"
 #include "turbotwin/dataset/cmapss.hpp"
 #include "turbotwin/mqtt/client.hpp"

@@ -1,17 +1,18 @@
 #pragma once
 // A real mosquitto on a free loopback port, for tests that need a broker. Header-only so that
-// test_mqtt and test_replay can share it (include it as "../mqtt/mosquitto_broker.hpp").
+// test_mqtt and test_replay can share it (include it as "mosquitto_broker.hpp").
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -23,8 +24,6 @@
 #include <thread>
 
 #include <gtest/gtest.h>
-
-extern char** environ;
 
 namespace turbotwin::test {
 
@@ -99,19 +98,28 @@ public:
         {
             std::ofstream out(cfg);
             out << "listener " << port_ << " 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\n";
+            // Started as root, mosquitto switches to user "mosquitto", and a change of user
+            // clears PR_SET_PDEATHSIG (below). Loopback only, no persistence: keep root.
+            if (::geteuid() == 0) out << "user root\n";
         }
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-        std::string arg0 = binary_, arg1 = "-c";
-        std::string arg2 = cfg;
+        std::string arg0 = binary_, arg1 = "-c", arg2 = cfg;
         char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
-        const int rc = ::posix_spawn(&pid_, binary_.c_str(), &actions, nullptr, argv, environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) {
+        const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (log_fd < 0) return "cannot create " + log;
+        // fork + exec rather than posix_spawn, for PR_SET_PDEATHSIG: a test that crashes must
+        // not leave its broker running. Only async-signal-safe calls between fork and exec.
+        pid_ = ::fork();
+        if (pid_ == 0) {
+            ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+            ::dup2(log_fd, STDOUT_FILENO);
+            ::dup2(log_fd, STDERR_FILENO);
+            ::execv(argv[0], argv);
+            ::_exit(127);
+        }
+        ::close(log_fd);
+        if (pid_ < 0) {
             pid_ = -1;
-            return "cannot start " + binary_ + ": " + std::strerror(rc);
+            return std::string("cannot fork: ") + std::strerror(errno);
         }
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
         while (std::chrono::steady_clock::now() < deadline) {
