@@ -15,7 +15,7 @@ pids=()
 cleanup() {
   trap - INT TERM EXIT
   echo; echo "stopping the demo..."
-  for p in "${pids[@]}"; do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
   rm -rf "$work"
   echo "stopped; nothing left running."
@@ -35,7 +35,9 @@ for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/n
 curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null || { echo "serve did not start: $(tail -5 "$work/serve.log")"; exit 1; }
 
 # Alerts as they arrive, one readable line each.
-(mosquitto_sub -p "$mq_port" -t 'turbotwin/v1/alerts/+' -q 1 | python3 -u scripts/demo_format.py alerts) & pids+=($!)
+mkfifo "$work/alerts.fifo"
+python3 -u scripts/demo_format.py alerts <"$work/alerts.fifo" & pids+=($!)
+mosquitto_sub -p "$mq_port" -t 'turbotwin/v1/alerts/+' -q 1 >"$work/alerts.fifo" & pids+=($!)
 
 engines=${DEMO_ENGINES:-20}
 "$bin" simulate --engines "$engines" --seed "$RANDOM" --out "$work/fleet.txt" --truth "$work/truth.csv"
