@@ -44,6 +44,13 @@ bool trend_filter::step(double dt, double z, update_info& info) noexcept {
     return true;
 }
 
+bool trend_filter::set_state(const state_vector& x, const state_matrix& p) noexcept {
+    if (!x.allFinite() || !p.allFinite()) return false;
+    x_ = x;
+    p_ = p;
+    return true;
+}
+
 double trend_filter::level_std() const noexcept { return std::sqrt(p_(idx::level, idx::level)); }
 double trend_filter::slope_std() const noexcept { return std::sqrt(p_(idx::slope, idx::slope)); }
 

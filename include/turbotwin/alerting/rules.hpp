@@ -54,6 +54,13 @@ public:
     change evaluate(const thresholds& t, std::string_view asset, std::int64_t cycle, double rul, double rul_lo,
                     double rul_hi);
 
+    /// Restores a snapshot of this state.
+    void restore(severity s, std::optional<alert> active, std::uint64_t raised_count) {
+        severity_ = s;
+        active_ = std::move(active);
+        raised_count_ = raised_count;
+    }
+
 private:
     severity severity_ = severity::normal;
     std::optional<alert> active_;

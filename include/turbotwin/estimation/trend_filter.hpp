@@ -49,6 +49,8 @@ public:
     double level() const noexcept { return x_(idx::level); }
     double slope() const noexcept { return x_(idx::slope); }
     double level_std() const noexcept;
+    /// Replaces the state (restoring a snapshot); no check beyond finiteness.
+    bool set_state(const state_vector& x, const state_matrix& p) noexcept;
     double slope_std() const noexcept;
 
 private:

@@ -57,6 +57,11 @@ public:
     const alerting::asset_alerts& alerts() const noexcept { return alerts_; }
     const std::optional<std::string>& fault() const noexcept { return fault_; }
     std::vector<channel_state> channels() const;
+    /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.
+    std::string snapshot() const;
+    /// Rebuilds a twin from snapshot(); fails on a blob from another model or version.
+    static Result<asset_twin> restore(std::string_view blob, const twin_config& config);
+
     /// Model features computed at the last applied cycle (training reads them).
     std::span<const float> features() const noexcept { return features_; }
 

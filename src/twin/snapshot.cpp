@@ -1,0 +1,158 @@
+#include <cstring>
+#include <type_traits>
+
+#include "turbotwin/twin/asset_twin.hpp"
+
+namespace turbotwin::twin {
+
+namespace {
+
+constexpr std::uint32_t snapshot_magic = 0x54545731;  // "TTW1": bump when the layout changes
+
+class writer {
+public:
+    template <class T>
+    void put(const T& v) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        out_.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+    void put_string(const std::string& s) {
+        put(std::uint32_t(s.size()));
+        out_ += s;
+    }
+    std::string take() { return std::move(out_); }
+
+private:
+    std::string out_;
+};
+
+class reader {
+public:
+    explicit reader(std::string_view in) : in_(in) {}
+    template <class T>
+    bool get(T& v) {
+        static_assert(std::is_trivially_copyable_v<T>);
+        if (in_.size() < sizeof v) return false;
+        std::memcpy(&v, in_.data(), sizeof v);
+        in_.remove_prefix(sizeof v);
+        return true;
+    }
+    bool get_string(std::string& s) {
+        std::uint32_t n = 0;
+        if (!get(n) || in_.size() < n) return false;
+        s.assign(in_.data(), n);
+        in_.remove_prefix(n);
+        return true;
+    }
+    bool done() const { return in_.empty(); }
+
+private:
+    std::string_view in_;
+};
+
+void put_alert(writer& w, const alerting::alert& a) {
+    w.put_string(a.id);
+    w.put(std::int32_t(a.level));
+    w.put(std::int32_t(a.state));
+    w.put(a.raised_cycle);
+    w.put(a.cycle);
+    w.put(a.rul);
+    w.put(a.rul_lo);
+    w.put(a.rul_hi);
+}
+
+bool get_alert(reader& r, const std::string& asset, alerting::alert& a) {
+    std::int32_t level = 0, state = 0;
+    if (!r.get_string(a.id) || !r.get(level) || !r.get(state) || !r.get(a.raised_cycle) || !r.get(a.cycle) || !r.get(a.rul) ||
+        !r.get(a.rul_lo) || !r.get(a.rul_hi))
+        return false;
+    if (level < 0 || level > 2 || state < 0 || state > 1) return false;
+    a.asset = asset;
+    a.level = alerting::severity(level);
+    a.state = alerting::alert_state(state);
+    return true;
+}
+
+}  // namespace
+
+std::string asset_twin::snapshot() const {
+    writer w;
+    w.put(snapshot_magic);
+    w.put_string(id_);
+    w.put(std::uint32_t(filters_.size()));
+    for (const auto& f : filters_) {
+        w.put(f.state()(0));
+        w.put(f.state()(1));
+        w.put(f.covariance()(0, 0));
+        w.put(f.covariance()(0, 1));
+        w.put(f.covariance()(1, 0));
+        w.put(f.covariance()(1, 1));
+    }
+    w.put(last_cycle_);
+    w.put(applied_);
+    w.put(std::uint8_t(last_.has_value()));
+    if (last_) {
+        w.put(last_->cycle);
+        w.put(last_->estimate.rul);
+        w.put(last_->estimate.rul_lo);
+        w.put(last_->estimate.rul_hi);
+        w.put(std::int32_t(last_->level));
+    }
+    w.put(std::int32_t(alerts_.current()));
+    w.put(alerts_.raised_count());
+    w.put(std::uint8_t(alerts_.active().has_value()));
+    if (alerts_.active()) put_alert(w, *alerts_.active());
+    w.put(std::uint8_t(fault_.has_value()));
+    if (fault_) w.put_string(*fault_);
+    return w.take();
+}
+
+Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config& config) {
+    reader r(blob);
+    std::uint32_t magic = 0, channels = 0;
+    std::string id;
+    if (!r.get(magic) || magic != snapshot_magic) return {errc::parse_error, "not a twin snapshot of this version"};
+    if (!r.get_string(id) || !valid_asset_id(id)) return {errc::parse_error, "snapshot has a bad asset id"};
+    if (!r.get(channels) || channels != config.model->channels.size())
+        return {errc::parse_error, "snapshot of " + id + " was taken with another model (channel count differs)"};
+    asset_twin t(id, config);
+    for (auto& f : t.filters_) {
+        estimation::state_vector x;
+        estimation::state_matrix p;
+        if (!r.get(x(0)) || !r.get(x(1)) || !r.get(p(0, 0)) || !r.get(p(0, 1)) || !r.get(p(1, 0)) || !r.get(p(1, 1)) ||
+            !f.set_state(x, p))
+            return {errc::parse_error, "snapshot of " + id + ": bad filter state"};
+    }
+    std::uint8_t has_last = 0, has_active = 0, has_fault = 0;
+    std::int32_t level = 0;
+    std::uint64_t raised = 0;
+    if (!r.get(t.last_cycle_) || !r.get(t.applied_) || !r.get(has_last)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+    if (has_last) {
+        twin_update u;
+        std::int32_t ulevel = 0;
+        if (!r.get(u.cycle) || !r.get(u.estimate.rul) || !r.get(u.estimate.rul_lo) || !r.get(u.estimate.rul_hi) || !r.get(ulevel) ||
+            ulevel < 0 || ulevel > 2)
+            return {errc::parse_error, "snapshot of " + id + " is truncated"};
+        u.level = alerting::severity(ulevel);
+        t.last_ = u;
+    }
+    if (!r.get(level) || level < 0 || level > 2 || !r.get(raised) || !r.get(has_active))
+        return {errc::parse_error, "snapshot of " + id + " is truncated"};
+    std::optional<alerting::alert> active;
+    if (has_active) {
+        alerting::alert a;
+        if (!get_alert(r, id, a)) return {errc::parse_error, "snapshot of " + id + ": bad alert"};
+        active = std::move(a);
+    }
+    t.alerts_.restore(alerting::severity(level), std::move(active), raised);
+    if (!r.get(has_fault)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+    if (has_fault) {
+        std::string fault;
+        if (!r.get_string(fault)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+        t.fault_ = std::move(fault);
+    }
+    if (!r.done()) return {errc::parse_error, "snapshot of " + id + " has trailing bytes"};
+    return t;
+}
+
+}  // namespace turbotwin::twin
