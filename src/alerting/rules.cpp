@@ -26,9 +26,10 @@ severity next_severity(const thresholds& t, severity current, double rul) noexce
 }
 
 asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_view asset, std::int64_t cycle, double rul,
-                                            double rul_lo, double rul_hi) {
+                                            double rul_lo, double rul_hi, double risk_rul) {
     change ch;
-    const severity next = next_severity(t, severity_, rul);
+    if (risk_rul != risk_rul) risk_rul = rul;  // NaN: alert on the point estimate
+    const severity next = next_severity(t, severity_, risk_rul);
     if (next == severity_) return ch;
     severity_ = next;
     if (active_) {
@@ -38,6 +39,7 @@ asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_vie
         active_->rul = rul;
         active_->rul_lo = rul_lo;
         active_->rul_hi = rul_hi;
+        active_->risk_rul = risk_rul;
         ch.cleared = std::move(active_);
         active_.reset();
     }
@@ -50,6 +52,7 @@ asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_vie
         a.rul = rul;
         a.rul_lo = rul_lo;
         a.rul_hi = rul_hi;
+        a.risk_rul = risk_rul;
         active_ = a;
         ch.raised = std::move(a);
     }

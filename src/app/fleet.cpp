@@ -1,38 +1,114 @@
 #include "turbotwin/app/fleet.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <unordered_set>
 #include <spdlog/spdlog.h>
 
 namespace turbotwin::app {
 
+namespace {
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// What REST shows of a twin: the same whether it was just updated or restored at start-up.
+asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
+    asset_summary summary;
+    summary.id = tw.id();
+    summary.last_cycle = tw.last_cycle();
+    summary.readings = tw.readings_applied();
+    if (const auto& last = tw.last_update()) {
+        summary.rul = last->estimate.rul;
+        summary.rul_lo = last->estimate.rul_lo;
+        summary.rul_hi = last->estimate.rul_hi;
+        summary.level = last->level;
+        summary.trust = last->trust;
+        summary.trust_reason = last->trust_reason;
+        summary.risk_rul = last->risk_rul;
+        summary.novelty = last->novelty;
+    }
+    if (const auto& a = tw.alerts().active()) summary.active_alert = a->id;
+    summary.fault = tw.fault();
+    summary.channels = tw.channels();
+    summary.updated_ms = updated_ms;
+    return summary;
+}
+
+}  // namespace
+
+/// One worker batch's durable changes: the twins it changed (snapshotted once, at the end of the
+/// batch) and the rows it produced.
+struct fleet::batch_changes {
+    store::change_set rows;
+    std::unordered_set<twin::asset_twin*> touched;
+};
+
 fleet::fleet(const twin::twin_config& config, unsigned workers, codec::telemetry_limits limits, fleet_view& view,
-             metrics& counters, output_sink& sink)
-    : config_(config), limits_(limits), view_(view), metrics_(counters), sink_(sink) {
+             metrics& counters, output_sink& sink, change_sink* changes)
+    : config_(config), limits_(limits), view_(view), metrics_(counters), sink_(sink), changes_(changes) {
     for (unsigned i = 0; i < std::max(1u, workers); ++i) shards_.push_back(std::make_unique<shard>());
     for (auto& s : shards_) s->thread = std::thread([this, sp = s.get()] { run(*sp); });
 }
 
 fleet::~fleet() { stop(); }
 
-void fleet::submit(std::string topic, std::string payload) {
+fleet::shard& fleet::shard_for(const std::string& asset) const {
+    return *shards_[std::hash<std::string>{}(asset) % shards_.size()];
+}
+
+Result<std::string> fleet::admit(const std::string& topic, std::size_t payload_bytes) {
     metrics_.messages_received.fetch_add(1, std::memory_order_relaxed);
     auto asset = codec::asset_from_telemetry_topic(topic);
     if (!asset) {
         reject(topic, asset.error(), asset.detail());
-        return;
+        return asset;
     }
-    // Oversized payloads are dropped here so they never sit in a queue.
-    if (payload.size() > limits_.max_payload_bytes) {
-        reject(topic, errc::payload_too_large, std::to_string(payload.size()) + " bytes");
-        return;
+    // Oversized payloads are dropped here so they never sit in a queue (or the journal).
+    if (payload_bytes > limits_.max_payload_bytes) {
+        reject(topic, errc::payload_too_large, std::to_string(payload_bytes) + " bytes");
+        return {errc::payload_too_large};
     }
-    auto& s = *shards_[std::hash<std::string>{}(*asset) % shards_.size()];
+    return asset;
+}
+
+void fleet::enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed) {
+    auto& s = shard_for(asset);
     {
         std::lock_guard lock(s.mu);
-        s.queue.push_back({std::move(*asset), std::move(topic), std::move(payload)});
+        s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed});
     }
+    // After the push: processed_watermark() reads this first, so every seq it sees is queued.
+    last_enqueued_seq_.store(std::max(seq, last_enqueued_seq_.load(std::memory_order_relaxed)), std::memory_order_release);
     s.cv.notify_one();
+}
+
+void fleet::submit(std::string topic, std::string payload) {
+    auto asset = admit(topic, payload.size());
+    if (!asset) return;
+    enqueue(std::move(*asset), std::move(topic), std::move(payload), last_enqueued_seq_.load(std::memory_order_relaxed) + 1);
+}
+
+void fleet::adopt(std::unique_ptr<twin::asset_twin> tw, std::int64_t updated_ms) {
+    view_.upsert(summarize(*tw, updated_ms));
+    auto& s = shard_for(tw->id());
+    std::lock_guard lock(s.mu);  // the worker reads the map only after taking a job under this lock
+    auto id = tw->id();
+    s.twins[std::move(id)] = std::move(tw);
+}
+
+std::uint64_t fleet::processed_watermark() const {
+    // The last enqueued seq first: every message up to it is in a queue, in a batch in
+    // progress, or done (its change set handed over). Then any shard still holding one caps it.
+    std::uint64_t watermark = last_enqueued_seq_.load(std::memory_order_acquire);
+    for (const auto& s : shards_) {
+        std::lock_guard lock(s->mu);
+        const std::uint64_t oldest = s->busy_low_seq ? s->busy_low_seq : (s->queue.empty() ? 0 : s->queue.front().seq);
+        if (oldest) watermark = std::min(watermark, oldest - 1);
+    }
+    return watermark;
 }
 
 void fleet::stop() {
@@ -71,14 +147,28 @@ void fleet::run(shard& s) {
     for (;;) {
         {
             std::unique_lock lock(s.mu);
+            // The previous batch's change set was handed over before this point, so its
+            // messages may now count as processed (busy_low_seq = 0).
             s.busy = false;
+            s.busy_low_seq = 0;
             s.cv.wait(lock, [&] { return !s.queue.empty() || s.stopping; });
             if (s.queue.empty()) return;  // stopping and drained
             batch.swap(s.queue);
             s.busy = true;
+            s.busy_low_seq = batch.front().seq;
         }
-        for (auto& j : batch) process(s, j);
+        if (!changes_) {
+            for (auto& j : batch) process(s, j, nullptr);
+            batch.clear();
+            continue;
+        }
+        batch_changes changes;
+        for (auto& j : batch) process(s, j, &changes);
         batch.clear();
+        // One snapshot per changed twin per batch, however many readings it took.
+        const auto now = now_ms();
+        for (auto* tw : changes.touched) changes.rows.twins.push_back({tw->id(), tw->last_cycle(), tw->snapshot(), now});
+        if (!changes.rows.empty()) changes_->batch_done(std::move(changes.rows));
     }
 }
 
@@ -87,7 +177,7 @@ void fleet::reject(const std::string& topic, errc reason, const std::string& det
     sink_.rejected(topic, std::string(reason_label(reason)) + (detail.empty() ? "" : ": " + detail));
 }
 
-void fleet::process(shard& s, job& j) {
+void fleet::process(shard& s, job& j, batch_changes* changes) {
     auto decoded = codec::decode_telemetry(j.payload, limits_);
     if (!decoded) {
         reject(j.topic, decoded.error(), decoded.detail());
@@ -106,6 +196,12 @@ void fleet::process(shard& s, job& j) {
     }
     auto update = tw->process(std::move(decoded->data));
     if (!update) {
+        const bool already_applied = update.error() == errc::duplicate_cycle || update.error() == errc::out_of_order_cycle;
+        if (j.replayed && already_applied) {
+            // The restored snapshot already reflects it: idempotent replay, not bad input.
+            metrics_.replay_skipped.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
         reject(j.topic, update.error(), update.detail());
         if (update.error() != errc::numerical_fault) return;
     }
@@ -118,20 +214,18 @@ void fleet::process(shard& s, job& j) {
         if (update->dropped_sensors > 0) metrics_.sensors_ignored.fetch_add(std::uint64_t(update->dropped_sensors), std::memory_order_relaxed);
     }
 
-    asset_summary summary;
-    summary.id = tw->id();
-    summary.last_cycle = tw->last_cycle();
-    summary.readings = tw->readings_applied();
-    if (const auto& last = tw->last_update()) {
-        summary.rul = last->estimate.rul;
-        summary.rul_lo = last->estimate.rul_lo;
-        summary.rul_hi = last->estimate.rul_hi;
-        summary.level = last->level;
+    // An applied reading or a recorded numerical fault changed the twin: it goes to the store.
+    if (changes) {
+        changes->touched.insert(tw);
+        if (update) {
+            const auto& e = update->estimate;
+            changes->rows.ruls.push_back({tw->id(), update->cycle, e.rul, e.rul_lo, e.rul_hi, update->level});
+            if (update->alerts.cleared) changes->rows.alerts.push_back(*update->alerts.cleared);
+            if (update->alerts.raised) changes->rows.alerts.push_back(*update->alerts.raised);
+        }
     }
-    if (const auto& a = tw->alerts().active()) summary.active_alert = a->id;
-    summary.fault = tw->fault();
-    summary.channels = tw->channels();
-    summary.updated_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+    asset_summary summary = summarize(*tw, now_ms());
     if (update) {
         // Alerts first into the view, so an asset never points at an alert REST cannot show.
         if (update->alerts.cleared) { view_.record_alert(*update->alerts.cleared); sink_.alert(*update->alerts.cleared); }

@@ -1,5 +1,7 @@
 #include "turbotwin/app/json_out.hpp"
 
+#include <cmath>
+
 namespace turbotwin::app {
 
 using nlohmann::json;
@@ -10,7 +12,9 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u) {
               {"rul", u.estimate.rul},
               {"rul_lo", u.estimate.rul_lo},
               {"rul_hi", u.estimate.rul_hi},
-              {"severity", alerting::to_string(u.level)}};
+              {"severity", alerting::to_string(u.level)},
+              {"confidence", twin::to_string(u.trust)},
+              {"confidence_reason", u.trust_reason.empty() ? json(nullptr) : json(u.trust_reason)}};
     if (u.ts_ms) j["ts"] = *u.ts_ms;
     return j.dump();
 }
@@ -26,7 +30,8 @@ json alert_json(const alerting::alert& a) {
               {"cleared_cycle", a.cleared_cycle ? json(*a.cleared_cycle) : json(nullptr)},
               {"rul", a.rul},
               {"rul_lo", a.rul_lo},
-              {"rul_hi", a.rul_hi}};
+              {"rul_hi", a.rul_hi},
+              {"risk_rul", a.risk_rul}};
     return j;
 }
 
@@ -37,6 +42,10 @@ json asset_json(const asset_summary& s, bool detail) {
               {"rul_lo", s.rul_lo},
               {"rul_hi", s.rul_hi},
               {"severity", alerting::to_string(s.level)},
+              {"confidence", twin::to_string(s.trust)},
+              {"confidence_reason", s.trust_reason.empty() ? json(nullptr) : json(s.trust_reason)},
+              {"risk_rul", s.risk_rul},
+              {"novelty", std::isnan(s.novelty) ? json(nullptr) : json(s.novelty)},
               {"readings", s.readings},
               {"active_alert", s.active_alert ? json(*s.active_alert) : json(nullptr)},
               {"fault", s.fault ? json(*s.fault) : json(nullptr)},

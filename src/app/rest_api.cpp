@@ -116,6 +116,7 @@ http::response rest_api::metrics_text() const {
     gauge("turbotwin_ingest_backlog", "Telemetry messages queued for the workers.", status_.ingest_backlog ? double(status_.ingest_backlog()) : 0.0);
     gauge("turbotwin_mqtt_connected", "1 when connected to the broker.", status_.broker_connected && status_.broker_connected() ? 1.0 : 0.0);
     gauge("turbotwin_mqtt_reconnects", "Reconnects to the broker since start.", status_.broker_reconnects ? double(status_.broker_reconnects()) : 0.0);
+    if (status_.extra_metrics) gauges += status_.extra_metrics();
     http::response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.prometheus(gauges);

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <mutex>
 #include <thread>
+#include <vector>
+
+#include "durable_state.hpp"
 
 #include "turbotwin/app/fleet.hpp"
 #include "turbotwin/app/json_out.hpp"
@@ -19,18 +22,54 @@ namespace {
 
 /// Publishes results on MQTT: RUL at QoS 0 (superseded every cycle), alerts at QoS 1 (each one
 /// matters), rejections on the errors topic at most `errors_per_second`.
+///
+/// While the broker is away Paho buffers publishes (up to max_buffered) and sends them after the
+/// reconnect; RUL messages are not offered then, so that the buffer keeps its room for alerts.
+/// With durable state, each alert's delivery token is watched (sweep()) and the store records
+/// which alert changes the broker acknowledged: those it never did are published again at the
+/// next start (at least once, with stable alert ids).
 class mqtt_sink final : public output_sink {
 public:
-    mqtt_sink(mqtt::client& client, metrics& counters) : client_(client), metrics_(counters) {}
+    mqtt_sink(mqtt::client& client, metrics& counters, durable_state* outbox)
+        : client_(client), metrics_(counters), outbox_(outbox) {}
 
     void rul(const std::string& asset, const twin::twin_update& u) override {
+        if (!client_.connected()) return;  // the next cycle's message supersedes it anyway
         if (client_.publish(codec::rul_topic(asset), rul_message(asset, u), 0)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
         else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
     }
 
     void alert(const alerting::alert& a) override {
-        if (client_.publish(codec::alert_topic(a.asset), alert_json(a).dump(), 1)) metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
-        else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
+        const auto topic = codec::alert_topic(a.asset);
+        const auto payload = alert_json(a).dump();
+        if (!outbox_) {
+            if (client_.publish(topic, payload, 1)) metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
+            else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
+            return;
+        }
+        auto token = client_.publish_tracked(topic, payload, 1);
+        if (!token) {
+            metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
+            return;  // stays unacknowledged in the store: published again at the next start
+        }
+        metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard lock(mu_);
+        in_flight_.push_back({{a.id, a.state}, std::move(*token)});
+    }
+
+    /// Hands the alert changes the broker has acknowledged since the last call to the store.
+    void sweep() {
+        if (!outbox_) return;
+        std::vector<store::alert_key> acknowledged;
+        {
+            std::lock_guard lock(mu_);
+            std::erase_if(in_flight_, [&](in_flight& f) {
+                auto done = mqtt::wait_for_ack(f.token, std::chrono::milliseconds::zero());
+                if (done && *done) acknowledged.push_back(std::move(f.key));
+                return !done || *done;  // a failed delivery stays unacknowledged in the store
+            });
+        }
+        for (auto& k : acknowledged) outbox_->mark_published(std::move(k));
     }
 
     void rejected(const std::string& topic, const std::string& reason) override {
@@ -50,9 +89,15 @@ public:
     }
 
 private:
+    struct in_flight {
+        store::alert_key key;
+        ::mqtt::delivery_token_ptr token;
+    };
     static constexpr int errors_per_second = 10;
     mqtt::client& client_;
     metrics& metrics_;
+    durable_state* outbox_;
+    std::vector<in_flight> in_flight_;  ///< guarded by mu_
     std::mutex mu_;
     std::chrono::steady_clock::time_point window_start_{};
     int in_window_ = 0;
@@ -70,23 +115,71 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
 
     metrics counters;
     fleet_view view;
+    std::unique_ptr<durable_state> durable;
+    if (cfg.durability.enabled) {
+        auto d = durable_state::open(cfg.data_dir, cfg.durability, rt.twin);
+        if (!d) return {d.error(), d.detail()};
+        durable = std::move(*d);
+    } else {
+        spdlog::warn("durability is off: the fleet's state lives in memory only and a crash loses it");
+    }
     mqtt::client_options mo;
     mo.broker_url = cfg.broker_url;
     mo.client_id = cfg.client_id;
     mo.clean_session = cfg.clean_session;
+    // Retry a lost broker often: if it comes back without our session (no persistence), what is
+    // published before we have subscribed again is dropped by the broker, so we must be first.
+    mo.reconnect_min = std::chrono::milliseconds(100);
+    mo.reconnect_max = std::chrono::milliseconds(1000);
     mqtt::client broker(mo);
-    mqtt_sink sink(broker, counters);
+    mqtt_sink sink(broker, counters, durable.get());
     codec::telemetry_limits limits;
     limits.max_payload_bytes = cfg.max_payload_bytes;
-    fleet engines(rt.twin, cfg.workers, limits, view, counters, sink);
+    fleet engines(rt.twin, cfg.workers, limits, view, counters, sink, durable.get());
 
-    broker.on_message([&engines](mqtt::message&& m) { engines.submit(std::move(m.topic), std::move(m.payload)); });
+    // Start-up recovery, before the broker can deliver anything: the snapshots as of the
+    // checkpoint, then every journal entry after it, queued ahead of whatever arrives live.
+    if (durable) {
+        auto report = durable->restore(engines, view);
+        if (!report) return {report.error(), report.detail()};
+        durable->start_writer(engines);
+        auto replayed = durable->replay_journal(engines, counters);
+        if (!replayed) return {replayed.error(), replayed.detail()};
+        spdlog::info("restored {} engines and {} alert changes from {} (checkpoint {}); re-applying {} journal entries",
+                     report->twins, report->alert_changes, cfg.data_dir, report->checkpoint, *replayed);
+        if (!report->unpublished.empty())
+            spdlog::info("publishing {} alert changes the broker never acknowledged", report->unpublished.size());
+        for (const auto& a : report->unpublished) sink.alert(a);
+    }
+
+    // Paho's callback: make the message durable, then hand it off. Paho has already sent the
+    // PUBACK, so from here on the journal is the only copy. The lock keeps journal order and
+    // queue order the same (the fleet's watermark relies on it).
+    std::mutex intake_mu;
+    std::atomic<bool> intake_open{true};
+    std::uint64_t plain_seq = 0;  // sequence numbers without a journal; guarded by intake_mu
+    broker.on_message([&](mqtt::message&& m) {
+        auto asset = engines.admit(m.topic, m.payload.size());
+        if (!asset) return;
+        std::lock_guard lock(intake_mu);
+        std::uint64_t seq = 0;
+        if (durable) {
+            const auto written = durable->append(m.topic, m.payload);
+            if (!written.durable) counters.journal_failures.fetch_add(1, std::memory_order_relaxed);
+            seq = written.seq;
+            // Shutting down: it is in the journal, and the next start applies it.
+            if (!intake_open.load(std::memory_order_acquire) && written.durable) return;
+        } else {
+            seq = ++plain_seq;
+        }
+        engines.enqueue(std::move(*asset), std::move(m.topic), std::move(m.payload), seq);
+    });
     // Subscribe before HTTP comes up: once /healthz answers, no telemetry is missed.
     (void)broker.subscribe(std::string(codec::telemetry_subscription), 1);
     if (auto c = broker.connect(std::chrono::seconds(5)); !c)
         spdlog::warn("{}; retrying in the background", c.message());
     else
-        spdlog::info("connected to {}", cfg.broker_url);
+        spdlog::info("connected to {} as '{}' ({} session)", cfg.broker_url, cfg.client_id, cfg.clean_session ? "clean" : "persistent");
     std::thread reconnector;
     if (!broker.connected()) {
         reconnector = std::thread([&] {
@@ -104,6 +197,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     status.broker_connected = [&broker] { return broker.connected(); };
     status.broker_reconnects = [&broker] { return broker.reconnects(); };
     status.ingest_backlog = [&engines] { return engines.backlog(); };
+    if (durable) status.extra_metrics = [d = durable.get()] { return d->prometheus(); };
     status.model_name = rt.twin.model->name;
     status.version = TURBOTWIN_VERSION;
     rest_api api(view, counters, status);
@@ -114,20 +208,33 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     http::server web(ho, [&api](const http::request& r) { return api(r); });
     auto port = web.start();
     if (!port) {
-        engines.stop();
+        intake_open = false;
         if (reconnector.joinable()) reconnector.join();
+        broker.disconnect(std::chrono::seconds(1));
+        engines.stop();
+        if (durable) durable->stop();
         return {port.error(), port.detail()};
     }
     spdlog::info("REST API and dashboard on http://{}:{}/", ho.host, *port);
 
-    while (!stop.load()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    while (!stop.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        sink.sweep();
+    }
 
+    // Stop intake (what still arrives goes to the journal only), finish in-flight work while
+    // the broker can still take its alerts, then store everything with a final checkpoint.
     spdlog::info("shutting down: draining {} queued messages", engines.backlog());
+    intake_open.store(false, std::memory_order_release);
     if (reconnector.joinable()) reconnector.join();
-    // Finish in-flight work while the broker can still take its alerts, then stop intake.
     for (int i = 0; i < 100 && !engines.idle(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    broker.disconnect(std::chrono::seconds(2));
+    broker.disconnect(std::chrono::seconds(2));  // waits for in-flight publishes; the session stays
     engines.stop();
+    sink.sweep();
+    if (durable) {
+        if (auto f = durable->flush(); !f) spdlog::error("final store commit failed: {}", f.message());
+        durable->stop();
+    }
     web.stop();
     spdlog::info("stopped: {} readings applied, {} rejected", counters.readings_applied.load(), counters.rejected_total());
     return true;

@@ -73,6 +73,18 @@ Result<serve_config> load_config(const std::string& path) {
             key = "alerts.warning_rul"; c.alerts.warning_rul = a.value("warning_rul", c.alerts.warning_rul);
             key = "alerts.critical_rul"; c.alerts.critical_rul = a.value("critical_rul", c.alerts.critical_rul);
             key = "alerts.clear_margin"; c.alerts.clear_margin = a.value("clear_margin", c.alerts.clear_margin);
+            key = "alerts.probability"; c.alerts.probability = a.value("probability", c.alerts.probability);
+        }
+        if (j.contains("durability")) {
+            const auto& d = j.at("durability");
+            auto& o = c.durability;
+            key = "durability.enabled"; o.enabled = d.value("enabled", o.enabled);
+            key = "durability.fsync"; o.fsync = d.value("fsync", o.fsync);
+            key = "durability.commit_interval_ms"; o.commit_interval_ms = count_value(d, "commit_interval_ms", o.commit_interval_ms, 1, 60000);
+            key = "durability.commit_records"; o.commit_records = count_value(d, "commit_records", o.commit_records, 1, 10000000);
+            key = "durability.journal_segment_bytes";
+            o.journal_segment_bytes = count_value(d, "journal_segment_bytes", o.journal_segment_bytes, 4096, 64.0 * 1024 * 1024 * 1024);
+            key = "durability.rul_history"; o.rul_history = d.value("rul_history", o.rul_history);
         }
         key = "workers"; c.workers = count_value(j, "workers", c.workers, 1, 64);
         key = "log_level"; c.log_level = j.value(key, c.log_level);
@@ -84,6 +96,8 @@ Result<serve_config> load_config(const std::string& path) {
     if (c.alerts.critical_rul > c.alerts.warning_rul)
         return {errc::invalid_argument, path + ": alerts.critical_rul must not exceed alerts.warning_rul"};
     if (c.alerts.clear_margin < 0) return {errc::invalid_argument, path + ": alerts.clear_margin must be >= 0"};
+    if (!(c.alerts.probability > 0 && c.alerts.probability < 1))
+        return {errc::invalid_argument, path + ": alerts.probability must be in (0, 1)"};
     if (c.workers < 1 || c.workers > 64) return {errc::invalid_argument, path + ": workers must be in 1..64"};
     return c;
 }

@@ -8,11 +8,10 @@
 //  - every failure the client can still hear about gets a real HTTP status with a JSON body,
 //    followed by a lingering close, because curl and load balancers act on the status code.
 //  - the server keeps a registry of live sessions so stop() can close them and join.
+//  - the decisions of an exchange (limits, header checks, error answers, routing, framing)
+//    live in exchange.cpp, shared with respond_to_raw, so the fuzzer runs the server's code.
 #include <algorithm>
 #include <atomic>
-#include <cctype>
-#include <cstdint>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -27,8 +26,8 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include "exchange.hpp"
 #include "turbotwin/http/server.hpp"
-#include "turbotwin/http/target.hpp"
 
 namespace turbotwin::http {
 namespace {
@@ -46,7 +45,6 @@ constexpr std::size_t linger_max_bytes = 64 * 1024 * 1024;
 constexpr std::size_t linger_chunk_bytes = 16 * 1024;
 /// How long the listener waits after a failed accept (EMFILE, ENOBUFS) so it does not spin.
 constexpr std::chrono::milliseconds accept_backoff{50};
-constexpr std::string_view interim_continue = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /// What the listener decided for a new connection.
 enum class admission {
@@ -81,30 +79,6 @@ private:
     std::unordered_map<const session*, std::weak_ptr<session>> sessions_;  // guarded by mutex_
 };
 
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    });
-    return out;
-}
-
-/// Beast 1.74 speaks boost::string_view.
-std::string_view sv(beast::string_view s) noexcept { return {s.data(), s.size()}; }
-
-bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && to_lower(a) == to_lower(b); }
-
-/// RFC 9110 token characters: anything else in a header name would corrupt the response.
-bool is_token(std::string_view s) {
-    if (s.empty()) return false;
-    return std::all_of(s.begin(), s.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-    });
-}
-
-/// A value with CR, LF or NUL would let a handler (or data it echoes) inject headers.
-bool is_safe_value(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
-
 /// One connection. All of its handlers run on its strand, so it needs no lock of its own.
 class session : public std::enable_shared_from_this<session> {
 public:
@@ -125,7 +99,7 @@ public:
     /// Answers 503 without reading a request: the server is at its connection cap.
     void reject() {
         net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
-            self->send_error(503, "unavailable", "too many connections, retry later");
+            self->send_error(json_error(503, "unavailable", "too many connections, retry later"));
         });
     }
 
@@ -139,11 +113,7 @@ private:
     const server_options& options() const { return state_->options; }
 
     void do_read() {
-        // A fresh parser per request: Beast parsers are single-use.
-        parser_.emplace();
-        parser_->header_limit(static_cast<std::uint32_t>(
-            std::min<std::size_t>(options().max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-        parser_->body_limit(static_cast<std::uint64_t>(options().max_body_bytes));
+        detail::arm_parser(parser_, options());
         // One deadline for the whole request (header, 100-continue, body): a client that
         // dribbles bytes cannot hold the connection longer than request_timeout.
         stream_.expires_after(options().request_timeout);
@@ -151,27 +121,13 @@ private:
                                  beast::bind_front_handler(&session::on_header, shared_from_this()));
     }
 
-    void on_header(beast::error_code ec, std::size_t /*bytes*/) {
+    void on_header(beast::error_code ec, std::size_t header_bytes) {
         if (ec) return on_read_error(ec);
-        const auto& req = parser_->get();
-        if (req.version() != 10 && req.version() != 11) {
-            return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
-        }
-        // Beast already fails the header read with body_limit for a too-large Content-Length;
-        // the explicit check keeps the rule visible and independent of that detail. Either
-        // way we answer before reading a single body byte.
-        if (const auto length = parser_->content_length(); length && *length > options().max_body_bytes) {
-            return send_error(413, "payload_too_large", too_large_message());
-        }
-        if (req.count(bhttp::field::transfer_encoding) != 0 && !parser_->chunked()) {
-            // RFC 9112 6.3: without a final "chunked" the body length is unknowable, and a
-            // proxy in front of us may have framed it differently (request smuggling).
-            return send_error(400, "bad_request", "unsupported transfer-encoding");
-        }
+        if (auto refusal = detail::check_header(*parser_, header_bytes, options())) return send_error(std::move(*refusal));
         if (parser_->is_done()) return handle_request();
-        if (req.version() == 11 && iequals(sv(req[bhttp::field::expect]), "100-continue")) {
+        if (detail::wants_continue(*parser_)) {
             // Without this, curl waits a second before sending the body.
-            net::async_write(stream_, net::buffer(interim_continue.data(), interim_continue.size()),
+            net::async_write(stream_, net::buffer(detail::interim_continue.data(), detail::interim_continue.size()),
                              beast::bind_front_handler(&session::on_continue, shared_from_this()));
             return;
         }
@@ -192,10 +148,6 @@ private:
         handle_request();
     }
 
-    std::string too_large_message() const {
-        return "request body exceeds " + std::to_string(options().max_body_bytes) + " bytes";
-    }
-
     void on_read_error(beast::error_code ec) {
         if (ec == bhttp::error::end_of_stream) {
             // The client closed between requests: the normal end of a keep-alive connection.
@@ -204,35 +156,15 @@ private:
             stream_.close();
             return;
         }
-        if (ec == bhttp::error::header_limit) {
-            return send_error(431, "header_too_large",
-                              "request header exceeds " + std::to_string(options().max_header_bytes) + " bytes");
-        }
-        if (ec == bhttp::error::body_limit) return send_error(413, "payload_too_large", too_large_message());
-        if (ec == bhttp::error::bad_version && names_a_version()) {
-            return send_error(505, "http_version_not_supported", "only HTTP/1.0 and HTTP/1.1 are supported");
-        }
-        if (ec.category() == bhttp::make_error_code(bhttp::error::bad_target).category() &&
-            ec != bhttp::error::partial_message) {
-            // Malformed request line or header: the framing is lost, so answer and close.
-            spdlog::debug("http: malformed request from {}: {}", peer(), ec.message());
-            return send_error(400, "bad_request", "malformed HTTP request");
+        const auto unparsed = buffer_.data();
+        if (auto answer = detail::answer_read_error(
+                ec, std::string_view(static_cast<const char*>(unparsed.data()), unparsed.size()), options())) {
+            spdlog::debug("http: bad request from {}: {}", peer(), ec.message());
+            return send_error(std::move(*answer));
         }
         // Timeout (tcp_stream already closed the socket), reset, stop(), or the client hung up
         // mid-request: nobody is left to read an answer.
         on_transport_error(ec, "read");
-    }
-
-    /// Beast reports "HTTP/2.0" and "not http" alike as bad_version; only the first deserves
-    /// 505. The parser leaves unparsed input in the buffer, so look at the request line.
-    bool names_a_version() const {
-        const auto data = buffer_.data();
-        std::string_view text(static_cast<const char*>(data.data()), data.size());
-        text = text.substr(0, text.find("\r\n"));
-        if (text.size() < 9 || text[text.size() - 9] != ' ') return false;
-        const std::string_view v = text.substr(text.size() - 8);
-        return v.substr(0, 5) == "HTTP/" && std::isdigit(static_cast<unsigned char>(v[5])) != 0 && v[6] == '.' &&
-               std::isdigit(static_cast<unsigned char>(v[7])) != 0;
     }
 
     void on_transport_error(beast::error_code ec, const char* what) {
@@ -251,88 +183,20 @@ private:
     const std::string& peer() const { return peer_; }
 
     void handle_request() {
-        auto& in = parser_->get();
-        request req;
-        req.method = std::string(sv(in.method_string()));
-        req.target = std::string(sv(in.target()));
-        req.headers.reserve(static_cast<std::size_t>(std::distance(in.begin(), in.end())));
-        for (const auto& field : in) req.headers.emplace_back(to_lower(sv(field.name_string())), std::string(sv(field.value())));
-        req.body = std::move(in.body());
-        const bool head = in.method() == bhttp::verb::head;
-        const bool keep_alive = in.keep_alive();
-        const unsigned version = in.version();
-
-        response out;
-        if (auto target = parse_target(req.target); !target) {
-            // Rejected before the handler so that no route ever sees "..", NUL or bad escapes.
-            out = json_error(400, "bad_request", target.detail());
-        } else {
-            req.path = std::move(target->path);
-            req.query = std::move(target->query);
-            // HEAD runs the GET route; the body is dropped when the answer is framed.
-            if (head) req.method = "GET";
-            out = call_handler(req);
-        }
-        spdlog::debug("http: {} {} -> {}", sv(in.method_string()), req.target, out.status);
-        send(std::move(out), version, keep_alive, head);
-    }
-
-    response call_handler(const request& req) {
-        try {
-            return state_->on_request(req);
-        } catch (const std::exception& e) {
-            spdlog::warn("http: handler threw on {} {}: {}", req.method, req.path, e.what());
-        } catch (...) {
-            spdlog::warn("http: handler threw a non-standard exception on {} {}", req.method, req.path);
-        }
-        return json_error(500, "internal", "internal error");
+        auto routed = detail::route(*parser_, state_->on_request);
+        send(std::move(routed.out), routed.version, routed.keep_alive, routed.head);
     }
 
     /// Frames `out` into res_ and writes it; closes afterwards unless `keep_alive`.
     void send(response out, unsigned version, bool keep_alive, bool head) {
-        if (out.status < 200 || out.status > 599) {
-            // 1xx belongs to the transport, and Beast throws on codes above 999.
-            spdlog::warn("http: handler returned invalid status {}", out.status);
-            out = json_error(500, "internal", "internal error");
-        }
-        res_ = {};
-        res_.version(version);
-        res_.result(out.status);
-        res_.set(bhttp::field::server, "turbotwin");
-        res_.set(bhttp::field::content_type, out.content_type);
-        res_.set(bhttp::field::cache_control, "no-store");
-        for (const auto& [name, value] : out.headers) {
-            if (!is_token(name) || !is_safe_value(value)) {
-                spdlog::warn("http: dropped invalid response header from handler");
-                continue;
-            }
-            const std::string lower = to_lower(name);
-            // Framing belongs to the server: a handler-set length or connection header could
-            // desynchronise the client.
-            if (lower == "content-length" || lower == "transfer-encoding" || lower == "connection") continue;
-            if (lower == "content-type" || lower == "cache-control" || lower == "server") {
-                res_.set(name, value);
-            } else {
-                res_.insert(name, value);
-            }
-        }
-        // RFC 9110 8.6: no Content-Length (and no body) on 204; 304 has no body either.
-        if (out.status != 204 && out.status != 304) {
-            res_.content_length(out.body.size());
-            if (!head) res_.body() = std::move(out.body);
-        }
-        res_.keep_alive(keep_alive);
+        detail::frame(res_, std::move(out), version, keep_alive, head);
         close_after_write_ = !keep_alive;
-
         stream_.expires_after(options().request_timeout);
         bhttp::async_write(stream_, res_, beast::bind_front_handler(&session::on_write, shared_from_this()));
     }
 
     /// Answers with a JSON error and closes the connection gracefully.
-    void send_error(unsigned status, std::string_view code, std::string_view message) {
-        const unsigned version = parser_ && parser_->is_header_done() ? parser_->get().version() : 11;
-        send(json_error(status, code, message), version == 10 ? 10 : 11, false, false);
-    }
+    void send_error(response error) { send(std::move(error), detail::error_version(parser_), false, false); }
 
     void on_write(beast::error_code ec, std::size_t /*bytes*/) {
         if (ec) return on_transport_error(ec, "write");
@@ -374,8 +238,8 @@ private:
     std::shared_ptr<shared_state> state_;
     std::string peer_;  ///< "address:port", for logs
     admission kind_ = admission::refuse;
-    std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-    bhttp::response<bhttp::string_body> res_;  ///< kept alive here for the async write
+    std::optional<detail::request_parser> parser_;
+    detail::wire_response res_;  ///< kept alive here for the async write
     bool close_after_write_ = false;
     std::vector<char> drain_;  ///< allocated only when lingering
     std::size_t drained_ = 0;  ///< bytes discarded while lingering

@@ -1,16 +1,39 @@
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
 #include "turbotwin/codec/config.hpp"
 #include "turbotwin/dataset/cmapss.hpp"
 #include "turbotwin/training/evaluate.hpp"
+#include "turbotwin/training/evaluation_report.hpp"
+#include "turbotwin/training/horizon_metrics.hpp"
 
 namespace turbotwin::cli {
 
+namespace {
+
+// Alpha-lambda and prognostic horizon (definitions in horizon_metrics.hpp), per fold and overall,
+// in a second table so the accuracy table stays narrow.
+void print_horizon_table(const training::evaluation& ev) {
+    const training::horizon_settings hs;
+    std::printf("\nprognostic metrics on full run-to-failure traces: alpha-lambda (alpha %.2f, share of engines),"
+                " prognostic horizon (bounds true RUL +- %.2f * EOL, cycles)\n", hs.alpha, hs.ph_alpha);
+    std::printf("%-8s %7s %9s %9s %9s %8s %8s\n", "fold", "engines", "al_0.25", "al_0.50", "al_0.75", "ph_med", "ph_p05");
+    auto row = [](const std::string& name, const training::horizon_summary& h) {
+        std::printf("%-8s %7zu %9.2f %9.2f %9.2f %8.1f %8.1f\n", name.c_str(), h.engines, h.alpha_lambda[0], h.alpha_lambda[1],
+                    h.alpha_lambda[2], h.ph_median, h.ph_p05);
+    };
+    for (const auto& f : ev.folds) row(std::to_string(f.fold), training::summarise_horizon(ev.traces, hs, f.fold));
+    row("overall", training::summarise_horizon(ev.traces, hs));
+}
+
+}  // namespace
+
 void register_evaluate(CLI::App& app) {
     struct args {
-        std::string file, config;
+        std::string file, config, report;
         training::evaluate_options opts;
     };
     auto a = std::make_shared<args>();
@@ -20,7 +43,15 @@ void register_evaluate(CLI::App& app) {
     cmd->add_option("--seed", a->opts.seed, "seed for folds, truncation points and training");
     cmd->add_option("--cuts", a->opts.cuts_per_engine, "truncation points per held-out engine")->check(CLI::Range(1, 100));
     cmd->add_option("--rounds", a->opts.train.rounds, "boosting rounds")->check(CLI::Range(1, 5000));
+    cmd->add_option("--max-depth", a->opts.train.max_depth, "tree depth")->check(CLI::Range(1, 12));
+    cmd->add_option("--calibration-folds", a->opts.train.calibration_folds, "folds by engine for the conformal residuals")->check(CLI::Range(2, 20));
+    cmd->add_option("--eta", a->opts.train.eta, "learning rate")->check(CLI::Range(0.001, 1.0));
+    cmd->add_option("--cap", a->opts.train.rul_cap, "training target cap, cycles")->check(CLI::Range(10.0, 1000.0));
+    cmd->add_option("--baseline-cycles", a->opts.train.baseline_cycles, "readings defining an engine's baseline")->check(CLI::Range(1, 500));
+    cmd->add_option("--min-child-weight", a->opts.train.min_child_weight, "XGBoost min_child_weight")->check(CLI::Range(0.0, 1000.0));
     cmd->add_option("--config", a->config, "config file (sensor catalogue, alert thresholds)");
+    cmd->add_option("--plots", a->opts.plots_dir, "write SVG charts into this folder (created if missing)");
+    cmd->add_option("--report", a->report, "write the table as Markdown to this file");
     cmd->callback([a] {
         auto cfg = codec::load_config(a->config.empty() ? default_config_path() : a->config);
         if (!cfg) { std::cerr << "evaluate: " << cfg.message() << "\n"; throw CLI::RuntimeError(2); }
@@ -44,6 +75,21 @@ void register_evaluate(CLI::App& app) {
         row("overall", ev->overall_alerts.engines, ev->overall, ev->overall_alerts);
         std::printf("critical alerts earlier than %.0f cycles before failure: %zu of %zu engines\n", 2 * a->opts.alerts.critical_rul,
                     ev->overall_alerts.early_false, ev->overall_alerts.engines);
+        print_horizon_table(*ev);
+        if (!a->opts.plots_dir.empty()) {
+            auto written = training::write_evaluation_plots(*ev, engines, a->opts.plots_dir, a->opts.seed);
+            if (!written) { std::cerr << "evaluate: " << written.message() << "\n"; throw CLI::RuntimeError(1); }
+            for (const auto& path : *written) std::cerr << "evaluate: wrote " << path << "\n";
+        }
+        if (!a->report.empty()) {
+            const training::report_context context{std::filesystem::path(a->file).filename().string(), a->opts.folds,
+                                                   a->opts.cuts_per_engine, a->opts.seed, a->opts.train.rounds,
+                                                   a->opts.alerts.critical_rul};
+            std::ofstream out(a->report);
+            out << training::evaluation_markdown(*ev, context);
+            if (!out) { std::cerr << "evaluate: cannot write " << a->report << "\n"; throw CLI::RuntimeError(1); }
+            std::cerr << "evaluate: wrote " << a->report << "\n";
+        }
     });
 }
 

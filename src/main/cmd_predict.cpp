@@ -6,6 +6,14 @@
 
 namespace turbotwin::cli {
 
+namespace {
+// One CSV row: the five contract columns, then confidence and its reason (quoted).
+void print_row(const std::string& id, const twin::twin_update& u) {
+    std::cout << id << ',' << u.cycle << ',' << app::round_trip(u.estimate.rul) << ',' << app::round_trip(u.estimate.rul_lo) << ','
+              << app::round_trip(u.estimate.rul_hi) << ',' << twin::to_string(u.trust) << ",\"" << u.trust_reason << "\"\n";
+}
+}  // namespace
+
 void register_predict(CLI::App& app) {
     struct args {
         std::string file, model, config, prefix = "ENG-";
@@ -24,7 +32,7 @@ void register_predict(CLI::App& app) {
         auto file = dataset::read_cmapss(a->file);
         if (!file) { std::cerr << "predict: " << file.message() << "\n"; throw CLI::RuntimeError(2); }
         for (const auto& issue : file->issues) std::cerr << issue.file << ":" << issue.line << ": " << issue.message << " (skipped)\n";
-        std::cout << "asset,cycle,rul,rul_lo,rul_hi\n";
+        std::cout << "asset,cycle,rul,rul_lo,rul_hi,confidence,confidence_reason\n";
         for (const auto& engine : dataset::group_by_unit(file->rows)) {
             const std::string id = asset_id_for_unit(a->prefix, engine.unit);
             twin::asset_twin tw(id, rt->twin);
@@ -34,15 +42,9 @@ void register_predict(CLI::App& app) {
                     std::cerr << "predict: " << id << " cycle " << r.cycle << ": " << u.message() << " (skipped)\n";
                     continue;
                 }
-                if (a->all_cycles)
-                    std::cout << id << ',' << u->cycle << ',' << app::round_trip(u->estimate.rul) << ','
-                              << app::round_trip(u->estimate.rul_lo) << ',' << app::round_trip(u->estimate.rul_hi) << '\n';
+                if (a->all_cycles) print_row(id, *u);
             }
-            if (!a->all_cycles && tw.last_update()) {
-                const auto& u = *tw.last_update();
-                std::cout << id << ',' << u.cycle << ',' << app::round_trip(u.estimate.rul) << ','
-                          << app::round_trip(u.estimate.rul_lo) << ',' << app::round_trip(u.estimate.rul_hi) << '\n';
-            }
+            if (!a->all_cycles && tw.last_update()) print_row(id, *tw.last_update());
         }
     });
 }

@@ -32,6 +32,7 @@ struct replay_args {
     bool interleave = false;
     int qos = 1;
     std::size_t window = 256;
+    double resume_delay_s = 2.0;
     bool quiet = false;
 };
 
@@ -50,6 +51,7 @@ void run(const replay_args& a) {
     o.broker_url = a.broker;
     o.qos = a.qos;
     o.max_in_flight = a.window;
+    o.resume_delay = std::chrono::milliseconds(static_cast<long long>(a.resume_delay_s * 1000));
     if (a.speed != "max") {
         char* end = nullptr;
         const double v = std::strtod(a.speed.c_str(), &end);
@@ -78,6 +80,11 @@ void register_replay(CLI::App& app) {
     sub->add_flag("--interleave", args->interleave, "Order rows by cycle across engines, as a fleet flying together");
     sub->add_option("--qos", args->qos, "MQTT QoS (1: every row acknowledged by the broker)")->capture_default_str();
     sub->add_option("--window", args->window, "Unacknowledged publishes in flight at most")->capture_default_str();
+    sub->add_option("--resume-delay", args->resume_delay_s,
+                    "Seconds to wait after reconnecting to a restarted broker before publishing again, so that "
+                    "subscribers the broker forgot (no persistence) are back first")
+        ->check(CLI::Range(0.0, 600.0))
+        ->capture_default_str();
     sub->add_flag("--quiet,-q", args->quiet, "No progress lines, only bad lines, errors and the summary");
     sub->footer("Exit status: 0 every row acknowledged, 1 broker unreachable or a publish failed, "
                 "2 usage or file error, 130 interrupted.");

@@ -19,6 +19,7 @@ void register_serve(CLI::App& app) {
     struct args {
         std::string config, broker, http, data_dir, model, log_level;
         unsigned workers = 0;
+        bool no_durability = false;
     };
     auto a = std::make_shared<args>();
     auto* cmd = app.add_subcommand("serve", "Run the twin server: MQTT ingest, RUL, alerts, REST API and dashboard");
@@ -29,6 +30,8 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--model", a->model, "model file (default: the config's)");
     cmd->add_option("--workers", a->workers, "worker threads")->check(CLI::Range(1, 64));
     cmd->add_option("--log-level", a->log_level, "trace, debug, info, warn, error");
+    cmd->add_flag("--no-durability", a->no_durability,
+                  "keep state in memory only: no ingest journal, no SQLite store (a crash loses the fleet's state)");
     cmd->callback([a] {
         auto rt = app::load_runtime(a->config.empty() ? default_config_path() : a->config, a->model);
         if (!rt) { std::cerr << "serve: " << rt.message() << "\n"; throw CLI::RuntimeError(2); }
@@ -38,6 +41,7 @@ void register_serve(CLI::App& app) {
         if (!a->data_dir.empty()) c.data_dir = a->data_dir;
         if (a->workers) c.workers = a->workers;
         if (!a->log_level.empty()) c.log_level = a->log_level;
+        if (a->no_durability) c.durability.enabled = false;
         spdlog::set_level(spdlog::level::from_str(c.log_level));
         struct sigaction sa {};
         sa.sa_handler = on_stop_signal;

@@ -18,6 +18,11 @@ void register_train(CLI::App& app) {
     cmd->add_option("--out", a->out, "model file to write, e.g. models/fd001.json")->required();
     cmd->add_option("--seed", a->opts.seed, "random seed (same data and seed give the same bytes)");
     cmd->add_option("--rounds", a->opts.rounds, "boosting rounds")->check(CLI::Range(1, 5000));
+    cmd->add_option("--calibration-folds", a->opts.calibration_folds, "folds by engine for the conformal residuals")->check(CLI::Range(2, 20));
+    cmd->add_option("--eta", a->opts.eta, "learning rate")->check(CLI::Range(0.001, 1.0));
+    cmd->add_option("--cap", a->opts.rul_cap, "training target cap, cycles")->check(CLI::Range(10.0, 1000.0));
+    cmd->add_option("--baseline-cycles", a->opts.baseline_cycles, "readings defining an engine's baseline")->check(CLI::Range(1, 500));
+    cmd->add_option("--min-child-weight", a->opts.min_child_weight, "XGBoost min_child_weight")->check(CLI::Range(0.0, 1000.0));
     cmd->add_option("--max-depth", a->opts.max_depth, "tree depth")->check(CLI::Range(1, 12));
     cmd->callback([a] {
         auto file = dataset::read_cmapss(a->file);

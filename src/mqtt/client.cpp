@@ -43,8 +43,9 @@ struct client::impl {
         if (opts.reconnect_max < opts.reconnect_min) opts.reconnect_max = opts.reconnect_min;
         try {
             ::mqtt::create_options create;
-            // Buffer while disconnected too: a publish during a reconnect is queued, not refused.
-            create.set_send_while_disconnected(true);
+            // Buffer while disconnected too, even before the first connect: a publish during a
+            // reconnect (or an alert from the journal replay at start-up) is queued, not refused.
+            create.set_send_while_disconnected(true, /*anyTime=*/true);
             create.set_max_buffered_messages(std::max(1, opts.max_buffered));
             cli = std::make_unique<::mqtt::async_client>(opts.broker_url, opts.client_id, create);
             cli->set_connected_handler([this](const std::string& cause) { on_connected(cause); });

@@ -24,47 +24,103 @@ double tree_ensemble::predict(std::span<const float> features) const noexcept {
     return sum;
 }
 
-std::size_t feature_count(const rul_model& m) noexcept { return 3 + 2 * m.channels.size(); }
+std::size_t feature_count(const rul_model& m) noexcept { return 4 + 3 * m.channels.size(); }
 
 std::vector<std::string> feature_names(const rul_model& m) {
-    std::vector<std::string> names = {"cycle", "hi", "hi_slope"};
+    std::vector<std::string> names = {"cycle", "hi", "hi_slope", "hi_dev"};
     for (const auto& c : m.channels) names.push_back(c.name + "_level");
     for (const auto& c : m.channels) names.push_back(c.name + "_slope");
+    for (const auto& c : m.channels) names.push_back(c.name + "_dev");
     return names;
 }
 
 void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_filter> filters,
-                      std::span<float> out) noexcept {
+                      std::span<const double> baselines, std::span<float> out) noexcept {
     const std::size_t n = m.channels.size();
-    double hi = m.hi_bias, hi_slope = 0.0;
+    double hi = m.hi_bias, hi_slope = 0.0, hi_dev = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
+        const double dev = filters[i].level() - baselines[i];  // NaN until the baseline exists
         hi += m.hi_weights[i] * filters[i].level();
         hi_slope += m.hi_weights[i] * filters[i].slope();
-        out[3 + i] = float(filters[i].level());
-        out[3 + n + i] = float(filters[i].slope());
+        hi_dev += m.hi_weights[i] * dev;
+        out[4 + i] = float(filters[i].level());
+        out[4 + n + i] = float(filters[i].slope());
+        out[4 + 2 * n + i] = float(dev);
     }
     out[0] = float(cycle);
     out[1] = float(hi);
     out[2] = float(hi_slope);
+    out[3] = float(hi_dev);
 }
 
-rul_estimate calibrate(const interval_calibration& c, double raw) noexcept {
+namespace {
+std::size_t bin_of(const interval_calibration& c, double raw) noexcept {
     std::size_t bin = 0;
     while (bin + 1 < c.bin_upper.size() && raw > c.bin_upper[bin]) ++bin;
+    return bin;
+}
+}  // namespace
+
+rul_estimate calibrate(const interval_calibration& c, double raw, double widening) noexcept {
     rul_estimate e;
+    e.raw = raw;
+    e.widening = widening;
     e.rul = std::max(0.0, raw);
     if (c.bin_upper.empty()) {
         e.rul_lo = e.rul_hi = e.rul;
         return e;
     }
-    e.rul_lo = std::max(0.0, raw + c.lo_offset[bin]);
-    e.rul_hi = std::max(e.rul, raw + c.hi_offset[bin]);
+    const std::size_t bin = bin_of(c, raw);
+    e.rul_lo = std::max(0.0, raw + widening * c.lo_offset[bin]);
+    e.rul_hi = std::max(e.rul, raw + widening * c.hi_offset[bin]);
     e.rul_lo = std::min(e.rul_lo, e.rul);
     return e;
 }
 
-rul_estimate predict(const rul_model& m, std::span<const float> features) noexcept {
-    return calibrate(m.calibration, m.trees.predict(features));
+double rul_quantile(const interval_calibration& c, double raw, double p, double widening) noexcept {
+    if (c.bin_upper.empty()) return std::max(0.0, raw);
+    const std::size_t bin = bin_of(c, raw);
+    const bool full = !c.levels.empty() && bin < c.offsets.size() && c.offsets[bin].size() == c.levels.size();
+    const std::vector<double> two_levels = {0.5 - c.coverage / 2, 0.5 + c.coverage / 2};
+    const std::vector<double>& levels = full ? c.levels : two_levels;
+    const double ends[2] = {c.lo_offset[bin], c.hi_offset[bin]};
+    auto offset_at = [&](std::size_t k) { return full ? c.offsets[bin][k] : ends[k]; };
+    double offset;
+    if (p <= levels.front()) {
+        offset = offset_at(0);
+    } else if (p >= levels.back()) {
+        offset = offset_at(levels.size() - 1);
+    } else {
+        std::size_t k = 1;
+        while (levels[k] < p) ++k;
+        const double w = (p - levels[k - 1]) / (levels[k] - levels[k - 1]);
+        offset = offset_at(k - 1) * (1 - w) + offset_at(k) * w;
+    }
+    return std::max(0.0, raw + widening * offset);
+}
+
+rul_estimate predict(const rul_model& m, std::span<const float> features, double widening) noexcept {
+    return calibrate(m.calibration, m.trees.predict(features), widening);
+}
+
+double novelty_score(const rul_model& m, std::span<const double> deviations) noexcept {
+    const auto& nv = m.novelty;
+    const std::size_t n = nv.mean.size();
+    if (!(nv.threshold > 0) || n != deviations.size() || nv.scale.size() != n) return std::nan("");
+    // r = z - mean, minus its projection on each (orthonormal) principal direction.
+    std::vector<double> r(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (std::isnan(deviations[i])) return std::nan("");
+        r[i] = deviations[i] * nv.scale[i] - nv.mean[i];
+    }
+    for (const auto& d : nv.directions) {
+        double dot = 0;
+        for (std::size_t i = 0; i < n; ++i) dot += d[i] * r[i];
+        for (std::size_t i = 0; i < n; ++i) r[i] -= dot * d[i];
+    }
+    double sq = 0;
+    for (double x : r) sq += x * x;
+    return sq / nv.threshold;
 }
 
 namespace {
@@ -102,6 +158,7 @@ Result<bool> save_model(const rul_model& m, const std::string& path) {
     j["trained_on"] = m.trained_on;
     j["seed"] = m.seed;
     j["rul_cap"] = m.rul_cap;
+    j["baseline_cycles"] = m.baseline_cycles;
     j["hi_bias"] = m.hi_bias;
     j["hi_weights"] = m.hi_weights;
     j["feature_names"] = feature_names(m);
@@ -110,7 +167,11 @@ Result<bool> save_model(const rul_model& m, const std::string& path) {
         channels.push_back({{"sensor", c.sensor}, {"name", c.name}, {"filter", filter_to_json(c.filter)}});
     j["channels"] = channels;
     j["calibration"] = {{"coverage", m.calibration.coverage}, {"bin_upper", edges_to_json(m.calibration.bin_upper)},
-                        {"lo_offset", m.calibration.lo_offset}, {"hi_offset", m.calibration.hi_offset}};
+                        {"lo_offset", m.calibration.lo_offset}, {"hi_offset", m.calibration.hi_offset},
+                        {"levels", m.calibration.levels}, {"offsets", m.calibration.offsets}};
+    j["novelty"] = {{"mean", m.novelty.mean}, {"directions", m.novelty.directions}, {"scale", m.novelty.scale},
+                    {"threshold", m.novelty.threshold}, {"max_widening", m.novelty.max_widening},
+                    {"threshold_quantile", m.novelty.threshold_quantile}};
     json trees = json::array();
     for (const auto& t : m.trees.trees)
         trees.push_back({{"left", t.left}, {"right", t.right}, {"feature", t.feature}, {"value", t.value},
@@ -134,6 +195,8 @@ Result<rul_model> load_model(const std::string& path) {
         m.trained_on = j.value("trained_on", "");
         m.seed = j.value("seed", std::uint64_t{0});
         m.rul_cap = j.at("rul_cap").get<double>();
+        m.baseline_cycles = j.value("baseline_cycles", std::int64_t{20});
+        if (m.baseline_cycles < 1) return {errc::parse_error, path + ": baseline_cycles must be >= 1"};
         m.hi_bias = j.at("hi_bias").get<double>();
         m.hi_weights = j.at("hi_weights").get<std::vector<double>>();
         for (const auto& c : j.at("channels")) {
@@ -151,6 +214,31 @@ Result<rul_model> load_model(const std::string& path) {
             m.calibration.bin_upper.push_back(e.is_null() ? std::numeric_limits<double>::infinity() : e.get<double>());
         m.calibration.lo_offset = cal.at("lo_offset").get<std::vector<double>>();
         m.calibration.hi_offset = cal.at("hi_offset").get<std::vector<double>>();
+        m.calibration.levels = cal.value("levels", std::vector<double>{});
+        m.calibration.offsets = cal.value("offsets", std::vector<std::vector<double>>{});
+        if (!m.calibration.levels.empty()) {
+            if (m.calibration.offsets.size() != m.calibration.bin_upper.size())
+                return {errc::parse_error, path + ": calibration offsets size mismatch"};
+            for (std::size_t k = 0; k < m.calibration.levels.size(); ++k)
+                if (!(m.calibration.levels[k] > 0 && m.calibration.levels[k] < 1) ||
+                    (k > 0 && !(m.calibration.levels[k] > m.calibration.levels[k - 1])))
+                    return {errc::parse_error, path + ": calibration levels must increase within (0, 1)"};
+            for (const auto& row : m.calibration.offsets)
+                if (row.size() != m.calibration.levels.size()) return {errc::parse_error, path + ": calibration offsets size mismatch"};
+        }
+        if (j.contains("novelty")) {
+            const auto& nj = j.at("novelty");
+            m.novelty.mean = nj.at("mean").get<std::vector<double>>();
+            m.novelty.directions = nj.at("directions").get<std::vector<std::vector<double>>>();
+            m.novelty.scale = nj.at("scale").get<std::vector<double>>();
+            m.novelty.threshold = nj.at("threshold").get<double>();
+            m.novelty.max_widening = nj.value("max_widening", 4.0);
+            m.novelty.threshold_quantile = nj.value("threshold_quantile", 0.995);
+            const auto n = m.channels.size();
+            bool ok = m.novelty.threshold == 0 || (m.novelty.mean.size() == n && m.novelty.scale.size() == n);
+            for (const auto& d : m.novelty.directions) ok = ok && d.size() == n;
+            if (!ok || !(m.novelty.max_widening >= 1)) return {errc::parse_error, path + ": malformed novelty model"};
+        }
         if (m.calibration.lo_offset.size() != m.calibration.bin_upper.size() ||
             m.calibration.hi_offset.size() != m.calibration.bin_upper.size())
             return {errc::parse_error, path + ": calibration size mismatch"};

@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "turbotwin/codec/telemetry.hpp"
 #include "turbotwin/mqtt/client.hpp"
 
@@ -33,54 +35,93 @@ std::string fixed(double v, int decimals) {
     return buf;
 }
 
+using client_factory = std::function<Result<std::unique_ptr<mqtt::client>>()>;
+
 // The publishing loop's state: a FIFO window of tracked publishes, retired from the front.
+//
+// A lost connection (or a publish Paho fails) is survived when the publisher may make its own
+// connections (`reconnect`): the old client goes, with whatever Paho still buffered for it, and
+// every row from the oldest unacknowledged one is published again, in order, on a new
+// connection. Paho's own reconnect is not safe here: after a broker restart that lost the
+// session (sessionPresent 0) Paho C drops the in-flight publishes (failing some tokens, never
+// completing others) but still sends the ones buffered while disconnected, so rows would arrive
+// out of order. A row the broker had taken but not acknowledged arrives twice; the twin rejects
+// the duplicate cycle (processing is idempotent per asset and cycle).
 class publisher {
 public:
     publisher(const replay_plan& plan, const replay_options& options,
-              const std::function<void(const replay_progress&)>& on_progress, mqtt::client& client)
-        : plan_(plan), opts_(options), on_progress_(on_progress), client_(client) {}
+              const std::function<void(const replay_progress&)>& on_progress, mqtt::client& client,
+              client_factory reconnect = {}, std::unique_ptr<mqtt::client> owned = {})
+        : plan_(plan), opts_(options), on_progress_(on_progress), client_(&client), owned_(std::move(owned)),
+          reconnect_(std::move(reconnect)) {}
 
     Result<replay_summary> run() {
         start_ = steady::now();
         next_progress_ = start_ + opts_.progress_interval;
         const bool paced = opts_.rows_per_second > 0;
-        for (const auto& row : plan_.rows) {
-            if (stop_requested(opts_)) return finish(true);
-            if (paced) {
-                const auto due = start_ + std::chrono::duration_cast<steady::duration>(
-                                              std::chrono::duration<double>(static_cast<double>(sent_) / opts_.rows_per_second));
-                if (!sleep_until(due)) return finish(true);
-            }
-            while (window_.size() >= opts_.max_in_flight) {
-                auto r = retire_front(true);
-                if (!r) return failure(r.detail());
+        for (;;) {
+            while (next_ < plan_.rows.size()) {
                 if (stop_requested(opts_)) return finish(true);
+                if (paced) {
+                    // Paced by row, so that rows published again after a reconnect catch up at once.
+                    const auto due = start_ + std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(
+                                                  static_cast<double>(next_) / opts_.rows_per_second));
+                    if (!sleep_until(due)) return finish(true);
+                }
+                if (auto r = make_room(); !r) return failure(r.detail());
+                else if (!*r) return finish(true);
+                const auto& row = plan_.rows[next_];
+                auto tok = client_->publish_tracked(codec::telemetry_topic(row.asset), codec::encode_telemetry(row.data), opts_.qos);
+                if (!tok) {
+                    if (auto rc = recover(tok.detail()); !rc) return failure(rc.detail());
+                    else if (!*rc) return finish(true);
+                    continue;
+                }
+                window_.push_back({std::move(*tok), steady::now(), next_});
+                ++next_;
+                ++sent_;
+                // Cheap look at the oldest ones, so that progress and the window stay current.
+                while (!window_.empty()) {
+                    auto r = retire_front(false);
+                    if (!r) {
+                        if (auto rc = recover(r.detail()); !rc) return failure(rc.detail());
+                        else if (!*rc) return finish(true);
+                        break;
+                    }
+                    if (!*r) break;
+                }
+                maybe_progress();
             }
-            auto tok = client_.publish_tracked(codec::telemetry_topic(row.asset), codec::encode_telemetry(row.data), opts_.qos);
-            if (!tok) return failure(tok.detail());
-            window_.push_back({std::move(*tok), steady::now()});
-            ++sent_;
-            // Cheap look at the oldest ones, so that progress and the window stay current.
-            while (!window_.empty()) {
-                auto r = retire_front(false);
-                if (!r) return failure(r.detail());
-                if (!*r) break;
+            // Everything sent: wait for the last acknowledgements (a reconnect sends rows again).
+            while (!window_.empty() && next_ >= plan_.rows.size()) {
+                if (stop_requested(opts_)) return finish(true);
+                auto r = retire_front(true);
+                if (!r) {
+                    if (auto rc = recover(r.detail()); !rc) return failure(rc.detail());
+                    else if (!*rc) return finish(true);
+                }
             }
-            maybe_progress();
+            if (next_ >= plan_.rows.size() && window_.empty()) return finish(false);
         }
-        while (!window_.empty()) {
-            if (stop_requested(opts_)) return finish(true);
-            auto r = retire_front(true);
-            if (!r) return failure(r.detail());
-        }
-        return finish(false);
     }
 
 private:
     struct in_flight {
         ::mqtt::delivery_token_ptr token;
         steady::time_point sent_at;
+        std::size_t row = 0;  ///< index in plan_.rows
     };
+
+    // Waits until the window has room. True when it has (or a reconnect emptied it), false when
+    // a stop was requested; an error when the connection is gone for good.
+    Result<bool> make_room() {
+        while (window_.size() >= opts_.max_in_flight) {
+            auto r = retire_front(true);
+            if (!r) return recover(r.detail());
+            if (stop_requested(opts_)) return false;
+        }
+        return true;
+    }
 
     // Retires the oldest publish if acknowledged. With `block`, waits for it (in slices, to
     // report progress and notice a stop request); false then means "stop requested".
@@ -94,15 +135,58 @@ private:
                 ++acked_;
                 return true;
             }
+            // A lost connection can leave tokens that never complete: do not wait for them.
+            if (reconnect_ && !client_->connected()) return {errc::io_error, "connection to the broker lost"};
             if (steady::now() - front.sent_at > opts_.ack_timeout)
                 return {errc::io_error, "no acknowledgement from the broker within " +
                                             fixed(std::chrono::duration<double>(opts_.ack_timeout).count(), 1) + " s" +
-                                            (client_.connected() ? "" : " (connection lost)")};
+                                            (client_->connected() ? "" : " (connection lost)")};
             if (!block) return false;
             maybe_progress();
             if (stop_requested(opts_)) return false;
         }
     }
+
+    // After `why` (a lost connection, a failed publish): a new connection, and every row from the
+    // oldest unacknowledged one again. True when reconnected, false when a stop was requested
+    // meanwhile; an error when it may not reconnect (a caller's client) or the broker stays away
+    // for ack_timeout.
+    Result<bool> recover(const std::string& why) {
+        if (!reconnect_) return {errc::io_error, why};
+        if (++recoveries_ > max_recoveries)
+            return {errc::io_error, why + " (gave up after " + std::to_string(max_recoveries) + " reconnects)"};
+        const std::size_t resend_from = window_.empty() ? next_ : window_.front().row;
+        window_.clear();
+        // The old connection goes first, with everything Paho still holds for it, so that none
+        // of it can reach the broker after the rows sent again.
+        client_ = nullptr;
+        owned_.reset();
+        spdlog::warn("replay: {}; reconnecting, then publishing again from row {}", why, resend_from + 1);
+        const auto deadline = steady::now() + opts_.ack_timeout;
+        auto delay = std::chrono::milliseconds(250);
+        for (;;) {
+            if (stop_requested(opts_)) return false;
+            auto c = reconnect_();
+            if (c) {
+                owned_ = std::move(*c);
+                client_ = owned_.get();
+                break;
+            }
+            const auto now = steady::now();
+            if (now >= deadline)
+                return {errc::io_error, why + "; no new connection within " +
+                                            fixed(std::chrono::duration<double>(opts_.ack_timeout).count(), 1) + " s: " + c.detail()};
+            std::this_thread::sleep_for(std::min<steady::duration>(delay, deadline - now));
+            delay = std::min(delay * 2, std::chrono::milliseconds(2000));
+        }
+        next_ = resend_from;
+        // Give subscribers that lost their session with the broker time to subscribe again.
+        const auto resume_at = steady::now() + opts_.resume_delay;
+        if (!sleep_until(resume_at)) return false;
+        return true;
+    }
+
+    static constexpr int max_recoveries = 100;
 
     // Sleeps until `t` in short slices; false when a stop was requested.
     bool sleep_until(steady::time_point t) {
@@ -170,8 +254,12 @@ private:
     const replay_plan& plan_;
     const replay_options& opts_;
     const std::function<void(const replay_progress&)>& on_progress_;
-    mqtt::client& client_;
+    mqtt::client* client_;                   ///< the connection in use (the caller's, or owned_)
+    std::unique_ptr<mqtt::client> owned_;    ///< ours, when we may reconnect
+    client_factory reconnect_;               ///< empty: a lost connection is an error
     std::deque<in_flight> window_;
+    std::size_t next_ = 0;                   ///< next row to publish
+    int recoveries_ = 0;
     std::size_t sent_ = 0;
     std::size_t acked_ = 0;
     steady::time_point start_;
@@ -236,14 +324,21 @@ Result<replay_summary> publish_plan(const replay_plan& plan, const replay_option
     mqtt::client_options co;
     co.broker_url = options.broker_url;
     co.client_id = options.client_id;
+    // Each connection is new (see publisher): no session state is wanted on either side.
     co.clean_session = true;
     // The window keeps Paho's queue far below this; it only has to be larger than the window.
     co.max_buffered = static_cast<int>(std::max<std::size_t>(100000, 2 * options.max_in_flight));
-    mqtt::client client(co);
-    if (auto c = client.connect(options.connect_timeout); !c) return {errc::io_error, c.detail()};
-
-    auto summary = publish_plan(plan, options, client, on_progress);
-    client.disconnect(1s);
+    client_factory connect = [co, timeout = options.connect_timeout]() -> Result<std::unique_ptr<mqtt::client>> {
+        auto c = std::make_unique<mqtt::client>(co);
+        if (auto r = c->connect(timeout); !r) return {errc::io_error, r.detail()};
+        return c;
+    };
+    auto first = connect();
+    if (!first) return {first.error(), first.detail()};
+    mqtt::client& client = **first;
+    publisher pub(plan, options, on_progress, client, connect, std::move(*first));
+    auto summary = pub.run();
+    if (summary) summary->bad_lines = plan.issues.size();
     return summary;
 }
 

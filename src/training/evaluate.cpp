@@ -96,11 +96,20 @@ Result<evaluation> evaluate(const std::vector<dataset::engine_trajectory>& engin
             std::vector<twin::twin_update> trace(eng.cycles.size());
             std::vector<bool> ok(eng.cycles.size(), false);
             std::optional<std::int64_t> first_critical;
+            engine_trace et;
+            et.engine = test_index[k];
+            et.fold = fold + 1;
+            const std::int64_t end_cycle = eng.cycles.back().cycle;
             for (std::size_t i = 0; i < eng.cycles.size(); ++i) {
                 auto u = tw.process(eng.cycles[i]);
                 if (!u) continue;
                 trace[i] = *u;
                 ok[i] = true;
+                et.cycle.push_back(u->cycle);
+                et.truth.push_back(double(end_cycle - u->cycle));
+                et.rul.push_back(u->estimate.rul);
+                et.lo.push_back(u->estimate.rul_lo);
+                et.hi.push_back(u->estimate.rul_hi);
                 if (!first_critical && u->level == alerting::severity::critical) first_critical = u->cycle;
             }
             const std::int64_t end = eng.cycles.back().cycle;
@@ -120,6 +129,7 @@ Result<evaluation> evaluate(const std::vector<dataset::engine_trajectory>& engin
                 const auto& u = trace[row];
                 fold_points.push_back({test_index[k], u.cycle, double(end - u.cycle), u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi});
             }
+            ev.traces.push_back(std::move(et));
             if (!first_critical) ++unwarned;
             else {
                 const double lead = double(end - *first_critical);

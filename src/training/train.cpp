@@ -140,6 +140,7 @@ prognostics::interval_calibration fit_calibration(const std::vector<double>& pre
     const std::vector<double> edges = {10, 20, 35, 50, 70, 90, 110, std::numeric_limits<double>::infinity()};
     const double tail = (1.0 - coverage) / 2.0;
     double lower = -std::numeric_limits<double>::infinity();
+    c.levels = {0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95};
     for (double upper : edges) {
         std::vector<double> res;
         for (std::size_t i = 0; i < predicted.size(); ++i)
@@ -147,16 +148,72 @@ prognostics::interval_calibration fit_calibration(const std::vector<double>& pre
         lower = upper;
         if (res.size() < 30) continue;  // too few residuals: merge into the next bin
         std::sort(res.begin(), res.end());
-        // Conformal quantile indices with the finite-sample correction (n+1).
+        // Conformal quantile indices with the finite-sample correction (n+1): the lower end
+        // rounds down and the upper end up, so the interval never undercovers by rounding.
         const auto n = double(res.size());
-        const auto lo_i = std::size_t(std::max(0.0, std::floor(tail * (n + 1)) - 1));
-        const auto hi_i = std::size_t(std::min(n - 1, std::ceil((1.0 - tail) * (n + 1)) - 1));
+        auto lower_index = [&](double q) { return std::size_t(std::clamp(std::floor(q * (n + 1)) - 1, 0.0, n - 1)); };
+        auto upper_index = [&](double q) { return std::size_t(std::clamp(std::ceil(q * (n + 1)) - 1, 0.0, n - 1)); };
         c.bin_upper.push_back(upper);
-        c.lo_offset.push_back(res[lo_i]);
-        c.hi_offset.push_back(res[hi_i]);
+        c.lo_offset.push_back(res[lower_index(tail)]);
+        c.hi_offset.push_back(res[upper_index(1.0 - tail)]);
+        std::vector<double> row;
+        for (double q : c.levels) row.push_back(res[q < 0.5 ? lower_index(q) : upper_index(q)]);
+        c.offsets.push_back(std::move(row));
     }
     if (!c.bin_upper.empty()) c.bin_upper.back() = std::numeric_limits<double>::infinity();
     return c;
+}
+
+// Principal degradation directions of the training fleet and the threshold of the residual
+// off them (see prognostics::novelty_model).
+prognostics::novelty_model fit_novelty(const prognostics::rul_model& m, const feature_table& t) {
+    prognostics::novelty_model nv;
+    const std::size_t n = m.channels.size();
+    for (const auto& ch : m.channels) nv.scale.push_back(1.0 / std::sqrt(ch.filter.measurement_var));
+    const std::size_t dev0 = 4 + 2 * n;  // first deviation column (see feature_names)
+    std::vector<Eigen::VectorXd> rows;
+    for (std::size_t r = 0; r < t.rows(); ++r) {
+        Eigen::VectorXd z(static_cast<Eigen::Index>(n));
+        bool known = true;
+        for (std::size_t i = 0; i < n && known; ++i) {
+            const float d = t.x[r * t.cols + dev0 + i];
+            known = !std::isnan(d);
+            z(Eigen::Index(i)) = double(d) * nv.scale[i];
+        }
+        if (known) rows.push_back(z);
+    }
+    if (rows.size() < 10 * n) return nv;  // too little data: novelty stays disabled
+    Eigen::VectorXd mean = Eigen::VectorXd::Zero(Eigen::Index(n));
+    for (const auto& z : rows) mean += z;
+    mean /= double(rows.size());
+    Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(Eigen::Index(n), Eigen::Index(n));
+    for (const auto& z : rows) cov += (z - mean) * (z - mean).transpose();
+    cov /= double(rows.size() - 1);
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
+    // Directions in decreasing variance until 90% of it is explained (at most 3): the fleet's
+    // wear moves the sensors together along a low-dimensional path; noise spreads the rest.
+    const Eigen::VectorXd values = eig.eigenvalues();
+    const double total = values.sum();
+    double explained = 0;
+    for (Eigen::Index k = values.size() - 1; k >= 0 && nv.directions.size() < 3 && explained < 0.9 * total; --k) {
+        explained += values(k);
+        const Eigen::VectorXd d = eig.eigenvectors().col(k);
+        nv.directions.emplace_back(d.data(), d.data() + d.size());
+    }
+    nv.mean.assign(mean.data(), mean.data() + mean.size());
+    std::vector<double> scores;
+    scores.reserve(rows.size());
+    for (const auto& z : rows) {
+        Eigen::VectorXd r = z - mean;
+        for (const auto& d : nv.directions) {
+            const Eigen::Map<const Eigen::VectorXd> dv(d.data(), Eigen::Index(n));
+            r -= dv.dot(r) * dv;
+        }
+        scores.push_back(r.squaredNorm());
+    }
+    std::sort(scores.begin(), scores.end());
+    nv.threshold = scores[std::size_t(nv.threshold_quantile * double(scores.size() - 1))];
+    return nv;
 }
 
 }  // namespace
@@ -261,6 +318,7 @@ Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_tra
     m.name = o.name;
     m.seed = o.seed;
     m.rul_cap = o.rul_cap;
+    m.baseline_cycles = o.baseline_cycles;
     m.channels = select_channels(engines);
     if (m.channels.empty()) return {errc::invalid_argument, "no informative sensor found"};
     std::string names;
@@ -279,7 +337,7 @@ Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_tra
         Eigen::VectorXd b(t.rows());
         for (std::size_t r = 0; r < t.rows(); ++r) {
             a(Eigen::Index(r), 0) = 1.0;
-            for (std::size_t i = 0; i < n; ++i) a(Eigen::Index(r), Eigen::Index(i + 1)) = t.x[r * t.cols + 3 + i];
+            for (std::size_t i = 0; i < n; ++i) a(Eigen::Index(r), Eigen::Index(i + 1)) = t.x[r * t.cols + 4 + i];
             b(Eigen::Index(r)) = std::min(double(t.rul[r]), o.rul_cap);
         }
         // Standardise columns for a well-conditioned solve.
@@ -296,6 +354,9 @@ Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_tra
     }
     const auto table = build_features(m, engines);
     say("features: " + std::to_string(table.rows()) + " rows x " + std::to_string(table.cols));
+    m.novelty = fit_novelty(m, table);
+    say("novelty: " + std::to_string(m.novelty.directions.size()) + " degradation directions, threshold " +
+        std::to_string(m.novelty.threshold));
 
     try {
         // Out-of-fold predictions (folds by engine) for calibration.

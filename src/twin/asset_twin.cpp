@@ -1,12 +1,26 @@
 #include "turbotwin/twin/asset_twin.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 namespace turbotwin::twin {
+
+namespace {
+// EWMA weight of the innovation ratio (about a 10-cycle memory) and the level beyond which the
+// readings are not what the filter expects: the mean of ~14 chi-square(1) terms smoothed this way
+// has a standard deviation near 0.09, so 2.0 is far outside normal operation.
+constexpr double innovation_smoothing = 0.1;
+constexpr double innovation_limit = 2.0;
+}  // namespace
+
+const char* to_string(confidence c) noexcept { return c == confidence::high ? "high" : "low"; }
 
 asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(std::move(asset_id)), config_(config) {
     filters_.reserve(config.model->channels.size());
     for (const auto& ch : config.model->channels) filters_.emplace_back(ch.filter);
+    baselines_.assign(config.model->channels.size(), missing);
+    deviations_.assign(config.model->channels.size(), missing);
     features_.resize(prognostics::feature_count(*config.model));
 }
 
@@ -21,24 +35,57 @@ Result<twin_update> asset_twin::process(reading r) {
     // Step copies first: a numerical fault in one channel must not leave the others advanced.
     std::vector<estimation::trend_filter> next = filters_;
     const auto& model = *config_.model;
+    double nis_sum = 0;
+    int nis_count = 0;
     for (std::size_t i = 0; i < next.size(); ++i) {
         estimation::update_info info;
         if (!next[i].step(dt, r.sensors[model.channels[i].sensor], info)) {
             fault_ = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
             return {errc::numerical_fault, *fault_};
         }
+        if (info.applied) {
+            nis_sum += info.innovation * info.innovation / info.innovation_var;
+            ++nis_count;
+        }
     }
     filters_ = std::move(next);
     last_cycle_ = r.cycle;
     ++applied_;
 
-    prognostics::compute_features(model, r.cycle, filters_, features_);
+    if (std::int64_t(applied_) == model.baseline_cycles)
+        for (std::size_t i = 0; i < filters_.size(); ++i) baselines_[i] = filters_[i].level();
+    // Innovation consistency: readings the filter cannot explain (EWMA over about 10 cycles).
+    if (nis_count > 0) innovation_ratio_ += innovation_smoothing * (nis_sum / nis_count - innovation_ratio_);
+    prognostics::compute_features(model, r.cycle, filters_, baselines_, features_);
+    for (std::size_t i = 0; i < filters_.size(); ++i) deviations_[i] = filters_[i].level() - baselines_[i];
+
     twin_update u;
     u.cycle = r.cycle;
-    u.estimate = prognostics::predict(model, features_);
+    u.novelty = prognostics::novelty_score(model, deviations_);
+    u.innovation_ratio = innovation_ratio_;
+    double widening = 1.0;
+    if (u.novelty > 1.0) {
+        widening = std::min(model.novelty.max_widening, std::sqrt(u.novelty));
+        u.trust = confidence::low;
+        char why[160];
+        std::snprintf(why, sizeof why, "sensor deviation pattern unlike the training fleet (novelty %.1f > 1)", u.novelty);
+        u.trust_reason = why;
+    }
+    if (innovation_ratio_ > innovation_limit) {
+        widening = std::min(model.novelty.max_widening, std::max(widening, std::sqrt(innovation_ratio_)));
+        u.trust = confidence::low;
+        char why[160];
+        std::snprintf(why, sizeof why, "%sreadings inconsistent with the filter (innovation ratio %.1f > %.1f)",
+                      u.trust_reason.empty() ? "" : "; ", innovation_ratio_, innovation_limit);
+        u.trust_reason += why;
+    }
+    u.estimate = prognostics::predict(model, features_, widening);
+    const double p = config_.alert_thresholds.probability;
+    u.risk_rul = p > 0 && p < 1 ? prognostics::rul_quantile(model.calibration, u.estimate.raw, p, widening) : u.estimate.rul;
     u.dropped_sensors = report.dropped_sensors;
     u.ts_ms = r.ts_ms;
-    u.alerts = alerts_.evaluate(config_.alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi);
+    u.alerts = alerts_.evaluate(config_.alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi,
+                                u.risk_rul);
     u.level = alerts_.current();
     last_ = u;
     return u;

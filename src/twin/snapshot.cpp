@@ -7,7 +7,7 @@ namespace turbotwin::twin {
 
 namespace {
 
-constexpr std::uint32_t snapshot_magic = 0x54545731;  // "TTW1": bump when the layout changes
+constexpr std::uint32_t snapshot_magic = 0x54545733;  // "TTW3": bump when the layout changes
 
 class writer {
 public:
@@ -88,6 +88,8 @@ std::string asset_twin::snapshot() const {
         w.put(f.covariance()(1, 0));
         w.put(f.covariance()(1, 1));
     }
+    for (double b : baselines_) w.put(b);
+    w.put(innovation_ratio_);
     w.put(last_cycle_);
     w.put(applied_);
     w.put(std::uint8_t(last_.has_value()));
@@ -97,6 +99,10 @@ std::string asset_twin::snapshot() const {
         w.put(last_->estimate.rul_lo);
         w.put(last_->estimate.rul_hi);
         w.put(std::int32_t(last_->level));
+        w.put(last_->risk_rul);
+        w.put(last_->novelty);
+        w.put(std::int32_t(last_->trust));
+        w.put_string(last_->trust_reason);
     }
     w.put(std::int32_t(alerts_.current()));
     w.put(alerts_.raised_count());
@@ -123,6 +129,9 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
             !f.set_state(x, p))
             return {errc::parse_error, "snapshot of " + id + ": bad filter state"};
     }
+    for (double& b : t.baselines_)
+        if (!r.get(b)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+    if (!r.get(t.innovation_ratio_)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
     std::uint8_t has_last = 0, has_active = 0, has_fault = 0;
     std::int32_t level = 0;
     std::uint64_t raised = 0;
@@ -134,6 +143,11 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
             ulevel < 0 || ulevel > 2)
             return {errc::parse_error, "snapshot of " + id + " is truncated"};
         u.level = alerting::severity(ulevel);
+        std::int32_t trust = 0;
+        if (!r.get(u.risk_rul) || !r.get(u.novelty) || !r.get(trust) || trust < 0 || trust > 1 || !r.get_string(u.trust_reason))
+            return {errc::parse_error, "snapshot of " + id + " is truncated"};
+        u.trust = confidence(trust);
+        u.estimate.raw = u.estimate.rul;
         t.last_ = u;
     }
     if (!r.get(level) || level < 0 || level > 2 || !r.get(raised) || !r.get(has_active))

@@ -159,6 +159,113 @@ class Stack:
             if not cursor:
                 return items
 
+    def publish(self, topic, payload, qos=1):
+        """Publishes `payload` (bytes, sent exactly as given) with mosquitto_pub; returns once
+        the broker has acknowledged it (QoS 1), so consecutive calls arrive in order."""
+        r = subprocess.run(["mosquitto_pub", "-p", str(self.mq_port), "-q", str(qos), "-t", topic, "-s"],
+                           input=payload, capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(f"mosquitto_pub to {topic[:80]!r} exited {r.returncode}: {r.stderr[-500:]!r}")
+
+    def publish_lines(self, topic, lines, qos=1):
+        """Publishes each line (bytes, no newline inside) as one message from one connection:
+        a burst, as fast as the broker takes them."""
+        data = b"".join(line + b"\n" for line in lines)
+        r = subprocess.run(["mosquitto_pub", "-p", str(self.mq_port), "-q", str(qos), "-t", topic, "-l"],
+                           input=data, capture_output=True, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError(f"mosquitto_pub -l exited {r.returncode}: {r.stderr[-500:]!r}")
+
+    def metrics(self):
+        """GET /metrics parsed into {'name' or 'name{labels}': value}."""
+        status, body, _ = self.get("/metrics")
+        check(status == 200, f"/metrics answered {status}")
+        return parse_prometheus(body)
+
+    def raw_http(self, data, timeout=10.0):
+        """Sends raw bytes on a fresh connection and reads one answer; see raw_exchange."""
+        with socket.create_connection(("127.0.0.1", self.http_port), timeout=timeout) as s:
+            return raw_exchange(s, data, timeout)
+
+
+def parse_prometheus(text):
+    """Prometheus text exposition -> {'name' or 'name{labels}': float}; comments skipped."""
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.rpartition(" ")
+        values[key] = float(value)
+    return values
+
+
+class RawReply:
+    """One HTTP answer read off a raw socket: status (None if the server closed without
+    answering), lower-cased headers, body bytes, and whether the server closed afterwards."""
+
+    def __init__(self, status, headers, body, closed):
+        self.status, self.headers, self.body, self.closed = status, headers, body, closed
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        return f"RawReply({self.status}, {self.body[:200]!r})"
+
+
+def raw_exchange(sock, data, timeout=10.0):
+    """Sends `data` (bytes; may be a partial or hostile request) and reads one response,
+    framed by Content-Length. Sending stops early if the server stops reading (it may answer
+    before taking a large body). Interim 100 responses are skipped."""
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(data)
+    except OSError:
+        pass  # answered and closed before taking everything: read what it said
+    buf = b""
+    closed = False
+    while True:
+        head_end = buf.find(b"\r\n\r\n")
+        if head_end >= 0 and buf.startswith(b"HTTP/1.1 100 "):
+            buf = buf[head_end + 4:]
+            continue
+        if head_end >= 0:
+            lines = buf[:head_end].decode("latin-1").split("\r\n")
+            headers = {}
+            for line in lines[1:]:
+                name, _, value = line.partition(":")
+                headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
+            if len(buf) >= head_end + 4 + length:
+                status = int(lines[0].split(" ")[1])
+                body = buf[head_end + 4:head_end + 4 + length]
+                if not closed and headers.get("connection", "").lower() == "close":
+                    closed = peer_closed(sock)
+                return RawReply(status, headers, body, closed)
+        if closed:
+            return RawReply(None, {}, buf, True)
+        try:
+            chunk = sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            chunk = b""
+        if not chunk:
+            closed = True
+        buf += chunk
+
+
+def peer_closed(sock, wait=2.0):
+    """True if the server closes the connection within `wait` seconds (reads and drops any
+    further bytes)."""
+    sock.settimeout(wait)
+    try:
+        while True:
+            if not sock.recv(65536):
+                return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
 
 def read_predict_csv(text):
     return {r["asset"]: r for r in csv.DictReader(io.StringIO(text))}

@@ -1,6 +1,7 @@
 #pragma once
 /// RUL alert rules: a severity per asset with hysteresis, and the alert lifecycle it drives.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,6 +17,10 @@ struct thresholds {
     double warning_rul = 50.0;
     double critical_rul = 20.0;
     double clear_margin = 10.0;
+    /// Alert on risk, not on the point estimate: the thresholds apply to the `probability`
+    /// quantile of the predictive RUL distribution, so "critical" means
+    /// P(failure within critical_rul cycles) >= probability. 0.5 is the median.
+    double probability = 0.5;
 };
 
 /// Severity for `rul` given the current severity (hysteresis).
@@ -34,6 +39,7 @@ struct alert {
     std::optional<std::int64_t> cleared_cycle;
     std::int64_t cycle = 0;   ///< cycle of the last change
     double rul = 0, rul_lo = 0, rul_hi = 0;  ///< estimate at the last change
+    double risk_rul = 0;      ///< the alerting quantile of RUL at the last change
 };
 
 /// Per-asset alert state: at most one active RUL alert, whose severity is the asset's.
@@ -51,8 +57,10 @@ public:
     std::uint64_t raised_count() const noexcept { return raised_count_; }
 
     /// Applies one estimate; returns what changed (both empty when nothing did).
+    /// `risk_rul` (the thresholds' probability quantile of RUL) drives the severity; NaN
+    /// means use `rul`.
     change evaluate(const thresholds& t, std::string_view asset, std::int64_t cycle, double rul, double rul_lo,
-                    double rul_hi);
+                    double rul_hi, double risk_rul = std::numeric_limits<double>::quiet_NaN());
 
     /// Restores a snapshot of this state.
     void restore(severity s, std::optional<alert> active, std::uint64_t raised_count) {

@@ -2,6 +2,7 @@
 /// The live fleet: every engine's twin, sharded over worker threads. An engine always lands on
 /// the same shard, so each twin has exactly one owner and domain code needs no lock; the only
 /// shared state is the read model (fleet_view) and the counters.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -15,6 +16,7 @@
 #include "turbotwin/app/fleet_view.hpp"
 #include "turbotwin/app/metrics.hpp"
 #include "turbotwin/codec/telemetry.hpp"
+#include "turbotwin/store/database.hpp"
 #include "turbotwin/twin/asset_twin.hpp"
 
 namespace turbotwin::app {
@@ -29,16 +31,40 @@ public:
     virtual void rejected(const std::string& topic, const std::string& reason) = 0;
 };
 
+/// Where each worker batch's durable changes go (the store's batch writer in `serve`).
+class change_sink {
+public:
+    virtual ~change_sink() = default;
+    /// Called on the worker after each batch: the snapshots of the twins it changed, their RUL
+    /// rows and alert changes. The batch's messages count as processed only after it returns.
+    virtual void batch_done(store::change_set&& changes) = 0;
+};
+
 class fleet {
 public:
+    /// `changes` (may be null: no durable state) receives every batch's change set.
     fleet(const twin::twin_config& config, unsigned workers, codec::telemetry_limits limits, fleet_view& view,
-          metrics& counters, output_sink& sink);
+          metrics& counters, output_sink& sink, change_sink* changes = nullptr);
     ~fleet();  ///< stops
     fleet(const fleet&) = delete;
     fleet& operator=(const fleet&) = delete;
 
-    /// Hands a raw telemetry message to its engine's worker. Cheap: safe on Paho's thread.
+    /// Cheap checks, safe on Paho's thread: a bad asset id in the topic or an oversized payload
+    /// is rejected here (counted and reported) and goes no further. Returns the asset id.
+    Result<std::string> admit(const std::string& topic, std::size_t payload_bytes);
+    /// Queues an admitted message for its engine's worker. `seq` is its journal sequence number:
+    /// calls come from one thread at a time, with increasing `seq` (processed_watermark() relies
+    /// on each shard's queue being in seq order). `replayed`: it comes from the journal at
+    /// start-up, so a cycle the restored twin already has is expected, skipped without a report.
+    void enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed = false);
+    /// admit() then enqueue() with the next sequence number: for callers without a journal.
     void submit(std::string topic, std::string payload);
+    /// Gives a restored twin to the shard that owns its engine and shows it in the view. Only
+    /// before the first enqueue() (the shard's worker has not touched its map yet).
+    void adopt(std::unique_ptr<twin::asset_twin> twin, std::int64_t updated_ms);
+    /// The journal position up to which every enqueued message has been processed and its
+    /// change set handed to the change sink (or it was rejected). See docs/durability.md.
+    std::uint64_t processed_watermark() const;
     /// Processes everything queued, then joins the workers. Idempotent.
     void stop();
     /// Messages queued and not yet processed.
@@ -51,19 +77,24 @@ private:
         std::string asset;
         std::string topic;
         std::string payload;
+        std::uint64_t seq = 0;   ///< journal sequence number
+        bool replayed = false;   ///< re-applied from the journal at start-up
     };
     struct shard {
         mutable std::mutex mu;
         std::condition_variable cv;
         std::deque<job> queue;
         bool busy = false;
+        std::uint64_t busy_low_seq = 0;  ///< seq of the first message of the batch in progress (0: none)
         bool stopping = false;
         std::unordered_map<std::string, std::unique_ptr<twin::asset_twin>> twins;  ///< owned by this shard's thread
         std::thread thread;
     };
 
+    struct batch_changes;
+    shard& shard_for(const std::string& asset) const;
     void run(shard& s);
-    void process(shard& s, job& j);
+    void process(shard& s, job& j, batch_changes* changes);
     void reject(const std::string& topic, errc reason, const std::string& detail);
 
     const twin::twin_config& config_;
@@ -71,7 +102,9 @@ private:
     fleet_view& view_;
     metrics& metrics_;
     output_sink& sink_;
+    change_sink* changes_;
     std::vector<std::unique_ptr<shard>> shards_;
+    std::atomic<std::uint64_t> last_enqueued_seq_{0};
     bool stopped_ = false;
 };
 

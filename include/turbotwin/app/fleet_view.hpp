@@ -19,6 +19,10 @@ struct asset_summary {
     std::int64_t last_cycle = 0;
     double rul = 0, rul_lo = 0, rul_hi = 0;
     alerting::severity level = alerting::severity::normal;
+    twin::confidence trust = twin::confidence::high;
+    std::string trust_reason;                   ///< why confidence is low
+    double risk_rul = 0;                        ///< the alerting quantile of RUL
+    double novelty = 0;                         ///< novelty score (NaN before the baseline)
     std::uint64_t readings = 0;                 ///< readings applied
     std::optional<std::string> active_alert;    ///< id of the active RUL alert
     std::optional<std::string> fault;           ///< numerical fault, if any

@@ -14,6 +14,7 @@ struct server_status {
     std::function<bool()> broker_connected;
     std::function<std::uint64_t()> broker_reconnects;
     std::function<std::size_t()> ingest_backlog;
+    std::function<std::string()> extra_metrics;  ///< more Prometheus text (durable state), may be empty
     std::string model_name;
     std::string version;
 };

@@ -1,5 +1,6 @@
 #pragma once
 /// The config file (config/turbotwin.json) and the sensor catalogue (config/sensors.json).
+#include <cstdint>
 #include <string>
 
 #include "turbotwin/alerting/rules.hpp"
@@ -8,10 +9,21 @@
 
 namespace turbotwin::codec {
 
+/// Durable state under data_dir (docs/durability.md).
+struct durability_config {
+    bool enabled = true;                   ///< journal + SQLite store; false: state lives in memory only
+    bool fsync = false;                    ///< fdatasync the journal per message, SQLite synchronous=FULL (power loss)
+    unsigned commit_interval_ms = 200;     ///< store commit period (upper bound on its lag)
+    std::size_t commit_records = 20000;    ///< commit sooner once this many records wait
+    std::uint64_t journal_segment_bytes = 64ull * 1024 * 1024;  ///< journal rotation size
+    bool rul_history = true;               ///< keep every processed cycle's RUL in the store
+};
+
 struct serve_config {
     std::string broker_url = "tcp://127.0.0.1:1883";
-    std::string client_id = "turbotwin-serve";
-    bool clean_session = true;
+    std::string client_id = "turbotwin-serve";  ///< fixed, so the broker can resume the session
+    /// false: the broker keeps serve's subscription and queues QoS 1 telemetry while it is down.
+    bool clean_session = false;
     std::size_t max_payload_bytes = 64 * 1024;
     std::string http_listen = "127.0.0.1:8080";
     std::size_t http_max_body_bytes = 1024 * 1024;
@@ -21,6 +33,7 @@ struct serve_config {
     alerting::thresholds alerts;
     unsigned workers = 2;
     std::string log_level = "info";
+    durability_config durability;
 };
 
 /// Loads a config file; relative paths inside it are resolved against its folder.

@@ -84,4 +84,16 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+/// Runs raw request bytes through the server's own exchange steps (Beast's parser with the
+/// limits in `options`, the header checks, target validation, `h`, response framing) over an
+/// in-memory connection instead of a socket, and returns the bytes the server would have
+/// written: one response per complete request while the connection stays open, an interim
+/// "100 Continue" where the server would send one, an error response where the server would
+/// answer and close. A request cut short produces nothing, as on a socket (where the client
+/// would meet the timeout instead). For the fuzzer and for tests; no threads, no sockets.
+/// `max_read_bytes` bounds each read from the input (0: all remaining bytes at once), so
+/// callers can exercise requests arriving in pieces.
+std::string respond_to_raw(std::string_view raw, const server_options& options, const handler& h,
+                           std::size_t max_read_bytes = 0);
+
 }  // namespace turbotwin::http

@@ -44,6 +44,26 @@ struct interval_calibration {
     std::vector<double> lo_offset;  ///< 5% residual quantile per bin
     std::vector<double> hi_offset;  ///< 95% residual quantile per bin
     double coverage = 0.9;          ///< nominal coverage
+    /// The predictive distribution: residual quantiles at `levels` (increasing, e.g. 0.05..0.95)
+    /// per bin; offsets[bin][k] is the levels[k] quantile. Empty in old models: then the
+    /// distribution is the two interval ends.
+    std::vector<double> levels;
+    std::vector<std::vector<double>> offsets;
+};
+
+/// Novelty: how far an engine's deviation pattern lies from the training fleet's degradation
+/// path. Deviations (per channel, in units of the channel's measurement noise) are projected on
+/// the fleet's principal degradation directions; the squared residual off that subspace,
+/// relative to its training distribution, is the novelty score (1 = the training fleet's
+/// `threshold_quantile`). Beyond `threshold` the twin reports low confidence and widens the
+/// interval by sqrt(score / threshold), at most `max_widening`.
+struct novelty_model {
+    std::vector<double> mean;                    ///< per channel, normalised deviation
+    std::vector<std::vector<double>> directions; ///< principal directions (unit vectors, per channel)
+    std::vector<double> scale;                   ///< per channel: 1 / sqrt(measurement_var)
+    double threshold = 0.0;                      ///< residual^2 above this is novel; 0 disables
+    double max_widening = 4.0;
+    double threshold_quantile = 0.995;           ///< quantile of training scores used as threshold
 };
 
 struct rul_model {
@@ -54,28 +74,43 @@ struct rul_model {
     std::vector<double> hi_weights;         ///< health index = hi_bias + sum(w_i * level_i), per channel
     double hi_bias = 0.0;
     double rul_cap = 125.0;                 ///< training target is min(true RUL, cap)
+    std::int64_t baseline_cycles = 20;      ///< readings after which each channel's level is frozen as the engine's own baseline
     tree_ensemble trees;
     interval_calibration calibration;
+    novelty_model novelty;
 };
 
-/// Feature layout: [cycle, hi, hi_slope, level_0.., slope_0..] with one level and slope per channel.
+/// Feature layout: [cycle, hi, hi_slope, hi_dev, level_0.., slope_0.., dev_0..] with, per channel,
+/// the filtered level, its trend, and its deviation from the engine's own baseline (NaN until
+/// the baseline exists). Deviations remove the engine-to-engine spread of initial wear.
 std::size_t feature_count(const rul_model& m) noexcept;
 std::vector<std::string> feature_names(const rul_model& m);
 
-/// Fills `out` (size feature_count) from the filters' current states (one per channel).
-void compute_features(const rul_model& m, std::int64_t cycle,
-                      std::span<const estimation::trend_filter> filters, std::span<float> out) noexcept;
+/// Fills `out` (size feature_count) from the filters' current states and the engine's
+/// baselines (one each per channel; NaN baselines give missing deviation features).
+void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_filter> filters,
+                      std::span<const double> baselines, std::span<float> out) noexcept;
 
 struct rul_estimate {
     double rul = 0.0;     ///< cycles to failure, >= 0
     double rul_lo = 0.0;  ///< lower end of the 90% interval
     double rul_hi = 0.0;  ///< upper end of the 90% interval
+    double raw = 0.0;     ///< the trees' output before clipping at 0
+    double widening = 1.0;///< factor applied to the calibrated offsets (novelty)
 };
 
-/// Point prediction and calibrated interval from a raw tree output.
-rul_estimate calibrate(const interval_calibration& c, double raw_prediction) noexcept;
+/// Point prediction and calibrated interval from a raw tree output; `widening` >= 1 scales the
+/// calibrated offsets (a less familiar engine gets a wider interval).
+rul_estimate calibrate(const interval_calibration& c, double raw_prediction, double widening = 1.0) noexcept;
 
-rul_estimate predict(const rul_model& m, std::span<const float> features) noexcept;
+/// The p-quantile of RUL (p in 0..1, clamped to the calibrated levels), >= 0.
+double rul_quantile(const interval_calibration& c, double raw_prediction, double p, double widening = 1.0) noexcept;
+
+rul_estimate predict(const rul_model& m, std::span<const float> features, double widening = 1.0) noexcept;
+
+/// Novelty score of an engine whose filtered levels deviate by `deviations` (sensor units,
+/// per channel) from its own baseline; NaN when a deviation is unknown or novelty is disabled.
+double novelty_score(const rul_model& m, std::span<const double> deviations) noexcept;
 
 /// Model file (JSON) I/O. Numbers are written with round-trip precision.
 Result<rul_model> load_model(const std::string& path);

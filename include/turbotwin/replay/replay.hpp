@@ -56,8 +56,13 @@ struct replay_options {
     /// 10 ms of round trip at 25k rows/s.
     std::size_t max_in_flight = 256;
     std::chrono::milliseconds connect_timeout{5000};
-    /// Give up when the oldest publish has been unacknowledged this long (broker gone, stalled).
+    /// Give up when the oldest publish has been unacknowledged this long (broker gone, stalled),
+    /// or when a lost connection cannot be made again within it.
     std::chrono::milliseconds ack_timeout{10000};
+    /// After a lost connection is made again, wait this long before publishing: a broker that
+    /// restarted without persistence has forgotten its subscribers' sessions, and what it gets
+    /// before they have subscribed again is dropped. (With persistence nothing is lost anyway.)
+    std::chrono::milliseconds resume_delay{2000};
     std::chrono::milliseconds progress_interval{1000};  ///< how often on_progress is called
     /// Polled between publishes; when it becomes true, publishing stops, in-flight messages get
     /// up to 2 s to be acknowledged, and the summary says cancelled. May be set by a signal handler.

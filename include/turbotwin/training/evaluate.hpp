@@ -43,6 +43,14 @@ struct scored_point {
     double truth = 0, rul = 0, lo = 0, hi = 0;
 };
 
+/// A held-out run-to-failure engine's estimate at every cycle (for horizon metrics and plots).
+struct engine_trace {
+    std::size_t engine = 0;   ///< index into the evaluated engines
+    int fold = 0;
+    std::vector<std::int64_t> cycle;
+    std::vector<double> truth, rul, lo, hi;  ///< true RUL, estimate and 90% interval per cycle
+};
+
 struct fold_report {
     int fold = 0;
     std::size_t engines = 0;
@@ -55,6 +63,7 @@ struct evaluation {
     accuracy overall;
     alert_quality overall_alerts;
     std::vector<scored_point> points;
+    std::vector<engine_trace> traces;  ///< every held-out engine, every applied cycle
 };
 
 /// Scores predictions: RMSE, PHM08 score (d = predicted - true; exp(-d/13)-1 early,

@@ -26,9 +26,18 @@ struct twin_config {
 };
 
 /// What one processed reading produced.
+/// How far to trust an estimate. `low` comes with a reason and a widened interval.
+enum class confidence { high, low };
+const char* to_string(confidence c) noexcept;
+
 struct twin_update {
     std::int64_t cycle = 0;
     prognostics::rul_estimate estimate;
+    double risk_rul = 0;                    ///< the alerting quantile of RUL
+    confidence trust = confidence::high;
+    std::string trust_reason;               ///< why confidence is low (empty when high)
+    double novelty = 0;                     ///< novelty score (1 = edge of the training fleet); NaN before the baseline
+    double innovation_ratio = 1;            ///< smoothed mean normalised innovation squared (1 = as the filter expects)
     alerting::severity level = alerting::severity::normal;
     int dropped_sensors = 0;               ///< implausible sensors ignored in this reading
     alerting::asset_alerts::change alerts; ///< alert raised and/or cleared by this reading
@@ -69,6 +78,9 @@ private:
     std::string id_;
     twin_config config_;  ///< shared model and catalogue (pointers), thresholds by value
     std::vector<estimation::trend_filter> filters_;  ///< one per model channel
+    std::vector<double> baselines_;                   ///< per channel level frozen after baseline_cycles readings (NaN before)
+    std::vector<double> deviations_;                  ///< scratch: level - baseline per channel
+    double innovation_ratio_ = 1.0;                   ///< EWMA of the mean NIS over channels
     std::vector<float> features_;                     ///< scratch, reused every cycle
     std::int64_t last_cycle_ = 0;
     std::uint64_t applied_ = 0;

@@ -83,7 +83,7 @@ TEST(load_config, ReadsEveryKey) {
     const auto path = dir.write("etc/c.json", R"({
         // comments are allowed
         "broker": "tcp://broker:1884",
-        "mqtt": {"client_id": "twin-7", "clean_session": false, "max_payload_bytes": 4096},
+        "mqtt": {"client_id": "twin-7", "clean_session": true, "max_payload_bytes": 4096},
         "http": {"listen": "0.0.0.0:9000", "max_body_bytes": 2048},
         "alerts": {"warning_rul": 60, "critical_rul": 25.5, "clear_margin": 5},
         "workers": 8, "log_level": "debug", "unknown_key": [1, 2, 3]})");
@@ -91,7 +91,7 @@ TEST(load_config, ReadsEveryKey) {
     ASSERT_TRUE(c) << c.message();
     EXPECT_EQ(c->broker_url, "tcp://broker:1884");
     EXPECT_EQ(c->client_id, "twin-7");
-    EXPECT_FALSE(c->clean_session);
+    EXPECT_TRUE(c->clean_session);
     EXPECT_EQ(c->max_payload_bytes, 4096u);
     EXPECT_EQ(c->http_listen, "0.0.0.0:9000");
     EXPECT_EQ(c->http_max_body_bytes, 2048u);
@@ -100,6 +100,36 @@ TEST(load_config, ReadsEveryKey) {
     EXPECT_EQ(c->alerts.clear_margin, 5.0);
     EXPECT_EQ(c->workers, 8u);
     EXPECT_EQ(c->log_level, "debug");
+}
+
+TEST(load_config, DurabilityIsOnWithAPersistentSessionByDefault) {
+    temp_dir dir;
+    auto c = load_config(dir.write("etc/c.json", "{}"));
+    ASSERT_TRUE(c) << c.message();
+    EXPECT_FALSE(c->clean_session);  // the broker queues telemetry while serve is down
+    EXPECT_EQ(c->client_id, "turbotwin-serve");
+    EXPECT_TRUE(c->durability.enabled);
+    EXPECT_FALSE(c->durability.fsync);
+    EXPECT_TRUE(c->durability.rul_history);
+}
+
+TEST(load_config, ReadsTheDurabilityKeys) {
+    temp_dir dir;
+    auto c = load_config(dir.write("etc/c.json", R"({"durability": {"enabled": false, "fsync": true, "commit_interval_ms": 50,
+        "commit_records": 100, "journal_segment_bytes": 1048576, "rul_history": false}})"));
+    ASSERT_TRUE(c) << c.message();
+    EXPECT_FALSE(c->durability.enabled);
+    EXPECT_TRUE(c->durability.fsync);
+    EXPECT_EQ(c->durability.commit_interval_ms, 50u);
+    EXPECT_EQ(c->durability.commit_records, 100u);
+    EXPECT_EQ(c->durability.journal_segment_bytes, 1048576u);
+    EXPECT_FALSE(c->durability.rul_history);
+    for (const char* text : {R"({"durability": {"commit_interval_ms": 0}})", R"({"durability": {"journal_segment_bytes": 10}})",
+                             R"({"durability": {"commit_records": -1}})"}) {
+        auto bad = load_config(dir.write("etc/d.json", text));
+        ASSERT_FALSE(bad) << text;
+        EXPECT_EQ(bad.error(), errc::invalid_argument) << text;
+    }
 }
 
 TEST(load_config, ShippedConfigLoads) {
@@ -138,6 +168,8 @@ INSTANTIATE_TEST_SUITE_P(codec, load_config_bad_type,
                                            bad_type_case{R"({"model": ["a"]})", "model"},
                                            bad_type_case{R"({"alerts": {"warning_rul": "fifty"}})", "alerts.warning_rul"},
                                            bad_type_case{R"({"alerts": {"critical_rul": null}})", "alerts.critical_rul"},
+                                           bad_type_case{R"({"durability": {"enabled": "yes"}})", "durability.enabled"},
+                                           bad_type_case{R"({"durability": {"fsync": 1}})", "durability.fsync"},
                                            bad_type_case{R"({"workers": "two"})", "workers"},
                                            bad_type_case{R"({"log_level": 3})", "log_level"}));
 

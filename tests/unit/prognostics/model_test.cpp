@@ -239,10 +239,11 @@ rul_model two_channel_model() {
 
 TEST(features, CountAndNamesFollowTheLayout) {
     const auto m = two_channel_model();
-    EXPECT_EQ(feature_count(m), 7u);
-    const std::vector<std::string> expected = {"cycle", "hi", "hi_slope", "T24_level", "Ps30_level", "T24_slope", "Ps30_slope"};
+    EXPECT_EQ(feature_count(m), 10u);
+    const std::vector<std::string> expected = {"cycle",     "hi",         "hi_slope",   "hi_dev",  "T24_level",
+                                               "Ps30_level", "T24_slope", "Ps30_slope", "T24_dev", "Ps30_dev"};
     EXPECT_EQ(feature_names(m), expected);
-    EXPECT_EQ(feature_count(rul_model{}), 3u);
+    EXPECT_EQ(feature_count(rul_model{}), 4u);
 }
 
 TEST(features, ComputeFeaturesLayout) {
@@ -259,16 +260,25 @@ TEST(features, ComputeFeaturesLayout) {
     ASSERT_NE(filters[1].slope(), 0.0);
     // WHEN features are computed
     std::vector<float> out(feature_count(m), -999.0f);
-    compute_features(m, 37, filters, out);
-    // THEN [cycle, hi, hi_slope, level_0, level_1, slope_0, slope_1]
+    const std::vector<double> baselines = {642.0, 47.5};
+    compute_features(m, 37, filters, baselines, out);
+    // THEN [cycle, hi, hi_slope, hi_dev, level_0, level_1, slope_0, slope_1, dev_0, dev_1]
     const double l0 = filters[0].level(), l1 = filters[1].level(), s0 = filters[0].slope(), s1 = filters[1].slope();
     EXPECT_EQ(out[0], 37.0f);
     EXPECT_EQ(out[1], float(5.0 + 2.0 * l0 - 3.0 * l1));
     EXPECT_EQ(out[2], float(2.0 * s0 - 3.0 * s1));
-    EXPECT_EQ(out[3], float(l0));
-    EXPECT_EQ(out[4], float(l1));
-    EXPECT_EQ(out[5], float(s0));
-    EXPECT_EQ(out[6], float(s1));
+    EXPECT_EQ(out[3], float(2.0 * (l0 - 642.0) - 3.0 * (l1 - 47.5)));
+    EXPECT_EQ(out[4], float(l0));
+    EXPECT_EQ(out[5], float(l1));
+    EXPECT_EQ(out[6], float(s0));
+    EXPECT_EQ(out[7], float(s1));
+    EXPECT_EQ(out[8], float(l0 - 642.0));
+    EXPECT_EQ(out[9], float(l1 - 47.5));
+    // AND before the baseline exists, the deviations are missing (NaN), the rest unchanged
+    const std::vector<double> unknown = {std::nan(""), std::nan("")};
+    compute_features(m, 37, filters, unknown, out);
+    EXPECT_TRUE(std::isnan(out[3]) && std::isnan(out[8]) && std::isnan(out[9]));
+    EXPECT_EQ(out[4], float(l0));
 }
 
 // ---------------------------------------------------------------- save / load
@@ -438,7 +448,7 @@ INSTANTIATE_TEST_SUITE_P(
         corruption{"left_child_points_backwards", [](json& j) { tree0(j)["left"][2] = 1; }},
         corruption{"right_child_points_backwards", [](json& j) { tree0(j)["right"][1] = 0; }},
         corruption{"child_points_to_itself", [](json& j) { tree0(j)["left"][1] = 1; }},
-        corruption{"feature_out_of_range", [](json& j) { tree0(j)["feature"][0] = 3 + 2 * 5; }},
+        corruption{"feature_out_of_range", [](json& j) { tree0(j)["feature"][0] = 4 + 3 * 5; /* feature_count, 5 channels */ }},
         corruption{"feature_negative", [](json& j) { tree0(j)["feature"][1] = -1; }}),
     [](const ::testing::TestParamInfo<corruption>& info) { return std::string(info.param.name); });
 
@@ -473,7 +483,7 @@ TEST_F(committed_model, LoadsWithFourteenChannelsAndTrees) {
     EXPECT_EQ(m->channels.size(), 14u);
     EXPECT_EQ(m->hi_weights.size(), 14u);
     EXPECT_GT(m->trees.trees.size(), 0u);
-    EXPECT_EQ(feature_count(*m), 31u);
+    EXPECT_EQ(feature_count(*m), 4u + 3u * 14u);
     // Each channel's name agrees with its sensor index, and filters are proper.
     for (const auto& ch : m->channels) {
         ASSERT_LT(ch.sensor, sensor_count);
@@ -510,8 +520,10 @@ TEST_F(committed_model, PredictionsStayInsideTheInterval) {
     std::vector<estimation::trend_filter> filters;
     for (const auto& ch : m->channels) filters.emplace_back(ch.filter);
     std::vector<float> f(feature_count(*m));
+    std::vector<double> baselines;
+    for (const auto& fl : filters) baselines.push_back(fl.level());
     for (std::int64_t cycle : {1, 50, 150, 300}) {
-        compute_features(*m, cycle, filters, f);
+        compute_features(*m, cycle, filters, baselines, f);
         const auto e = predict(*m, f);
         EXPECT_TRUE(std::isfinite(e.rul));
         EXPECT_GE(e.rul_lo, 0.0);

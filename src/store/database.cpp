@@ -1,0 +1,381 @@
+#include "turbotwin/store/database.hpp"
+
+#include <sqlite3.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+
+namespace turbotwin::store {
+
+namespace {
+
+// Bump with a migration when the tables change; a file from a newer turbotwin is refused.
+constexpr int schema_version = 1;
+
+constexpr const char* schema_sql = R"sql(
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS twins (
+  asset      TEXT PRIMARY KEY,
+  last_cycle INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  snapshot   BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rul_history (
+  asset    TEXT NOT NULL,
+  cycle    INTEGER NOT NULL,
+  rul      REAL,
+  rul_lo   REAL,
+  rul_hi   REAL,
+  severity TEXT NOT NULL,
+  PRIMARY KEY (asset, cycle)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_changes (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  alert_id      TEXT NOT NULL,
+  asset         TEXT NOT NULL,
+  state         TEXT NOT NULL,
+  severity      TEXT NOT NULL,
+  cycle         INTEGER NOT NULL,
+  raised_cycle  INTEGER NOT NULL,
+  cleared_cycle INTEGER,
+  rul           REAL,
+  rul_lo        REAL,
+  rul_hi        REAL,
+  published     INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (alert_id, state)
+);
+)sql";
+
+constexpr const char* checkpoint_key = "journal_checkpoint";
+
+struct stmt_finalizer {
+    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
+};
+using stmt_ptr = std::unique_ptr<sqlite3_stmt, stmt_finalizer>;
+
+// Resets a statement when the scope ends, so that every path leaves it reusable.
+class stmt_use {
+public:
+    explicit stmt_use(sqlite3_stmt* s) : s_(s) {}
+    ~stmt_use() {
+        sqlite3_reset(s_);
+        sqlite3_clear_bindings(s_);
+    }
+    stmt_use(const stmt_use&) = delete;
+    stmt_use& operator=(const stmt_use&) = delete;
+    sqlite3_stmt* get() const { return s_; }
+
+private:
+    sqlite3_stmt* s_;
+};
+
+// SQLite stores NaN as NULL; read it back as NaN so that no value turns into a number.
+double column_double(sqlite3_stmt* s, int i) {
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? std::numeric_limits<double>::quiet_NaN() : sqlite3_column_double(s, i);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+    const auto* p = sqlite3_column_text(s, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : std::string();
+}
+
+// SQLITE_STATIC (no copy): every bound string outlives the step, and stmt_use clears the
+// bindings before the statement is used again.
+int bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+    return sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
+}
+
+std::optional<alerting::severity> parse_severity(const std::string& s) {
+    for (auto v : {alerting::severity::normal, alerting::severity::warning, alerting::severity::critical})
+        if (s == alerting::to_string(v)) return v;
+    return std::nullopt;
+}
+
+std::optional<alerting::alert_state> parse_state(const std::string& s) {
+    for (auto v : {alerting::alert_state::active, alerting::alert_state::cleared})
+        if (s == alerting::to_string(v)) return v;
+    return std::nullopt;
+}
+
+}  // namespace
+
+struct database::statements {
+    stmt_ptr begin, commit, rollback;
+    stmt_ptr upsert_twin, insert_rul, insert_alert, mark_published;
+    stmt_ptr get_meta, set_meta;
+};
+
+database::database(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
+
+database::~database() {
+    st_.reset();  // statements before the connection
+    if (db_) sqlite3_close_v2(db_);
+}
+
+std::string database::error_text(const std::string& what) const {
+    return what + " (" + path_ + "): " + (db_ ? sqlite3_errmsg(db_) : "no database");
+}
+
+Result<bool> database::exec(const char* sql) {
+    char* message = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+        std::string text = message ? message : sqlite3_errmsg(db_);
+        sqlite3_free(message);
+        return {errc::io_error, "sqlite (" + path_ + "): " + text};
+    }
+    return true;
+}
+
+Result<std::unique_ptr<database>> database::open(const std::string& path, sync_mode sync) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nullptr);
+    std::unique_ptr<database> db(new database(path, raw));
+    if (rc != SQLITE_OK) return {errc::io_error, db->error_text("cannot open the state database")};
+    sqlite3_busy_timeout(raw, 5000);  // e.g. someone reading it with the sqlite3 shell
+
+    // WAL: the writer never blocks readers, and a commit is one append to the WAL file.
+    {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(raw, "PRAGMA journal_mode=WAL", -1, &s, nullptr) != SQLITE_OK)
+            return {errc::io_error, db->error_text("cannot set WAL mode")};
+        stmt_ptr guard(s);
+        if (sqlite3_step(s) != SQLITE_ROW || column_text(s, 0) != "wal")
+            return {errc::io_error, db->error_text("the file system does not support WAL mode")};
+    }
+    if (auto r = db->exec(sync == sync_mode::full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL"); !r) return {r.error(), r.detail()};
+
+    int version = 0;
+    {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &s, nullptr) != SQLITE_OK)
+            return {errc::io_error, db->error_text("cannot read the schema version")};
+        stmt_ptr guard(s);
+        if (sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
+    }
+    if (version > schema_version)
+        return {errc::invalid_argument, path + " was written by a newer turbotwin (schema " + std::to_string(version) + ", this one knows " +
+                                            std::to_string(schema_version) + ")"};
+    if (auto r = db->exec(schema_sql); !r) return {r.error(), r.detail()};
+    if (version < schema_version) {
+        if (auto r = db->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str()); !r) return {r.error(), r.detail()};
+    }
+    if (auto r = db->prepare_all(); !r) return {r.error(), r.detail()};
+    return db;
+}
+
+Result<bool> database::prepare_all() {
+    st_ = std::make_unique<statements>();
+    auto prep = [&](stmt_ptr& out, const char* sql) -> bool {
+        sqlite3_stmt* s = nullptr;
+        if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) return false;
+        out.reset(s);
+        return true;
+    };
+    const bool ok =
+        prep(st_->begin, "BEGIN IMMEDIATE") && prep(st_->commit, "COMMIT") && prep(st_->rollback, "ROLLBACK") &&
+        prep(st_->upsert_twin,
+             "INSERT INTO twins(asset, last_cycle, updated_ms, snapshot) VALUES(?1, ?2, ?3, ?4) "
+             "ON CONFLICT(asset) DO UPDATE SET last_cycle = excluded.last_cycle, updated_ms = excluded.updated_ms, "
+             "snapshot = excluded.snapshot") &&
+        prep(st_->insert_rul, "INSERT OR REPLACE INTO rul_history(asset, cycle, rul, rul_lo, rul_hi, severity) VALUES(?1, ?2, ?3, ?4, ?5, ?6)") &&
+        // A change already stored (the same alert id entering the same state) is kept as it was,
+        // with its published flag: re-applying a journal entry must not make it look new.
+        prep(st_->insert_alert,
+             "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(alert_id, state) DO NOTHING") &&
+        prep(st_->mark_published, "UPDATE alert_changes SET published = 1 WHERE alert_id = ?1 AND state = ?2") &&
+        prep(st_->get_meta, "SELECT value FROM meta WHERE key = ?1") &&
+        prep(st_->set_meta, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    if (!ok) return {errc::io_error, error_text("cannot prepare statements")};
+    return true;
+}
+
+Result<std::optional<std::string>> database::meta(const std::string& key) {
+    stmt_use s(st_->get_meta.get());
+    bind_text(s.get(), 1, key);
+    const int rc = sqlite3_step(s.get());
+    if (rc == SQLITE_ROW) return std::optional<std::string>(column_text(s.get(), 0));
+    if (rc == SQLITE_DONE) return std::optional<std::string>();
+    return {errc::io_error, error_text("cannot read meta " + key)};
+}
+
+Result<bool> database::set_meta(const std::string& key, const std::string& value) {
+    stmt_use s(st_->set_meta.get());
+    bind_text(s.get(), 1, key);
+    bind_text(s.get(), 2, value);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) return {errc::io_error, error_text("cannot write meta " + key)};
+    return true;
+}
+
+Result<std::uint64_t> database::checkpoint() {
+    auto v = meta(checkpoint_key);
+    if (!v) return {v.error(), v.detail()};
+    if (!*v) return std::uint64_t{0};
+    std::uint64_t n = 0;
+    for (char c : **v) {
+        if (c < '0' || c > '9') return {errc::parse_error, path_ + ": bad journal checkpoint '" + **v + "'"};
+        n = n * 10 + std::uint64_t(c - '0');
+    }
+    return n;
+}
+
+Result<std::size_t> database::load_twins(const std::function<void(twin_row&&)>& fn) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT asset, last_cycle, updated_ms, snapshot FROM twins ORDER BY asset", -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read twins")};
+    stmt_ptr s(raw);
+    std::size_t n = 0;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        twin_row row;
+        row.asset = column_text(raw, 0);
+        row.last_cycle = sqlite3_column_int64(raw, 1);
+        row.updated_ms = sqlite3_column_int64(raw, 2);
+        const auto* blob = static_cast<const char*>(sqlite3_column_blob(raw, 3));
+        row.snapshot.assign(blob ? blob : "", static_cast<std::size_t>(sqlite3_column_bytes(raw, 3)));
+        fn(std::move(row));
+        ++n;
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read twins")};
+    return n;
+}
+
+Result<std::size_t> database::load_alert_changes(const std::function<void(stored_alert&&)>& fn) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published "
+                           "FROM alert_changes ORDER BY seq",
+                           -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read alerts")};
+    stmt_ptr s(raw);
+    std::size_t n = 0;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        stored_alert sa;
+        auto& a = sa.alert;
+        a.id = column_text(raw, 0);
+        a.asset = column_text(raw, 1);
+        const auto state = parse_state(column_text(raw, 2));
+        const auto level = parse_severity(column_text(raw, 3));
+        if (!state || !level) return {errc::parse_error, path_ + ": alert " + a.id + " has a bad state or severity"};
+        a.state = *state;
+        a.level = *level;
+        a.cycle = sqlite3_column_int64(raw, 4);
+        a.raised_cycle = sqlite3_column_int64(raw, 5);
+        if (sqlite3_column_type(raw, 6) != SQLITE_NULL) a.cleared_cycle = sqlite3_column_int64(raw, 6);
+        a.rul = column_double(raw, 7);
+        a.rul_lo = column_double(raw, 8);
+        a.rul_hi = column_double(raw, 9);
+        sa.published = sqlite3_column_int(raw, 10) != 0;
+        fn(std::move(sa));
+        ++n;
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read alerts")};
+    return n;
+}
+
+Result<std::vector<rul_row>> database::rul_history(const std::string& asset, std::size_t limit) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT cycle, rul, rul_lo, rul_hi, severity FROM rul_history WHERE asset = ?1 ORDER BY cycle DESC LIMIT ?2",
+                           -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read RUL history")};
+    stmt_ptr s(raw);
+    bind_text(raw, 1, asset);
+    sqlite3_bind_int64(raw, 2, static_cast<sqlite3_int64>(std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max())));
+    std::vector<rul_row> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        rul_row r;
+        r.asset = asset;
+        r.cycle = sqlite3_column_int64(raw, 0);
+        r.rul = column_double(raw, 1);
+        r.rul_lo = column_double(raw, 2);
+        r.rul_hi = column_double(raw, 3);
+        r.level = parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
+        out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read RUL history")};
+    return out;
+}
+
+Result<bool> database::commit(const std::vector<change_set>& changes, std::uint64_t checkpoint_seq,
+                              const std::vector<alert_key>& published, std::vector<alert_key>* unmatched) {
+    auto step_done = [](sqlite3_stmt* s) { return sqlite3_step(s) == SQLITE_DONE; };
+    auto fail = [&](const std::string& what) -> Result<bool> {
+        Result<bool> r{errc::io_error, error_text(what)};
+        stmt_use rb(st_->rollback.get());
+        if (sqlite3_get_autocommit(db_) == 0) (void)sqlite3_step(rb.get());
+        return r;
+    };
+    {
+        stmt_use s(st_->begin.get());
+        if (!step_done(s.get())) return {errc::io_error, error_text("cannot begin a transaction")};
+    }
+
+    // An engine touched by several batches is written once, with its latest snapshot.
+    std::unordered_map<std::string_view, const twin_row*> latest;
+    for (const auto& cs : changes)
+        for (const auto& t : cs.twins) latest[t.asset] = &t;
+    for (const auto& [asset, t] : latest) {
+        stmt_use s(st_->upsert_twin.get());
+        bind_text(s.get(), 1, t->asset);
+        sqlite3_bind_int64(s.get(), 2, t->last_cycle);
+        sqlite3_bind_int64(s.get(), 3, t->updated_ms);
+        sqlite3_bind_blob64(s.get(), 4, t->snapshot.data(), t->snapshot.size(), SQLITE_STATIC);
+        if (!step_done(s.get())) return fail("cannot store the twin of " + t->asset);
+    }
+    for (const auto& cs : changes) {
+        for (const auto& r : cs.ruls) {
+            stmt_use s(st_->insert_rul.get());
+            bind_text(s.get(), 1, r.asset);
+            sqlite3_bind_int64(s.get(), 2, r.cycle);
+            sqlite3_bind_double(s.get(), 3, r.rul);
+            sqlite3_bind_double(s.get(), 4, r.rul_lo);
+            sqlite3_bind_double(s.get(), 5, r.rul_hi);
+            sqlite3_bind_text(s.get(), 6, alerting::to_string(r.level), -1, SQLITE_STATIC);
+            if (!step_done(s.get())) return fail("cannot store the RUL history of " + r.asset);
+        }
+        for (const auto& a : cs.alerts) {
+            stmt_use s(st_->insert_alert.get());
+            bind_text(s.get(), 1, a.id);
+            bind_text(s.get(), 2, a.asset);
+            sqlite3_bind_text(s.get(), 3, alerting::to_string(a.state), -1, SQLITE_STATIC);
+            sqlite3_bind_text(s.get(), 4, alerting::to_string(a.level), -1, SQLITE_STATIC);
+            sqlite3_bind_int64(s.get(), 5, a.cycle);
+            sqlite3_bind_int64(s.get(), 6, a.raised_cycle);
+            if (a.cleared_cycle) sqlite3_bind_int64(s.get(), 7, *a.cleared_cycle);
+            else sqlite3_bind_null(s.get(), 7);
+            sqlite3_bind_double(s.get(), 8, a.rul);
+            sqlite3_bind_double(s.get(), 9, a.rul_lo);
+            sqlite3_bind_double(s.get(), 10, a.rul_hi);
+            if (!step_done(s.get())) return fail("cannot store alert " + a.id);
+        }
+    }
+    for (const auto& k : published) {
+        stmt_use s(st_->mark_published.get());
+        bind_text(s.get(), 1, k.id);
+        sqlite3_bind_text(s.get(), 2, alerting::to_string(k.state), -1, SQLITE_STATIC);
+        if (!step_done(s.get())) return fail("cannot mark alert " + k.id + " published");
+        if (sqlite3_changes(db_) == 0 && unmatched) unmatched->push_back(k);
+    }
+    {
+        stmt_use s(st_->set_meta.get());
+        const std::string value = std::to_string(checkpoint_seq);
+        sqlite3_bind_text(s.get(), 1, checkpoint_key, -1, SQLITE_STATIC);
+        bind_text(s.get(), 2, value);
+        if (!step_done(s.get())) return fail("cannot store the journal checkpoint");
+    }
+    {
+        stmt_use s(st_->commit.get());
+        if (!step_done(s.get())) return fail("cannot commit");
+    }
+    return true;
+}
+
+}  // namespace turbotwin::store

@@ -1,0 +1,185 @@
+#include "turbotwin/store/database.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+
+#include "temp_dir.hpp"
+
+namespace turbotwin::store {
+namespace {
+
+twin_row twin(const std::string& asset, std::int64_t cycle, std::string blob) {
+    return {asset, cycle, std::move(blob), 1700000000000 + cycle};
+}
+
+alerting::alert raised(const std::string& asset, int n, std::int64_t cycle, alerting::severity level) {
+    alerting::alert a;
+    a.id = asset + "-" + std::to_string(n);
+    a.asset = asset;
+    a.level = level;
+    a.state = alerting::alert_state::active;
+    a.raised_cycle = cycle;
+    a.cycle = cycle;
+    a.rul = 49.5;
+    a.rul_lo = 30.25;
+    a.rul_hi = 70.125;
+    return a;
+}
+
+alerting::alert cleared(alerting::alert a, std::int64_t cycle) {
+    a.state = alerting::alert_state::cleared;
+    a.cleared_cycle = cycle;
+    a.cycle = cycle;
+    return a;
+}
+
+std::map<std::string, twin_row> load_twins(database& db) {
+    std::map<std::string, twin_row> out;
+    auto n = db.load_twins([&](twin_row&& r) { out[r.asset] = std::move(r); });
+    EXPECT_TRUE(n.ok()) << n.message();
+    return out;
+}
+
+std::vector<stored_alert> load_alerts(database& db) {
+    std::vector<stored_alert> out;
+    auto n = db.load_alert_changes([&](stored_alert&& a) { out.push_back(std::move(a)); });
+    EXPECT_TRUE(n.ok()) << n.message();
+    return out;
+}
+
+TEST(database, a_new_file_is_in_wal_mode_with_checkpoint_zero) {
+    test::temp_dir dir;
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok()) << db.message();
+    auto cp = (*db)->checkpoint();
+    ASSERT_TRUE(cp.ok());
+    EXPECT_EQ(*cp, 0u);
+    EXPECT_TRUE(load_twins(**db).empty());
+    // WAL mode keeps its -wal file next to the database while a connection is open.
+    ASSERT_TRUE((*db)->commit({}, 1, {}).ok());
+    EXPECT_TRUE(std::filesystem::exists(dir.file("t.db-wal")));
+}
+
+TEST(database, commit_stores_snapshots_history_alerts_and_checkpoint_together) {
+    test::temp_dir dir;
+    std::string blob("\x00\x01\xff snapshot \x00", 14);
+    {
+        auto db = database::open(dir.file("t.db"), sync_mode::normal);
+        ASSERT_TRUE(db.ok());
+        change_set a, b;
+        a.twins.push_back(twin("ENG-001", 1, "old"));
+        a.ruls.push_back({"ENG-001", 1, 120.5, 100.25, 140.75, alerting::severity::normal});
+        b.twins.push_back(twin("ENG-001", 2, blob));
+        b.twins.push_back(twin("ENG-002", 7, "two"));
+        b.ruls.push_back({"ENG-001", 2, 119.5, 99.25, 139.75, alerting::severity::warning});
+        auto w = raised("ENG-001", 1, 2, alerting::severity::warning);
+        b.alerts.push_back(w);
+        b.alerts.push_back(cleared(w, 2));
+        ASSERT_TRUE((*db)->commit({a, b}, 42, {}).ok());
+    }
+    // A new connection (a restart) sees it all.
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ(*(*db)->checkpoint(), 42u);
+    const auto twins = load_twins(**db);
+    ASSERT_EQ(twins.size(), 2u);
+    EXPECT_EQ(twins.at("ENG-001").snapshot, blob);  // the later change set wins, bytes exact
+    EXPECT_EQ(twins.at("ENG-001").last_cycle, 2);
+    EXPECT_EQ(twins.at("ENG-001").updated_ms, 1700000000002);
+    EXPECT_EQ(twins.at("ENG-002").snapshot, "two");
+
+    auto hist = (*db)->rul_history("ENG-001", 10);
+    ASSERT_TRUE(hist.ok());
+    ASSERT_EQ(hist->size(), 2u);
+    EXPECT_EQ((*hist)[0].cycle, 2);  // newest first
+    EXPECT_EQ((*hist)[0].rul, 119.5);
+    EXPECT_EQ((*hist)[0].level, alerting::severity::warning);
+    EXPECT_EQ((*hist)[1].rul_hi, 140.75);
+
+    const auto alerts = load_alerts(**db);
+    ASSERT_EQ(alerts.size(), 2u);
+    EXPECT_EQ(alerts[0].alert.id, "ENG-001-1");
+    EXPECT_EQ(alerts[0].alert.state, alerting::alert_state::active);
+    EXPECT_FALSE(alerts[0].alert.cleared_cycle);
+    EXPECT_EQ(alerts[1].alert.state, alerting::alert_state::cleared);
+    EXPECT_EQ(alerts[1].alert.cleared_cycle, 2);
+    EXPECT_EQ(alerts[1].alert.rul_hi, 70.125);
+    EXPECT_FALSE(alerts[1].published);
+}
+
+TEST(database, doubles_round_trip_bit_for_bit_and_nan_stays_nan) {
+    test::temp_dir dir;
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    change_set cs;
+    const double tricky = 0.1 + 0.2;
+    cs.ruls.push_back({"E", 1, tricky, std::nextafter(1.0, 2.0), std::numeric_limits<double>::quiet_NaN(), alerting::severity::critical});
+    ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    auto hist = (*db)->rul_history("E", 1);
+    ASSERT_TRUE(hist.ok());
+    ASSERT_EQ(hist->size(), 1u);
+    EXPECT_EQ(std::memcmp(&(*hist)[0].rul, &tricky, sizeof tricky), 0);
+    EXPECT_EQ((*hist)[0].rul_lo, std::nextafter(1.0, 2.0));
+    EXPECT_TRUE(std::isnan((*hist)[0].rul_hi));
+}
+
+TEST(database, the_same_alert_change_twice_is_stored_once_and_keeps_its_published_flag) {
+    test::temp_dir dir;
+    auto db = database::open(dir.file("t.db"), sync_mode::full);
+    ASSERT_TRUE(db.ok());
+    change_set cs;
+    cs.alerts.push_back(raised("E", 1, 10, alerting::severity::critical));
+    ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    std::vector<alert_key> unmatched;
+    ASSERT_TRUE((*db)->commit({}, 2, {{"E-1", alerting::alert_state::active}, {"E-9", alerting::alert_state::active}}, &unmatched).ok());
+    ASSERT_EQ(unmatched.size(), 1u);
+    EXPECT_EQ(unmatched[0].id, "E-9");
+    // A journal replay re-applies the reading that raised it: nothing changes.
+    ASSERT_TRUE((*db)->commit({cs}, 3, {}).ok());
+    const auto alerts = load_alerts(**db);
+    ASSERT_EQ(alerts.size(), 1u);
+    EXPECT_TRUE(alerts[0].published);
+}
+
+TEST(database, rul_history_is_idempotent_per_asset_and_cycle) {
+    test::temp_dir dir;
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    change_set cs;
+    cs.ruls.push_back({"E", 5, 10, 5, 15, alerting::severity::critical});
+    ASSERT_TRUE((*db)->commit({cs, cs}, 1, {}).ok());
+    EXPECT_EQ((*db)->rul_history("E", 100)->size(), 1u);
+}
+
+TEST(database, meta_values_persist) {
+    test::temp_dir dir;
+    {
+        auto db = database::open(dir.file("t.db"), sync_mode::normal);
+        ASSERT_TRUE(db.ok());
+        EXPECT_FALSE(*(*db)->meta("model"));
+        ASSERT_TRUE((*db)->set_meta("model", "fd001").ok());
+    }
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ(**(*db)->meta("model"), "fd001");
+}
+
+TEST(database, a_file_that_is_not_a_database_is_an_error_not_a_crash) {
+    test::temp_dir dir;
+    {
+        std::ofstream out(dir.file("t.db"));
+        out << "this is not an SQLite file, but it is long enough to look like a header of one......";
+    }
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    EXPECT_FALSE(db.ok());
+    EXPECT_EQ(db.error(), errc::io_error);
+}
+
+}  // namespace
+}  // namespace turbotwin::store
