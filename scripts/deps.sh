@@ -5,6 +5,7 @@ turbotwin_packages=(
   nlohmann-json3-dev libspdlog-dev libcli11-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients
+  clang libclang-rt-14-dev  # libFuzzer and the clang sanitizer runtimes: scripts/fuzz.sh, run by test.sh
 )
 
 install_deps() {

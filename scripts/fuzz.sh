@@ -46,7 +46,7 @@ for t in "${targets[@]}"; do
     "$(final_stat new_units_added)" "$(final_stat peak_rss_mb)" "${findings:-none}"
   if [ -n "$findings" ]; then
     status=1
-    grep -E 'ERROR|property violated|SUMMARY' "$log" | head -5 | sed 's/^/    /'
+    { grep -E 'ERROR|property violated|SUMMARY' "$log" || true; } | head -5 | sed 's/^/    /'
     echo "    full log: $log"
   fi
 done

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <unordered_set>
+#include <unordered_map>
 #include <spdlog/spdlog.h>
 
 namespace turbotwin::app {
@@ -43,7 +43,7 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
 /// batch) and the rows it produced.
 struct fleet::batch_changes {
     store::change_set rows;
-    std::unordered_set<twin::asset_twin*> touched;
+    std::unordered_map<twin::asset_twin*, std::int64_t> touched;  ///< twin -> updated_ms shown on REST
 };
 
 fleet::fleet(const twin::twin_config& config, unsigned workers, codec::telemetry_limits limits, fleet_view& view,
@@ -166,8 +166,8 @@ void fleet::run(shard& s) {
         for (auto& j : batch) process(s, j, &changes);
         batch.clear();
         // One snapshot per changed twin per batch, however many readings it took.
-        const auto now = now_ms();
-        for (auto* tw : changes.touched) changes.rows.twins.push_back({tw->id(), tw->last_cycle(), tw->snapshot(), now});
+        for (const auto& [tw, updated_ms] : changes.touched)
+            changes.rows.twins.push_back({tw->id(), tw->last_cycle(), tw->snapshot(), updated_ms});
         if (!changes.rows.empty()) changes_->batch_done(std::move(changes.rows));
     }
 }
@@ -214,9 +214,11 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
         if (update->dropped_sensors > 0) metrics_.sensors_ignored.fetch_add(std::uint64_t(update->dropped_sensors), std::memory_order_relaxed);
     }
 
-    // An applied reading or a recorded numerical fault changed the twin: it goes to the store.
+    // An applied reading or a recorded numerical fault changed the twin: it goes to the store,
+    // with the same update time as REST shows, so that a restart shows the very same.
+    const auto updated_ms = now_ms();
     if (changes) {
-        changes->touched.insert(tw);
+        changes->touched[tw] = updated_ms;
         if (update) {
             const auto& e = update->estimate;
             changes->rows.ruls.push_back({tw->id(), update->cycle, e.rul, e.rul_lo, e.rul_hi, update->level});
@@ -225,7 +227,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
         }
     }
 
-    asset_summary summary = summarize(*tw, now_ms());
+    asset_summary summary = summarize(*tw, updated_ms);
     if (update) {
         // Alerts first into the view, so an asset never points at an alert REST cannot show.
         if (update->alerts.cleared) { view_.record_alert(*update->alerts.cleared); sink_.alert(*update->alerts.cleared); }

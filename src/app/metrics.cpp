@@ -20,7 +20,8 @@ std::string metrics::prometheus(const std::string& gauges) const {
     counter("turbotwin_rul_messages_published_total", "RUL messages published.", rul_published.load());
     counter("turbotwin_alert_messages_published_total", "Alert messages published.", alerts_published.load());
     counter("turbotwin_publish_failures_total", "Publishes the MQTT client refused.", publish_failures.load());
-    counter("turbotwin_journal_replayed_total", "Journal entries re-applied at start-up (after the store's checkpoint).", journal_replayed.load());
+    counter("turbotwin_alert_redeliveries_total", "Alert messages sent again because the first publish failed or was lost.", alert_redeliveries.load());
+        counter("turbotwin_journal_replayed_total", "Journal entries re-applied at start-up (after the store's checkpoint).", journal_replayed.load());
     counter("turbotwin_journal_replay_skipped_total", "Re-applied journal entries whose cycle the restored twin already had.", replay_skipped.load());
     counter("turbotwin_journal_write_failures_total", "Telemetry messages that could not be written to the ingest journal.", journal_failures.load());
     out += "# HELP turbotwin_rejected_messages_total Telemetry messages rejected, by reason.\n";

@@ -25,9 +25,10 @@ namespace {
 ///
 /// While the broker is away Paho buffers publishes (up to max_buffered) and sends them after the
 /// reconnect; RUL messages are not offered then, so that the buffer keeps its room for alerts.
-/// With durable state, each alert's delivery token is watched (sweep()) and the store records
-/// which alert changes the broker acknowledged: those it never did are published again at the
-/// next start (at least once, with stable alert ids).
+/// With durable state, each alert's delivery token is watched (sweep()): the store records which
+/// alert changes the broker acknowledged, and those it never did are published again at the next
+/// start. A publish Paho failed or lost is sent again at once (see sweep). Delivery is thus at
+/// least once; an alert's id and state identify duplicates.
 class mqtt_sink final : public output_sink {
 public:
     mqtt_sink(mqtt::client& client, metrics& counters, durable_state* outbox)
@@ -47,26 +48,34 @@ public:
             else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
             return;
         }
-        auto token = client_.publish_tracked(topic, payload, 1);
-        if (!token) {
-            metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
-            return;  // stays unacknowledged in the store: published again at the next start
-        }
-        metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard lock(mu_);
-        in_flight_.push_back({{a.id, a.state}, std::move(*token)});
+        in_flight f{{a.id, a.state}, topic, payload, nullptr, {}};
+        if (send(f)) metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard lock(outbox_mu_);
+        in_flight_.push_back(std::move(f));
     }
 
-    /// Hands the alert changes the broker has acknowledged since the last call to the store.
+    /// Hands the alert changes the broker has acknowledged since the last call to the store, and
+    /// sends again what Paho refused, failed, or has not confirmed for redeliver_after while
+    /// connected: after a broker restart that lost our session (no persistence), Paho C drops the
+    /// publishes that were in flight, failing some tokens and never completing others.
     void sweep() {
         if (!outbox_) return;
+        const bool connected = client_.connected();
+        const auto now = std::chrono::steady_clock::now();
         std::vector<store::alert_key> acknowledged;
         {
-            std::lock_guard lock(mu_);
+            std::lock_guard lock(outbox_mu_);
             std::erase_if(in_flight_, [&](in_flight& f) {
-                auto done = mqtt::wait_for_ack(f.token, std::chrono::milliseconds::zero());
-                if (done && *done) acknowledged.push_back(std::move(f.key));
-                return !done || *done;  // a failed delivery stays unacknowledged in the store
+                if (f.token) {
+                    auto done = mqtt::wait_for_ack(f.token, std::chrono::milliseconds::zero());
+                    if (done && *done) {
+                        acknowledged.push_back(std::move(f.key));
+                        return true;
+                    }
+                    if (done && now - f.sent_at < redeliver_after) return false;  // pending
+                }
+                if (connected && send(f)) metrics_.alert_redeliveries.fetch_add(1, std::memory_order_relaxed);
+                return false;
             });
         }
         for (auto& k : acknowledged) outbox_->mark_published(std::move(k));
@@ -91,14 +100,32 @@ public:
 private:
     struct in_flight {
         store::alert_key key;
-        ::mqtt::delivery_token_ptr token;
+        std::string topic, payload;
+        ::mqtt::delivery_token_ptr token;  ///< null: Paho refused it (sent again by sweep)
+        std::chrono::steady_clock::time_point sent_at;
     };
+
+    // Publishes at QoS 1 and keeps the token.
+    bool send(in_flight& f) {
+        auto token = client_.publish_tracked(f.topic, f.payload, 1);
+        f.sent_at = std::chrono::steady_clock::now();
+        if (!token) {
+            metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
+            f.token = nullptr;
+            return false;
+        }
+        f.token = std::move(*token);
+        return true;
+    }
+
+    static constexpr auto redeliver_after = std::chrono::seconds(30);
     static constexpr int errors_per_second = 10;
     mqtt::client& client_;
     metrics& metrics_;
     durable_state* outbox_;
-    std::vector<in_flight> in_flight_;  ///< guarded by mu_
-    std::mutex mu_;
+    std::mutex outbox_mu_;
+    std::vector<in_flight> in_flight_;  ///< alerts not yet acknowledged; guarded by outbox_mu_
+    std::mutex mu_;                     ///< guards the rate limit below
     std::chrono::steady_clock::time_point window_start_{};
     int in_window_ = 0;
 };

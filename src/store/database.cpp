@@ -12,7 +12,7 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 1;
+constexpr int schema_version = 2;  // 2: alert_changes.risk_rul
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS alert_changes (
   rul           REAL,
   rul_lo        REAL,
   rul_hi        REAL,
+  risk_rul      REAL,
   published     INTEGER NOT NULL DEFAULT 0,
   UNIQUE (alert_id, state)
 );
@@ -161,6 +162,10 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
         return {errc::invalid_argument, path + " was written by a newer turbotwin (schema " + std::to_string(version) + ", this one knows " +
                                             std::to_string(schema_version) + ")"};
     if (auto r = db->exec(schema_sql); !r) return {r.error(), r.detail()};
+    // Migrations of files from older versions (a new file was just created complete).
+    if (version == 1) {
+        if (auto r = db->exec("ALTER TABLE alert_changes ADD COLUMN risk_rul REAL"); !r) return {r.error(), r.detail()};
+    }
     if (version < schema_version) {
         if (auto r = db->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str()); !r) return {r.error(), r.detail()};
     }
@@ -186,8 +191,8 @@ Result<bool> database::prepare_all() {
         // A change already stored (the same alert id entering the same state) is kept as it was,
         // with its published flag: re-applying a journal entry must not make it look new.
         prep(st_->insert_alert,
-             "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(alert_id, state) DO NOTHING") &&
+             "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, "
+             "risk_rul) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(alert_id, state) DO NOTHING") &&
         prep(st_->mark_published, "UPDATE alert_changes SET published = 1 WHERE alert_id = ?1 AND state = ?2") &&
         prep(st_->get_meta, "SELECT value FROM meta WHERE key = ?1") &&
         prep(st_->set_meta, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -248,7 +253,8 @@ Result<std::size_t> database::load_twins(const std::function<void(twin_row&&)>& 
 Result<std::size_t> database::load_alert_changes(const std::function<void(stored_alert&&)>& fn) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_,
-                           "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published "
+                           "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published, "
+                           "risk_rul "
                            "FROM alert_changes ORDER BY seq",
                            -1, &raw, nullptr) != SQLITE_OK)
         return {errc::io_error, error_text("cannot read alerts")};
@@ -272,6 +278,7 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
         a.rul_lo = column_double(raw, 8);
         a.rul_hi = column_double(raw, 9);
         sa.published = sqlite3_column_int(raw, 10) != 0;
+        a.risk_rul = column_double(raw, 11);
         fn(std::move(sa));
         ++n;
     }
@@ -354,6 +361,7 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             sqlite3_bind_double(s.get(), 8, a.rul);
             sqlite3_bind_double(s.get(), 9, a.rul_lo);
             sqlite3_bind_double(s.get(), 10, a.rul_hi);
+            sqlite3_bind_double(s.get(), 11, a.risk_rul);
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }

@@ -119,7 +119,7 @@ svg_chart rul_over_life_chart(const engine_trace& t, long unit, const std::strin
 
 }  // namespace
 
-std::vector<std::size_t> pick_life_plot_traces(const std::vector<engine_trace>& traces, std::uint64_t seed) {
+std::vector<life_plot_pick> pick_life_plot_traces(const std::vector<engine_trace>& traces, std::uint64_t seed) {
     std::vector<std::size_t> usable;
     for (std::size_t i = 0; i < traces.size(); ++i)
         if (!traces[i].cycle.empty() && traces[i].rul.size() == traces[i].cycle.size() &&
@@ -128,21 +128,24 @@ std::vector<std::size_t> pick_life_plot_traces(const std::vector<engine_trace>& 
     if (usable.empty()) return {};
     std::stable_sort(usable.begin(), usable.end(),
                      [&](std::size_t a, std::size_t b) { return final_abs_error(traces[a]) < final_abs_error(traces[b]); });
-    std::vector<std::size_t> picked;
-    auto add = [&](std::size_t i) {
-        if (std::find(picked.begin(), picked.end(), i) == picked.end()) picked.push_back(i);
+    std::vector<life_plot_pick> picked;
+    auto taken = [&](std::size_t i) {
+        return std::any_of(picked.begin(), picked.end(), [&](const life_plot_pick& p) { return p.trace == i; });
     };
-    add(usable.front());
-    add(usable[(usable.size() - 1) / 2]);
-    add(usable.back());
+    auto add = [&](std::size_t i, const char* reason) {
+        if (!taken(i)) picked.push_back({i, reason});
+    };
+    add(usable.front(), "best final error");
+    add(usable[(usable.size() - 1) / 2], "median final error");
+    add(usable.back(), "worst final error");
     std::vector<std::size_t> rest;
     for (std::size_t i : usable)
-        if (std::find(picked.begin(), picked.end(), i) == picked.end()) rest.push_back(i);
+        if (!taken(i)) rest.push_back(i);
     if (!rest.empty()) {
         // Raw engine output, not a std distribution: the standard fixes mt19937_64's sequence
         // but not the distributions', and the pick should not change with the compiler.
         std::mt19937_64 rng(seed);
-        add(rest[std::size_t(rng() % rest.size())]);
+        add(rest[std::size_t(rng() % rest.size())], "random pick");
     }
     return picked;
 }
@@ -162,13 +165,10 @@ Result<std::vector<std::string>> write_evaluation_plots(const evaluation& ev,
     };
     if (auto ok = write(predicted_vs_true_chart(ev), "predicted_vs_true.svg"); !ok) return {ok.error(), ok.detail()};
     if (auto ok = write(error_by_true_rul_chart(ev), "error_by_true_rul.svg"); !ok) return {ok.error(), ok.detail()};
-    const auto picked = pick_life_plot_traces(ev.traces, seed);
-    static const char* const why[] = {"best final error", "median final error", "worst final error", "random pick"};
-    for (std::size_t k = 0; k < picked.size(); ++k) {
-        const auto& t = ev.traces[picked[k]];
+    for (const auto& pick : pick_life_plot_traces(ev.traces, seed)) {
+        const auto& t = ev.traces[pick.trace];
         const long unit = unit_of(t, engines);
-        const std::string label = k < 4 ? why[k] : "extra";
-        if (auto ok = write(rul_over_life_chart(t, unit, label), "rul_over_life_" + std::to_string(unit) + ".svg"); !ok)
+        if (auto ok = write(rul_over_life_chart(t, unit, pick.reason), "rul_over_life_" + std::to_string(unit) + ".svg"); !ok)
             return {ok.error(), ok.detail()};
     }
     return written;

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,9 +50,12 @@ def wait_port(port, timeout=10.0):
 class Stack:
     """Broker + server + subscribers; use as a context manager."""
 
-    def __init__(self, binary, source):
+    def __init__(self, binary, source, persistence=False):
+        """persistence: the broker keeps sessions and queued messages across its restarts
+        (restart_broker), as the Mosquitto config serve is meant for (config/mosquitto.conf.example)."""
         self.bin = binary
         self.source = source
+        self.persistence = persistence
         self.work = tempfile.mkdtemp(prefix="turbotwin-it-")
         self.procs = []
         self.mq_port = free_port()
@@ -66,11 +70,27 @@ class Stack:
             sys.exit(SKIP)
         conf = os.path.join(self.work, "mosquitto.conf")
         with open(conf, "w") as f:
-            f.write(f"listener {self.mq_port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\n")
-        self.mosquitto = self.spawn(["mosquitto", "-c", conf], "mosquitto.log")
+            f.write(f"listener {self.mq_port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+            if self.persistence:
+                os.makedirs(self.path("mq"), exist_ok=True)
+                f.write(f"persistence true\npersistence_location {self.path('mq')}/\n")
+                # Started as root, mosquitto drops to user "mosquitto", which cannot write here.
+                if os.geteuid() == 0:
+                    f.write("user root\n")
+            else:
+                f.write("persistence false\n")
+        self.start_broker()
+        return self
+
+    def start_broker(self):
+        self.mosquitto = self.spawn(["mosquitto", "-c", self.path("mosquitto.conf")], "mosquitto.log")
         if not wait_port(self.mq_port):
             raise RuntimeError("mosquitto did not start: " + self.log("mosquitto.log"))
-        return self
+
+    def stop_broker(self):
+        """SIGTERM: with persistence, mosquitto saves its sessions and queues before it exits."""
+        self.mosquitto.terminate()
+        self.mosquitto.wait(10)
 
     def __exit__(self, *exc):
         for p in reversed(self.procs):
@@ -105,9 +125,12 @@ class Stack:
     def path(self, name):
         return os.path.join(self.work, name)
 
-    def subscribe(self, topic, log_name):
-        """mosquitto_sub -v on topic; returns a function reading the received lines."""
-        p = self.spawn(["mosquitto_sub", "-p", str(self.mq_port), "-t", topic, "-q", "1", "-v"], log_name)
+    def subscribe(self, topic, log_name, session_id=None):
+        """mosquitto_sub -v on topic; returns a function reading the received lines. With
+        `session_id`: a persistent session (-c -i), so the broker queues for it while it is away
+        and mosquitto_sub reconnects by itself after a broker restart."""
+        session = ["-c", "-i", session_id] if session_id else []
+        p = self.spawn(["mosquitto_sub", "-p", str(self.mq_port), "-t", topic, "-q", "1", "-v", *session], log_name)
         time.sleep(0.3)
         return lambda: [l for l in self.log(log_name).splitlines() if l.strip()]
 
@@ -130,6 +153,32 @@ class Stack:
         self.serve_proc.send_signal(signal.SIGTERM)
         return self.serve_proc.wait(15)
 
+    def kill_serve(self):
+        """kill -9: no chance to flush anything."""
+        self.serve_proc.kill()
+        self.serve_proc.wait(10)
+
+    def replay_async(self, data_file, *extra):
+        """Starts `turbotwin replay` in the background (log: replay.log); returns the process."""
+        return self.spawn([self.bin, "replay", data_file, "--broker", self.broker, "--quiet", *extra], "replay.log")
+
+    def serve_config(self, name="turbotwin.json", **durability):
+        """A config file like config/turbotwin.json (absolute paths) with these durability keys
+        changed; pass it to start_serve("--config", path)."""
+        with open(os.path.join(self.source, "config", "turbotwin.json")) as f:
+            cfg = json.load(f)
+        for key in ("model", "sensor_catalogue", "data_dir"):
+            cfg[key] = os.path.normpath(os.path.join(self.source, "config", cfg[key]))
+        cfg.setdefault("durability", {}).update(durability)
+        path = self.path(name)
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        return path
+
+    def serve_log_matches(self, pattern):
+        """Every match of the regex `pattern` in serve.log (all runs appended)."""
+        return re.findall(pattern, self.log("serve.log"))
+
     def run(self, *argv, check=True, timeout=300):
         r = subprocess.run([self.bin, *argv], capture_output=True, text=True, timeout=timeout)
         if check and r.returncode != 0:
@@ -148,16 +197,23 @@ class Stack:
         status, body, _ = self.get(path)
         return status, json.loads(body)
 
-    def all_assets(self, limit=1000):
+    def _all_pages(self, route, limit):
         items, cursor = [], None
         while True:
-            q = f"/api/v1/assets?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+            q = f"{route}?limit={limit}" + (f"&cursor={cursor}" if cursor else "")
             status, page = self.get_json(q)
             assert status == 200, (status, page)
             items += page["items"]
             cursor = page["next_cursor"]
             if not cursor:
                 return items
+
+    def all_assets(self, limit=1000):
+        return self._all_pages("/api/v1/assets", limit)
+
+    def all_alerts(self, limit=1000):
+        """Every alert on REST (newest first), following next_cursor."""
+        return self._all_pages("/api/v1/alerts", limit)
 
     def publish(self, topic, payload, qos=1):
         """Publishes `payload` (bytes, sent exactly as given) with mosquitto_pub; returns once
@@ -301,3 +357,12 @@ def compare(assets, predicted):
 def check(cond, message):
     if not cond:
         raise AssertionError(message)
+
+
+def run_test(main):
+    """Runs a test script's main(): a failed check prints FAILED and exits 1."""
+    try:
+        main()
+    except AssertionError as e:
+        print(f"FAILED: {e}")
+        sys.exit(1)

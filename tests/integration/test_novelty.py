@@ -5,10 +5,9 @@ the engines must be flagged "confidence": "low"."""
 import csv
 import io
 import json
-import sys
 import tempfile
 
-from harness import check, parse_args
+from harness import check, parse_args, run_test
 import subprocess
 import os
 
@@ -75,8 +74,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}")
-        sys.exit(1)
+    run_test(main)

@@ -2,10 +2,9 @@
 the real server, then check every engine through REST against `predict` (bit for bit), the
 RUL and alert topics on MQTT, the alert list on REST, API errors, and a clean SIGTERM."""
 import json
-import sys
 import time
 
-from harness import Stack, check, parse_args, read_predict_csv, wait_rest_equals_predict
+from harness import Stack, check, parse_args, read_predict_csv, wait_rest_equals_predict, run_test
 
 
 def main():
@@ -90,8 +89,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}")
-        sys.exit(1)
+    run_test(main)

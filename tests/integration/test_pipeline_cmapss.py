@@ -4,7 +4,7 @@ bad line is reported as FILE:LINE and skipped, and REST equals `predict` for eve
 import os
 import sys
 
-from harness import SKIP, Stack, check, parse_args, read_predict_csv, wait_rest_equals_predict
+from harness import SKIP, Stack, check, parse_args, read_predict_csv, wait_rest_equals_predict, run_test
 
 
 def main():
@@ -34,8 +34,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except AssertionError as e:
-        print(f"FAILED: {e}")
-        sys.exit(1)
+    run_test(main)

@@ -19,6 +19,7 @@ public:
     std::atomic<std::uint64_t> rul_published{0};
     std::atomic<std::uint64_t> alerts_published{0};
     std::atomic<std::uint64_t> publish_failures{0};
+    std::atomic<std::uint64_t> alert_redeliveries{0}; ///< alerts sent again (Paho failed or lost the first)
     std::atomic<std::uint64_t> journal_replayed{0};   ///< journal entries re-applied at start-up
     std::atomic<std::uint64_t> replay_skipped{0};     ///< of those, cycles the restored twin already had
     std::atomic<std::uint64_t> journal_failures{0};   ///< messages that could not be written to the journal

@@ -12,10 +12,17 @@
 
 namespace turbotwin::training {
 
-/// Indices into traces of the engines whose life is plotted: the best, median and worst
-/// absolute error at the last cycle (failure), then one drawn with seed from the rest. Fewer
-/// when there are fewer traces; never the same engine twice.
-std::vector<std::size_t> pick_life_plot_traces(const std::vector<engine_trace>& traces, std::uint64_t seed);
+/// An engine chosen for a life plot and why (shown in the chart's title).
+struct life_plot_pick {
+    std::size_t trace = 0;  ///< index into the traces
+    std::string reason;     ///< "best final error", "median final error", "worst final error" or "random pick"
+    bool operator==(const life_plot_pick&) const = default;
+};
+
+/// The engines whose life is plotted: the best, median and worst absolute error at the last
+/// cycle (failure), then one drawn with seed from the rest. Fewer when there are fewer traces;
+/// never the same engine twice.
+std::vector<life_plot_pick> pick_life_plot_traces(const std::vector<engine_trace>& traces, std::uint64_t seed);
 
 /// Writes into dir (created if missing): predicted_vs_true.svg, error_by_true_rul.svg and
 /// rul_over_life_<unit>.svg for the engines pick_life_plot_traces chooses. engines are the

@@ -144,7 +144,9 @@ TEST_F(raw_exchange, errors_answer_with_json_and_framing_errors_end_the_connecti
         EXPECT_EQ(replies[0].status, c.status) << c.raw.substr(0, 60);
         EXPECT_EQ(nlohmann::json::parse(replies[0].body)["error"]["code"], c.code) << c.raw.substr(0, 60);
         EXPECT_EQ(replies[0].head.find("connection: close") != std::string::npos, c.closes) << c.raw.substr(0, 60);
-        if (!c.closes) EXPECT_EQ(nlohmann::json::parse(replies[1].body)["path"], "/after");
+        if (!c.closes) {
+            EXPECT_EQ(nlohmann::json::parse(replies[1].body)["path"], "/after");
+        }
     }
     ASSERT_EQ(seen_.size(), 2u) << "the handler never sees a refused request";
     EXPECT_EQ(seen_[0].path, "/after");

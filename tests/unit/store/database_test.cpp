@@ -1,6 +1,7 @@
 #include "turbotwin/store/database.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cmath>
 #include <cstring>
@@ -29,6 +30,7 @@ alerting::alert raised(const std::string& asset, int n, std::int64_t cycle, aler
     a.rul = 49.5;
     a.rul_lo = 30.25;
     a.rul_hi = 70.125;
+    a.risk_rul = 35.0625;
     return a;
 }
 
@@ -110,6 +112,7 @@ TEST(database, commit_stores_snapshots_history_alerts_and_checkpoint_together) {
     EXPECT_EQ(alerts[1].alert.state, alerting::alert_state::cleared);
     EXPECT_EQ(alerts[1].alert.cleared_cycle, 2);
     EXPECT_EQ(alerts[1].alert.rul_hi, 70.125);
+    EXPECT_EQ(alerts[1].alert.risk_rul, 35.0625);
     EXPECT_FALSE(alerts[1].published);
 }
 
@@ -155,6 +158,35 @@ TEST(database, rul_history_is_idempotent_per_asset_and_cycle) {
     cs.ruls.push_back({"E", 5, 10, 5, 15, alerting::severity::critical});
     ASSERT_TRUE((*db)->commit({cs, cs}, 1, {}).ok());
     EXPECT_EQ((*db)->rul_history("E", 100)->size(), 1u);
+}
+
+TEST(database, a_schema_1_file_is_migrated_and_keeps_its_rows) {
+    test::temp_dir dir;
+    {
+        // A file as the first version wrote it: no risk_rul column.
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &raw), SQLITE_OK);
+        const char* v1 =
+            "CREATE TABLE alert_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, asset TEXT NOT NULL,"
+            " state TEXT NOT NULL, severity TEXT NOT NULL, cycle INTEGER NOT NULL, raised_cycle INTEGER NOT NULL,"
+            " cleared_cycle INTEGER, rul REAL, rul_lo REAL, rul_hi REAL, published INTEGER NOT NULL DEFAULT 0,"
+            " UNIQUE (alert_id, state));"
+            "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, rul, rul_lo, rul_hi, published)"
+            " VALUES('E-1', 'E', 'active', 'warning', 9, 9, 40, 30, 50, 1);"
+            "PRAGMA user_version=1;";
+        ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok()) << db.message();
+    change_set cs;
+    cs.alerts.push_back(cleared(raised("E", 1, 9, alerting::severity::warning), 12));
+    ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    const auto alerts = load_alerts(**db);
+    ASSERT_EQ(alerts.size(), 2u);
+    EXPECT_TRUE(alerts[0].published);
+    EXPECT_TRUE(std::isnan(alerts[0].alert.risk_rul));  // unknown for the old row
+    EXPECT_EQ(alerts[1].alert.risk_rul, 35.0625);
 }
 
 TEST(database, meta_values_persist) {

@@ -57,8 +57,8 @@ std::string train_and_save(const std::vector<dataset::engine_trajectory>& fleet,
 
 TEST(TrainingDeterminism, SameSeedSameBytesDifferentSeedDifferentModel) {
     // GIVEN a small simulated run-to-failure fleet
-    const auto fleet = simulated_run_to_failure_fleet(24);
-    ASSERT_EQ(fleet.size(), 24u);
+    const auto fleet = simulated_run_to_failure_fleet(16);
+    ASSERT_EQ(fleet.size(), 16u);
 
     // WHEN trained twice with seed 5 and once with seed 6
     const auto first = train_and_save(fleet, 5, "a");
