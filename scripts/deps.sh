@@ -3,7 +3,7 @@ turbotwin_packages=(
   build-essential cmake ninja-build pkg-config python3 curl
   libpaho-mqttpp-dev libpaho-mqtt-dev libeigen3-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   mosquitto mosquitto-clients
   clang libclang-rt-14-dev  # libFuzzer and the clang sanitizer runtimes: scripts/fuzz.sh, run by test.sh
 )

@@ -11,7 +11,26 @@ const char* to_string(severity s) noexcept {
     return "normal";
 }
 
-const char* to_string(alert_state s) noexcept { return s == alert_state::active ? "active" : "cleared"; }
+const char* to_string(alert_state s) noexcept {
+    switch (s) {
+        case alert_state::active: return "active";
+        case alert_state::acknowledged: return "acknowledged";
+        case alert_state::cleared: return "cleared";
+    }
+    return "active";
+}
+
+std::optional<alert_state> parse_alert_state(std::string_view s) noexcept {
+    for (auto v : {alert_state::active, alert_state::acknowledged, alert_state::cleared})
+        if (s == to_string(v)) return v;
+    return std::nullopt;
+}
+
+std::optional<severity> parse_severity(std::string_view s) noexcept {
+    for (auto v : {severity::normal, severity::warning, severity::critical})
+        if (s == to_string(v)) return v;
+    return std::nullopt;
+}
 
 severity next_severity(const thresholds& t, severity current, double rul) noexcept {
     // Escalate as soon as a threshold is crossed.
@@ -57,6 +76,26 @@ asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_vie
         ch.raised = std::move(a);
     }
     return ch;
+}
+
+Result<alert> asset_alerts::acknowledge(std::string_view asset, std::string_view alert_id, acknowledgement ack) {
+    if (active_ && active_->id == alert_id) {
+        if (active_->state == alert_state::acknowledged)
+            return {errc::conflict, "alert " + active_->id + " is already acknowledged by " + active_->ack->by};
+        active_->state = alert_state::acknowledged;
+        active_->ack = std::move(ack);
+        return *active_;
+    }
+    // Ids are "<asset>-<n>" with n in 1..raised_count: an older one has been cleared.
+    const auto dash = alert_id.rfind('-');
+    std::uint64_t n = 0;
+    bool numeric = dash != std::string_view::npos && dash + 1 < alert_id.size() && alert_id.substr(0, dash) == asset;
+    for (std::size_t i = dash + 1; numeric && i < alert_id.size(); ++i) {
+        numeric = alert_id[i] >= '0' && alert_id[i] <= '9' && n < (std::uint64_t(1) << 60);
+        n = n * 10 + std::uint64_t(alert_id[i] - '0');
+    }
+    if (numeric && n >= 1 && n <= raised_count_) return {errc::conflict, "alert " + std::string(alert_id) + " has cleared"};
+    return {errc::not_found, "no alert " + std::string(alert_id)};
 }
 
 }  // namespace turbotwin::alerting

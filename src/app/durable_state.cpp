@@ -1,5 +1,7 @@
 #include "durable_state.hpp"
 
+#include "turbotwin/codec/command.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -95,7 +97,8 @@ Result<std::uint64_t> durable_state::replay_journal(fleet& engines, metrics& cou
     return journal_->replay(checkpoint_at_open_, [&](store::journal_entry&& e) {
         counters.journal_replayed.fetch_add(1, std::memory_order_relaxed);
         // Only admitted messages were journaled; the topic is checked again all the same.
-        auto asset = codec::asset_from_telemetry_topic(e.topic);
+        auto asset = codec::is_command_topic(e.topic) ? codec::asset_from_ack_command_topic(e.topic)
+                                                      : codec::asset_from_telemetry_topic(e.topic);
         if (!asset) return;
         engines.enqueue(std::move(*asset), std::move(e.topic), std::move(e.payload), e.seq, /*replayed=*/true);
     });

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 
+#include "turbotwin/codec/command.hpp"
+
 namespace turbotwin::app {
 
 namespace {
@@ -74,11 +76,12 @@ Result<std::string> fleet::admit(const std::string& topic, std::size_t payload_b
     return asset;
 }
 
-void fleet::enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed) {
+void fleet::enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed,
+                    command_reply reply) {
     auto& s = shard_for(asset);
     {
         std::lock_guard lock(s.mu);
-        s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed});
+        s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply)});
     }
     // After the push: processed_watermark() reads this first, so every seq it sees is queued.
     last_enqueued_seq_.store(std::max(seq, last_enqueued_seq_.load(std::memory_order_relaxed)), std::memory_order_release);
@@ -177,7 +180,37 @@ void fleet::reject(const std::string& topic, errc reason, const std::string& det
     sink_.rejected(topic, std::string(reason_label(reason)) + (detail.empty() ? "" : ": " + detail));
 }
 
+void fleet::process_command(shard& s, job& j, batch_changes* changes) {
+    auto answer = [&](Result<alerting::alert> r) {
+        if (j.reply) j.reply(std::move(r));
+    };
+    auto command = codec::decode_ack_command(j.payload);
+    if (!command) {
+        spdlog::error("ignoring a corrupt operator command for {}: {}", j.asset, command.message());
+        return answer({command.error(), command.detail()});
+    }
+    auto it = s.twins.find(j.asset);
+    if (it == s.twins.end()) return answer({errc::not_found, "no alert " + command->alert_id});
+    auto& tw = *it->second;
+    auto acked = tw.acknowledge_alert(command->alert_id, command->ack);
+    if (!acked) {
+        // Re-applied from the journal: the restored snapshot already has it.
+        if (j.replayed && acked.error() == errc::conflict) metrics_.replay_skipped.fetch_add(1, std::memory_order_relaxed);
+        return answer(std::move(acked));
+    }
+    const auto updated_ms = now_ms();
+    if (changes) {
+        changes->touched[&tw] = updated_ms;
+        changes->rows.alerts.push_back(*acked);
+    }
+    view_.record_alert(*acked);
+    view_.upsert(summarize(tw, updated_ms));
+    sink_.alert(*acked);
+    answer(std::move(acked));
+}
+
 void fleet::process(shard& s, job& j, batch_changes* changes) {
+    if (codec::is_command_topic(j.topic)) return process_command(s, j, changes);
     auto decoded = codec::decode_telemetry(j.payload, limits_);
     if (!decoded) {
         reject(j.topic, decoded.error(), decoded.detail());

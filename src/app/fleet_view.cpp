@@ -45,17 +45,27 @@ page<asset_summary> fleet_view::assets(const std::optional<std::string>& cursor,
     return p;
 }
 
-page<alerting::alert> fleet_view::alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit) const {
+page<alerting::alert> fleet_view::alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit, const alert_filter& filter) const {
     std::shared_lock lock(mu_);
     page<alerting::alert> p;
     auto it = cursor ? std::make_reverse_iterator(alerts_.lower_bound(*cursor)) : alerts_.rbegin();
     std::uint64_t last_seq = 0;
     for (; it != alerts_.rend() && p.items.size() < limit; ++it) {
+        if (!filter.matches(it->second)) continue;
         p.items.push_back(it->second);
         last_seq = it->first;
     }
+    // A further match may exist: the next page starts below the last one shown.
+    while (it != alerts_.rend() && !filter.matches(it->second)) ++it;
     if (it != alerts_.rend() && !p.items.empty()) p.next_cursor = std::to_string(last_seq);
     return p;
+}
+
+std::optional<alerting::alert> fleet_view::alert(const std::string& id) const {
+    std::shared_lock lock(mu_);
+    auto seq = alert_seq_.find(id);
+    if (seq == alert_seq_.end()) return std::nullopt;
+    return alerts_.at(seq->second);
 }
 
 std::size_t fleet_view::asset_count() const {
@@ -66,7 +76,7 @@ std::size_t fleet_view::asset_count() const {
 std::size_t fleet_view::active_alert_count() const {
     std::shared_lock lock(mu_);
     std::size_t n = 0;
-    for (const auto& [seq, a] : alerts_) n += a.state == alerting::alert_state::active;
+    for (const auto& [seq, a] : alerts_) n += a.state != alerting::alert_state::cleared;
     return n;
 }
 

@@ -31,7 +31,8 @@ json alert_json(const alerting::alert& a) {
               {"rul", a.rul},
               {"rul_lo", a.rul_lo},
               {"rul_hi", a.rul_hi},
-              {"risk_rul", a.risk_rul}};
+              {"risk_rul", a.risk_rul},
+              {"acknowledged", a.ack ? json{{"by", a.ack->by}, {"at_ms", a.ack->at_ms}, {"comment", a.ack->comment}} : json(nullptr)}};
     return j;
 }
 

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -132,6 +134,27 @@ private:
 
 }  // namespace
 
+Result<access_policy> make_access_policy(const codec::serve_config& cfg) {
+    std::vector<api_token> tokens;
+    for (const auto& t : cfg.api_tokens)
+        tokens.push_back({t.name, *parse_role(t.role), *digest_from_hex(t.sha256)});
+    if (const char* env = std::getenv("TURBOTWIN_API_TOKENS")) {
+        auto from_env = parse_token_list(env);
+        if (!from_env) return {from_env.error(), "TURBOTWIN_API_TOKENS: " + from_env.detail()};
+        tokens.insert(tokens.end(), from_env->begin(), from_env->end());
+    }
+    std::size_t operators = 0;
+    for (const auto& t : tokens) operators += t.grants == role::operator_;
+    if (tokens.empty())
+        spdlog::warn("no API tokens configured: REST writes (alert acknowledgement) are refused; see docs/security.md");
+    else
+        spdlog::info("REST access: {} API tokens ({} operator); reads {}", tokens.size(), operators,
+                     cfg.http_require_auth_for_reads ? "need a viewer token" : "are open");
+    if (cfg.http_require_auth_for_reads && tokens.empty())
+        return {errc::invalid_argument, "http.require_auth_for_reads is set but no API token is configured"};
+    return access_policy(std::move(tokens), cfg.http_require_auth_for_reads);
+}
+
 Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     const auto& cfg = rt.config;
     std::error_code ec;
@@ -139,6 +162,8 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     if (ec) return {errc::io_error, "cannot create data dir " + cfg.data_dir + ": " + ec.message()};
     auto listen = codec::parse_host_port(cfg.http_listen);
     if (!listen) return {listen.error(), listen.detail()};
+    auto access = make_access_policy(cfg);
+    if (!access) return {access.error(), access.detail()};
 
     metrics counters;
     fleet_view view;
@@ -154,6 +179,21 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     mo.broker_url = cfg.broker_url;
     mo.client_id = cfg.client_id;
     mo.clean_session = cfg.clean_session;
+    mo.username = cfg.mqtt_username;
+    mo.password = cfg.mqtt_password;
+    mo.tls = {cfg.mqtt_tls.ca_file, cfg.mqtt_tls.cert_file, cfg.mqtt_tls.key_file, cfg.mqtt_tls.key_password,
+              cfg.mqtt_tls.verify_server};
+    // Fail at start-up on what a connect would only report as a retry loop: missing files,
+    // a key without its certificate, a password without a user.
+    if (auto ok = mqtt::check_options(mo); !ok) return {ok.error(), "MQTT: " + ok.detail()};
+    if (mqtt::uses_tls(mo)) {
+        spdlog::info("MQTT over TLS: CA {}, client certificate {}", mo.tls.ca_file.empty() ? "(system store)" : mo.tls.ca_file,
+                     mo.tls.cert_file.empty() ? "(none)" : mo.tls.cert_file);
+        if (!mo.tls.verify_server)
+            spdlog::warn("MQTT: mqtt.tls.verify_server is false: the broker's certificate is not checked (testing only)");
+    } else if (!mo.password.empty()) {
+        spdlog::warn("MQTT: the password goes to {} in clear text: use ssl:// or mqtts:// (docs/security.md)", mo.broker_url);
+    }
     // Retry a lost broker often: if it comes back without our session (no persistence), what is
     // published before we have subscribed again is dropped by the broker, so we must be first.
     mo.reconnect_min = std::chrono::milliseconds(100);
@@ -179,27 +219,35 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
         for (const auto& a : report->unpublished) sink.alert(a);
     }
 
-    // Paho's callback: make the message durable, then hand it off. Paho has already sent the
-    // PUBACK, so from here on the journal is the only copy. The lock keeps journal order and
-    // queue order the same (the fleet's watermark relies on it).
+    // Every message, from Paho or an operator command from REST, enters here: made durable,
+    // then handed to its engine's worker. For Paho's messages the PUBACK has already gone, so
+    // from here on the journal is the only copy. The lock keeps journal order and queue order
+    // the same (the fleet's watermark relies on it). False: shutting down, not queued.
     std::mutex intake_mu;
     std::atomic<bool> intake_open{true};
     std::uint64_t plain_seq = 0;  // sequence numbers without a journal; guarded by intake_mu
-    broker.on_message([&](mqtt::message&& m) {
-        auto asset = engines.admit(m.topic, m.payload.size());
-        if (!asset) return;
+    auto intake = [&](std::string asset, std::string topic, std::string payload, command_reply reply) -> bool {
         std::lock_guard lock(intake_mu);
         std::uint64_t seq = 0;
         if (durable) {
-            const auto written = durable->append(m.topic, m.payload);
+            // An operator command after intake closed is refused rather than left for next time.
+            if (reply && !intake_open.load(std::memory_order_acquire)) return false;
+            const auto written = durable->append(topic, payload);
             if (!written.durable) counters.journal_failures.fetch_add(1, std::memory_order_relaxed);
             seq = written.seq;
             // Shutting down: it is in the journal, and the next start applies it.
-            if (!intake_open.load(std::memory_order_acquire) && written.durable) return;
+            if (!intake_open.load(std::memory_order_acquire) && written.durable) return false;
         } else {
+            if (!intake_open.load(std::memory_order_acquire) && reply) return false;
             seq = ++plain_seq;
         }
-        engines.enqueue(std::move(*asset), std::move(m.topic), std::move(m.payload), seq);
+        engines.enqueue(std::move(asset), std::move(topic), std::move(payload), seq, false, std::move(reply));
+        return true;
+    };
+    broker.on_message([&](mqtt::message&& m) {
+        auto asset = engines.admit(m.topic, m.payload.size());
+        if (!asset) return;
+        intake(std::move(*asset), std::move(m.topic), std::move(m.payload), {});
     });
     // Subscribe before HTTP comes up: once /healthz answers, no telemetry is missed.
     (void)broker.subscribe(std::string(codec::telemetry_subscription), 1);
@@ -227,7 +275,19 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     if (durable) status.extra_metrics = [d = durable.get()] { return d->prometheus(); };
     status.model_name = rt.twin.model->name;
     status.version = TURBOTWIN_VERSION;
-    rest_api api(view, counters, status);
+    command_port commands;
+    commands.acknowledge = [&intake](const std::string& asset, codec::ack_command c) -> Result<alerting::alert> {
+        auto answer = std::make_shared<std::promise<Result<alerting::alert>>>();
+        auto outcome = answer->get_future();
+        const bool queued = intake(asset, codec::ack_command_topic(asset), codec::encode_ack_command(c),
+                                   [answer](Result<alerting::alert> r) { answer->set_value(std::move(r)); });
+        if (!queued) return {errc::unavailable, "the server is shutting down"};
+        // The worker answers after the readings queued ahead of it; a long backlog means busy.
+        if (outcome.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
+            return {errc::unavailable, "the engine's worker is busy; try again"};
+        return outcome.get();
+    };
+    rest_api api(view, counters, status, std::move(*access), std::move(commands));
     http::server_options ho;
     ho.host = listen->first;
     ho.port = listen->second;

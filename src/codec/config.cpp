@@ -1,6 +1,9 @@
 #include "turbotwin/codec/config.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 #include <fstream>
@@ -59,11 +62,49 @@ Result<serve_config> load_config(const std::string& path) {
             key = "mqtt.client_id"; c.client_id = m.value("client_id", c.client_id);
             key = "mqtt.clean_session"; c.clean_session = m.value("clean_session", c.clean_session);
             key = "mqtt.max_payload_bytes"; c.max_payload_bytes = count_value(m, "max_payload_bytes", c.max_payload_bytes, 64, 256.0 * 1024 * 1024);
+            key = "mqtt.username"; c.mqtt_username = m.value("username", c.mqtt_username);
+            key = "mqtt.password"; c.mqtt_password = m.value("password", c.mqtt_password);
+            key = "mqtt.password_file";
+            if (const auto file = resolve(base, m.value("password_file", std::string())); !file.empty()) {
+                if (!c.mqtt_password.empty())
+                    return {errc::invalid_argument, path + ": set mqtt.password or mqtt.password_file, not both"};
+                auto pw = read_password_file(file);
+                if (!pw) return {pw.error(), path + ": mqtt.password_file: " + pw.detail()};
+                c.mqtt_password = std::move(*pw);
+            }
+            if (m.contains("tls")) {
+                key = "mqtt.tls";
+                const auto& t = m.at("tls");
+                if (!t.is_object()) return {errc::parse_error, path + ": bad value for 'mqtt.tls': must be an object"};
+                auto& o = c.mqtt_tls;
+                key = "mqtt.tls.ca_file"; o.ca_file = resolve(base, t.value("ca_file", o.ca_file));
+                key = "mqtt.tls.cert_file"; o.cert_file = resolve(base, t.value("cert_file", o.cert_file));
+                key = "mqtt.tls.key_file"; o.key_file = resolve(base, t.value("key_file", o.key_file));
+                key = "mqtt.tls.key_password"; o.key_password = t.value("key_password", o.key_password);
+                key = "mqtt.tls.verify_server"; o.verify_server = t.value("verify_server", o.verify_server);
+            }
         }
         if (j.contains("http")) {
             const auto& h = j.at("http");
             key = "http.listen"; c.http_listen = h.value("listen", c.http_listen);
             key = "http.max_body_bytes"; c.http_max_body_bytes = count_value(h, "max_body_bytes", c.http_max_body_bytes, 0, 1024.0 * 1024 * 1024);
+            key = "http.require_auth_for_reads"; c.http_require_auth_for_reads = h.value("require_auth_for_reads", false);
+            if (h.contains("tokens")) {
+                key = "http.tokens";
+                const auto& list = h.at("tokens");
+                if (!list.is_array()) return {errc::parse_error, path + ": http.tokens must be an array"};
+                for (std::size_t i = 0; i < list.size(); ++i) {
+                    key = "http.tokens[" + std::to_string(i) + "]";
+                    const auto& t = list.at(i);
+                    api_token_config tc{t.value("name", ""), t.at("role").get<std::string>(), t.at("sha256").get<std::string>()};
+                    if (tc.role != "viewer" && tc.role != "operator")
+                        return {errc::invalid_argument, path + ": " + key + ".role must be viewer or operator"};
+                    if (tc.sha256.size() != 64 || tc.sha256.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+                        return {errc::invalid_argument, path + ": " + key + ".sha256 must be 64 hex digits (the token's SHA-256, never the token)"};
+                    if (tc.name.empty()) tc.name = tc.role + "-" + tc.sha256.substr(0, 8);
+                    c.api_tokens.push_back(std::move(tc));
+                }
+            }
         }
         key = "data_dir"; c.data_dir = resolve(base, j.value(key, std::string("../data")));
         key = "model"; c.model_path = resolve(base, j.value(key, std::string("../models/fd001.json")));
@@ -100,6 +141,30 @@ Result<serve_config> load_config(const std::string& path) {
         return {errc::invalid_argument, path + ": alerts.probability must be in (0, 1)"};
     if (c.workers < 1 || c.workers > 64) return {errc::invalid_argument, path + ": workers must be in 1..64"};
     return c;
+}
+
+void apply_mqtt_environment(serve_config& c, const env_lookup& getenv) {
+    auto set = [&](const char* name, std::string& field) {
+        if (const char* v = getenv(name); v && *v) field = v;
+    };
+    set("TURBOTWIN_BROKER", c.broker_url);
+    set("TURBOTWIN_MQTT_USERNAME", c.mqtt_username);
+    set("TURBOTWIN_MQTT_PASSWORD", c.mqtt_password);
+}
+
+void apply_mqtt_environment(serve_config& c) {
+    apply_mqtt_environment(c, [](const char* name) { return std::getenv(name); });
+}
+
+Result<std::string> read_password_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return {errc::io_error, "cannot read " + path + ": " + std::strerror(errno)};
+    std::string line;
+    std::getline(in, line);
+    if (in.bad()) return {errc::io_error, "read error in " + path};
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) return {errc::invalid_argument, path + " is empty (expected the password on its first line)"};
+    return line;
 }
 
 Result<sensor_catalogue> load_catalogue(const std::string& path) {

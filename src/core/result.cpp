@@ -22,6 +22,9 @@ const char* reason_label(errc e) noexcept {
         case errc::parse_error: return "parse_error";
         case errc::unknown_asset: return "unknown_asset";
         case errc::invalid_argument: return "invalid_argument";
+        case errc::not_found: return "not_found";
+        case errc::conflict: return "conflict";
+        case errc::unavailable: return "unavailable";
     }
     return "unknown";
 }

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "turbotwin/app/server.hpp"
+#include "turbotwin/codec/config.hpp"
 
 namespace turbotwin::cli {
 
@@ -24,7 +25,7 @@ void register_serve(CLI::App& app) {
     auto a = std::make_shared<args>();
     auto* cmd = app.add_subcommand("serve", "Run the twin server: MQTT ingest, RUL, alerts, REST API and dashboard");
     cmd->add_option("--config", a->config, "config file (default: config/turbotwin.json)");
-    cmd->add_option("--broker", a->broker, "MQTT broker URL, e.g. tcp://127.0.0.1:1883");
+    cmd->add_option("--broker", a->broker, "MQTT broker URL, e.g. tcp://127.0.0.1:1883 or ssl://host:8883 ($TURBOTWIN_BROKER)");
     cmd->add_option("--http", a->http, "REST listen address HOST:PORT");
     cmd->add_option("--data-dir", a->data_dir, "folder for the server's data");
     cmd->add_option("--model", a->model, "model file (default: the config's)");
@@ -36,6 +37,7 @@ void register_serve(CLI::App& app) {
         auto rt = app::load_runtime(a->config.empty() ? default_config_path() : a->config, a->model);
         if (!rt) { std::cerr << "serve: " << rt.message() << "\n"; throw CLI::RuntimeError(2); }
         auto& c = rt->config;
+        codec::apply_mqtt_environment(c);  // TURBOTWIN_BROKER, _MQTT_USERNAME, _MQTT_PASSWORD; flags win
         if (!a->broker.empty()) c.broker_url = a->broker;
         if (!a->http.empty()) c.http_listen = a->http;
         if (!a->data_dir.empty()) c.data_dir = a->data_dir;

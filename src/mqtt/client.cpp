@@ -2,7 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -34,13 +38,98 @@ int whole_seconds_at_least_one(std::chrono::milliseconds d) {
     return static_cast<int>(std::max<std::int64_t>(1, (d.count() + 999) / 1000));
 }
 
+std::string_view scheme_of(std::string_view url) {
+    const auto at = url.find("://");
+    return at == std::string_view::npos ? std::string_view{} : url.substr(0, at);
+}
+
+bool is_tls_scheme(std::string_view s) { return s == "ssl" || s == "mqtts" || s == "wss"; }
+
+// The URL Paho gets: with TLS files given, a plain scheme becomes its TLS twin, so that
+// credentials never go out in clear text because the URL said tcp://.
+std::string effective_url(const client_options& o) {
+    if (!o.tls.any_file()) return o.broker_url;
+    const auto s = scheme_of(o.broker_url);
+    if (s == "tcp" || s == "mqtt") return "ssl" + o.broker_url.substr(s.size());
+    if (s == "ws") return "wss" + o.broker_url.substr(s.size());
+    return o.broker_url;
+}
+
+// Empty when `path` is a readable regular file that looks like PEM, else why not. OpenSSL
+// would fail later, at connect, with a reason that does not name the file.
+std::string pem_file_problem(const char* what, const std::string& path) {
+    namespace fs = std::filesystem;
+    const std::string prefix = std::string(what) + " '" + path + "': ";
+    std::error_code ec;
+    const auto st = fs::status(path, ec);
+    if (!fs::exists(st)) return prefix + "no such file";
+    if (!fs::is_regular_file(st)) return prefix + "not a regular file";
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return prefix + "cannot read: " + std::strerror(errno);
+    std::string head(64 * 1024, '\0');
+    head.resize(std::fread(head.data(), 1, head.size(), f));
+    const bool read_error = std::ferror(f) != 0;
+    std::fclose(f);
+    if (read_error) return prefix + "read error";
+    if (head.find("-----BEGIN ") == std::string::npos) return prefix + "not a PEM file (no '-----BEGIN' line)";
+    return {};
+}
+
+// Paho reports a refused CONNECT as "MQTT error [5]: CONNACK return code": say what it means.
+std::string connect_failure(const ::mqtt::exception& e, const client_options& o, bool tls) {
+    const std::string who = o.username.empty() ? "without a user name" : "as user '" + o.username + "'";
+    switch (e.get_return_code()) {
+    case 4: return "the broker refused the user name or password (" + who + ")";
+    case 5: return "the broker refused the connection: not authorized (" + who + "; check the user name and password)";
+    case 1: return "the broker refused the connection: unacceptable protocol version";
+    case 2: return "the broker refused the client id '" + o.client_id + "'";
+    case 3: return "the broker refused the connection: server unavailable";
+    case -1:
+        // Paho gives no detail for a failed TLS handshake.
+        if (tls) return std::string(e.what()) + " (TLS: check the broker's certificate against the CA file and the URL's host name, and the client certificate)";
+        break;
+    default: break;
+    }
+    return e.what();
+}
+
 }  // namespace
+
+bool uses_tls(const client_options& options) {
+    return options.tls.any_file() || is_tls_scheme(scheme_of(options.broker_url));
+}
+
+Result<bool> check_options(const client_options& o) {
+    const auto scheme = scheme_of(o.broker_url);
+    // No scheme: Paho takes host:port as tcp://.
+    const bool known = scheme.empty() || scheme == "tcp" || scheme == "mqtt" || scheme == "ws" || is_tls_scheme(scheme);
+    if (o.broker_url.empty() || !known)
+        return {errc::invalid_argument, "broker URL '" + o.broker_url + "' must start with tcp://, ssl:// or mqtts:// (or ws://, wss://)"};
+    if (!o.password.empty() && o.username.empty())
+        return {errc::invalid_argument, "an MQTT password needs a username"};
+    if (!o.tls.key_file.empty() && o.tls.cert_file.empty())
+        return {errc::invalid_argument, "a TLS private key (key_file) needs its client certificate (cert_file)"};
+    if (!uses_tls(o)) return true;
+    const std::pair<const char*, const std::string*> files[] = {
+        {"TLS CA file", &o.tls.ca_file}, {"TLS client certificate", &o.tls.cert_file}, {"TLS private key", &o.tls.key_file}};
+    for (const auto& [what, path] : files) {
+        if (path->empty()) continue;
+        if (auto problem = pem_file_problem(what, *path); !problem.empty()) return {errc::io_error, problem};
+    }
+    return true;
+}
 
 struct client::impl {
     explicit impl(client_options o) : opts(std::move(o)) {
         if (opts.client_id.empty()) opts.client_id = generated_client_id();
         if (opts.reconnect_min <= 0ms) opts.reconnect_min = 500ms;
         if (opts.reconnect_max < opts.reconnect_min) opts.reconnect_max = opts.reconnect_min;
+        tls = uses_tls(opts);
+        opts.broker_url = effective_url(opts);
+        if (auto ok = check_options(opts); !ok) {
+            init_error = ok.detail();
+            return;
+        }
         try {
             ::mqtt::create_options create;
             // Buffer while disconnected too, even before the first connect: a publish during a
@@ -70,6 +159,20 @@ struct client::impl {
         if (!opts.username.empty()) {
             co.set_user_name(opts.username);
             if (!opts.password.empty()) co.set_password(opts.password);
+        }
+        if (tls) {
+            const auto& t = opts.tls;
+            ::mqtt::ssl_options ssl;
+            // Empty strings leave Paho's defaults: the system trust store, no client certificate.
+            if (!t.ca_file.empty()) ssl.set_trust_store(t.ca_file);
+            if (!t.cert_file.empty()) ssl.set_key_store(t.cert_file);
+            if (!t.key_file.empty()) ssl.set_private_key(t.key_file);
+            if (!t.key_password.empty()) ssl.set_private_key_password(t.key_password);
+            // Both halves: the chain (enableServerCertAuth) and the host name (verify, which
+            // Paho leaves off by default).
+            ssl.set_enable_server_cert_auth(t.verify_server);
+            ssl.set_verify(t.verify_server);
+            co.set_ssl(std::move(ssl));
         }
         return co;
     }
@@ -161,7 +264,7 @@ struct client::impl {
             }
             return true;
         } catch (const ::mqtt::exception& e) {
-            spdlog::debug("mqtt: reconnect to {} failed: {}", opts.broker_url, e.what());
+            spdlog::debug("mqtt: reconnect to {} failed: {}", opts.broker_url, connect_failure(e, opts, tls));
             return false;
         }
     }
@@ -184,6 +287,7 @@ struct client::impl {
     static constexpr std::chrono::milliseconds reconnect_attempt_timeout{5000};
 
     client_options opts;
+    bool tls = false;
     std::string init_error;
     mutable std::mutex mu;                                      // guards the fields below
     std::condition_variable cv;
@@ -217,7 +321,7 @@ Result<bool> client::connect(std::chrono::milliseconds timeout) {
         auto tok = m.cli->connect(m.make_connect_options(timeout));
         if (!tok->wait_for(timeout)) return {errc::io_error, prefix + "timed out after " + std::to_string(timeout.count()) + " ms"};
     } catch (const ::mqtt::exception& e) {
-        return {errc::io_error, prefix + e.what()};
+        return {errc::io_error, prefix + connect_failure(e, m.opts, m.tls)};
     }
     spdlog::debug("mqtt: connected to {} as {}", m.opts.broker_url, m.opts.client_id);
     return true;

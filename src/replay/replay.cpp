@@ -324,6 +324,9 @@ Result<replay_summary> publish_plan(const replay_plan& plan, const replay_option
     mqtt::client_options co;
     co.broker_url = options.broker_url;
     co.client_id = options.client_id;
+    co.username = options.username;
+    co.password = options.password;
+    co.tls = options.tls;
     // Each connection is new (see publisher): no session state is wanted on either side.
     co.clean_session = true;
     // The window keeps Paho's queue far below this; it only has to be larger than the window.

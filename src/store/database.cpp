@@ -12,7 +12,7 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 2;  // 2: alert_changes.risk_rul
+constexpr int schema_version = 3;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS alert_changes (
   rul_lo        REAL,
   rul_hi        REAL,
   risk_rul      REAL,
+  ack_by        TEXT,
+  ack_at_ms     INTEGER,
+  ack_comment   TEXT,
   published     INTEGER NOT NULL DEFAULT 0,
   UNIQUE (alert_id, state)
 );
@@ -91,17 +94,6 @@ int bind_text(sqlite3_stmt* s, int i, const std::string& v) {
     return sqlite3_bind_text64(s, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8);
 }
 
-std::optional<alerting::severity> parse_severity(const std::string& s) {
-    for (auto v : {alerting::severity::normal, alerting::severity::warning, alerting::severity::critical})
-        if (s == alerting::to_string(v)) return v;
-    return std::nullopt;
-}
-
-std::optional<alerting::alert_state> parse_state(const std::string& s) {
-    for (auto v : {alerting::alert_state::active, alerting::alert_state::cleared})
-        if (s == alerting::to_string(v)) return v;
-    return std::nullopt;
-}
 
 }  // namespace
 
@@ -163,8 +155,14 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
                                             std::to_string(schema_version) + ")"};
     if (auto r = db->exec(schema_sql); !r) return {r.error(), r.detail()};
     // Migrations of files from older versions (a new file was just created complete).
-    if (version == 1) {
+    if (version >= 1 && version < 2) {
         if (auto r = db->exec("ALTER TABLE alert_changes ADD COLUMN risk_rul REAL"); !r) return {r.error(), r.detail()};
+    }
+    if (version >= 1 && version < 3) {
+        if (auto r = db->exec("ALTER TABLE alert_changes ADD COLUMN ack_by TEXT; ALTER TABLE alert_changes ADD COLUMN ack_at_ms INTEGER; "
+                              "ALTER TABLE alert_changes ADD COLUMN ack_comment TEXT");
+            !r)
+            return {r.error(), r.detail()};
     }
     if (version < schema_version) {
         if (auto r = db->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str()); !r) return {r.error(), r.detail()};
@@ -192,7 +190,7 @@ Result<bool> database::prepare_all() {
         // with its published flag: re-applying a journal entry must not make it look new.
         prep(st_->insert_alert,
              "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, "
-             "risk_rul) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT(alert_id, state) DO NOTHING") &&
+             "risk_rul, ack_by, ack_at_ms, ack_comment) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(alert_id, state) DO NOTHING") &&
         prep(st_->mark_published, "UPDATE alert_changes SET published = 1 WHERE alert_id = ?1 AND state = ?2") &&
         prep(st_->get_meta, "SELECT value FROM meta WHERE key = ?1") &&
         prep(st_->set_meta, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -254,7 +252,7 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_,
                            "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published, "
-                           "risk_rul "
+                           "risk_rul, ack_by, ack_at_ms, ack_comment "
                            "FROM alert_changes ORDER BY seq",
                            -1, &raw, nullptr) != SQLITE_OK)
         return {errc::io_error, error_text("cannot read alerts")};
@@ -266,8 +264,8 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
         auto& a = sa.alert;
         a.id = column_text(raw, 0);
         a.asset = column_text(raw, 1);
-        const auto state = parse_state(column_text(raw, 2));
-        const auto level = parse_severity(column_text(raw, 3));
+        const auto state = alerting::parse_alert_state(column_text(raw, 2));
+        const auto level = alerting::parse_severity(column_text(raw, 3));
         if (!state || !level) return {errc::parse_error, path_ + ": alert " + a.id + " has a bad state or severity"};
         a.state = *state;
         a.level = *level;
@@ -279,6 +277,8 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
         a.rul_hi = column_double(raw, 9);
         sa.published = sqlite3_column_int(raw, 10) != 0;
         a.risk_rul = column_double(raw, 11);
+        if (sqlite3_column_type(raw, 12) != SQLITE_NULL)
+            a.ack = alerting::acknowledgement{column_text(raw, 12), sqlite3_column_int64(raw, 13), column_text(raw, 14)};
         fn(std::move(sa));
         ++n;
     }
@@ -304,7 +304,7 @@ Result<std::vector<rul_row>> database::rul_history(const std::string& asset, std
         r.rul = column_double(raw, 1);
         r.rul_lo = column_double(raw, 2);
         r.rul_hi = column_double(raw, 3);
-        r.level = parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
+        r.level = alerting::parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
         out.push_back(std::move(r));
     }
     if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read RUL history")};
@@ -362,6 +362,11 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             sqlite3_bind_double(s.get(), 9, a.rul_lo);
             sqlite3_bind_double(s.get(), 10, a.rul_hi);
             sqlite3_bind_double(s.get(), 11, a.risk_rul);
+            if (a.ack) {
+                bind_text(s.get(), 12, a.ack->by);
+                sqlite3_bind_int64(s.get(), 13, a.ack->at_ms);
+                bind_text(s.get(), 14, a.ack->comment);
+            }  // else NULL: stmt_use cleared the bindings
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }

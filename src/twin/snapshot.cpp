@@ -7,7 +7,8 @@ namespace turbotwin::twin {
 
 namespace {
 
-constexpr std::uint32_t snapshot_magic = 0x54545733;  // "TTW3": bump when the layout changes
+constexpr std::uint32_t snapshot_magic = 0x54545734;  // "TTW4": bump when the layout changes
+constexpr std::uint32_t snapshot_magic_v3 = 0x54545733;  // "TTW3": no alert risk or acknowledgement; still read
 
 class writer {
 public:
@@ -59,14 +60,30 @@ void put_alert(writer& w, const alerting::alert& a) {
     w.put(a.rul);
     w.put(a.rul_lo);
     w.put(a.rul_hi);
+    w.put(a.risk_rul);
+    w.put(std::uint8_t(a.ack.has_value()));
+    if (a.ack) {
+        w.put_string(a.ack->by);
+        w.put(a.ack->at_ms);
+        w.put_string(a.ack->comment);
+    }
 }
 
-bool get_alert(reader& r, const std::string& asset, alerting::alert& a) {
+bool get_alert(reader& r, const std::string& asset, alerting::alert& a, bool v3) {
     std::int32_t level = 0, state = 0;
     if (!r.get_string(a.id) || !r.get(level) || !r.get(state) || !r.get(a.raised_cycle) || !r.get(a.cycle) || !r.get(a.rul) ||
         !r.get(a.rul_lo) || !r.get(a.rul_hi))
         return false;
-    if (level < 0 || level > 2 || state < 0 || state > 1) return false;
+    if (!v3) {
+        std::uint8_t has_ack = 0;
+        if (!r.get(a.risk_rul) || !r.get(has_ack)) return false;
+        if (has_ack) {
+            alerting::acknowledgement ack;
+            if (!r.get_string(ack.by) || !r.get(ack.at_ms) || !r.get_string(ack.comment)) return false;
+            a.ack = std::move(ack);
+        }
+    }
+    if (level < 0 || level > 2 || state < 0 || state > 2) return false;
     a.asset = asset;
     a.level = alerting::severity(level);
     a.state = alerting::alert_state(state);
@@ -117,7 +134,9 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     reader r(blob);
     std::uint32_t magic = 0, channels = 0;
     std::string id;
-    if (!r.get(magic) || magic != snapshot_magic) return {errc::parse_error, "not a twin snapshot of this version"};
+    if (!r.get(magic) || (magic != snapshot_magic && magic != snapshot_magic_v3))
+        return {errc::parse_error, "not a twin snapshot of this version"};
+    const bool v3 = magic == snapshot_magic_v3;
     if (!r.get_string(id) || !valid_asset_id(id)) return {errc::parse_error, "snapshot has a bad asset id"};
     if (!r.get(channels) || channels != config.model->channels.size())
         return {errc::parse_error, "snapshot of " + id + " was taken with another model (channel count differs)"};
@@ -155,7 +174,7 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     std::optional<alerting::alert> active;
     if (has_active) {
         alerting::alert a;
-        if (!get_alert(r, id, a)) return {errc::parse_error, "snapshot of " + id + ": bad alert"};
+        if (!get_alert(r, id, a, v3)) return {errc::parse_error, "snapshot of " + id + ": bad alert"};
         active = std::move(a);
     }
     t.alerts_.restore(alerting::severity(level), std::move(active), raised);

@@ -50,12 +50,16 @@ def wait_port(port, timeout=10.0):
 class Stack:
     """Broker + server + subscribers; use as a context manager."""
 
-    def __init__(self, binary, source, persistence=False):
+    def __init__(self, binary, source, persistence=False, broker_conf=None):
         """persistence: the broker keeps sessions and queued messages across its restarts
-        (restart_broker), as the Mosquitto config serve is meant for (config/mosquitto.conf.example)."""
+        (restart_broker), as the Mosquitto config serve is meant for (config/mosquitto.conf.example).
+        broker_conf: a function of this Stack returning the whole mosquitto.conf text, called on
+        entering (e.g. a TLS listener on self.mq_port with files under self.work); self.broker,
+        which serve and replay are given, is then the caller's to set."""
         self.bin = binary
         self.source = source
         self.persistence = persistence
+        self.broker_conf = broker_conf
         self.work = tempfile.mkdtemp(prefix="turbotwin-it-")
         self.procs = []
         self.mq_port = free_port()
@@ -69,6 +73,11 @@ class Stack:
             print("SKIP: mosquitto / mosquitto-clients not installed (apt-get install mosquitto mosquitto-clients)")
             sys.exit(SKIP)
         conf = os.path.join(self.work, "mosquitto.conf")
+        if self.broker_conf:
+            with open(conf, "w") as f:
+                f.write(self.broker_conf(self))
+            self.start_broker()
+            return self
         with open(conf, "w") as f:
             f.write(f"listener {self.mq_port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
             if self.persistence:
@@ -109,9 +118,9 @@ class Stack:
                 print(f"--- {name} (tail) ---\n{self.log(name)[-3000:]}")
         return False
 
-    def spawn(self, argv, log_name):
+    def spawn(self, argv, log_name, env=None):
         log = open(os.path.join(self.work, log_name), "ab")
-        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         self.procs.append(p)
         return p
 
@@ -134,9 +143,11 @@ class Stack:
         time.sleep(0.3)
         return lambda: [l for l in self.log(log_name).splitlines() if l.strip()]
 
-    def start_serve(self, *extra):
+    def start_serve(self, *extra, env=None):
+        """Starts serve (log: serve.log) and waits until /healthz answers. `env`: its whole
+        environment (default: this process's)."""
         self.serve_proc = self.spawn([self.bin, "serve", "--broker", self.broker, "--http", f"127.0.0.1:{self.http_port}",
-                                      "--data-dir", self.path("data"), *extra], "serve.log")
+                                      "--data-dir", self.path("data"), *extra], "serve.log", env=env)
         deadline = time.time() + 15
         while time.time() < deadline:
             if self.serve_proc.poll() is not None:
@@ -185,8 +196,15 @@ class Stack:
             raise RuntimeError(f"turbotwin {' '.join(argv)} exited {r.returncode}: {r.stderr[-2000:]}")
         return r
 
-    def get(self, path, method="GET"):
-        req = urllib.request.Request(self.api + path, method=method)
+    def get(self, path, method="GET", token=None, body=None):
+        """One request; returns (status, body text, headers). `token`: sent as a bearer token;
+        `body`: a dict sent as JSON."""
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        req = urllib.request.Request(self.api + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, resp.read().decode(), dict(resp.headers)

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "turbotwin/core/result.hpp"
+
 namespace turbotwin::alerting {
 
 enum class severity { normal = 0, warning = 1, critical = 2 };
@@ -26,8 +28,19 @@ struct thresholds {
 /// Severity for `rul` given the current severity (hysteresis).
 severity next_severity(const thresholds& t, severity current, double rul) noexcept;
 
-enum class alert_state { active, cleared };
+/// active -> acknowledged (an operator has seen it) -> cleared (the severity changed). An
+/// acknowledged alert is still in force: only the twin clears an alert.
+enum class alert_state { active, cleared, acknowledged };
 const char* to_string(alert_state s) noexcept;
+std::optional<alert_state> parse_alert_state(std::string_view s) noexcept;
+std::optional<severity> parse_severity(std::string_view s) noexcept;
+
+/// Who acknowledged an alert, when (server clock, ms since the epoch) and why.
+struct acknowledgement {
+    std::string by;
+    std::int64_t at_ms = 0;
+    std::string comment;
+};
 
 /// One RUL alert. The id is "<asset>-<n>" with n counting the asset's alerts from 1.
 struct alert {
@@ -40,6 +53,7 @@ struct alert {
     std::int64_t cycle = 0;   ///< cycle of the last change
     double rul = 0, rul_lo = 0, rul_hi = 0;  ///< estimate at the last change
     double risk_rul = 0;      ///< the alerting quantile of RUL at the last change
+    std::optional<acknowledgement> ack;  ///< kept when the alert clears
 };
 
 /// Per-asset alert state: at most one active RUL alert, whose severity is the asset's.
@@ -61,6 +75,11 @@ public:
     /// means use `rul`.
     change evaluate(const thresholds& t, std::string_view asset, std::int64_t cycle, double rul, double rul_lo,
                     double rul_hi, double risk_rul = std::numeric_limits<double>::quiet_NaN());
+
+    /// Acknowledges the active alert `alert_id` of `asset`. Fails with not_found if the asset
+    /// never had such an alert, conflict if it is already acknowledged or cleared. Returns the
+    /// alert as it now is (state acknowledged).
+    Result<alert> acknowledge(std::string_view asset, std::string_view alert_id, acknowledgement ack);
 
     /// Restores a snapshot of this state.
     void restore(severity s, std::optional<alert> active, std::uint64_t raised_count) {

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -40,6 +41,9 @@ public:
     virtual void batch_done(store::change_set&& changes) = 0;
 };
 
+/// The answer to an operator command, called on the engine's worker once it is applied.
+using command_reply = std::function<void(Result<alerting::alert>)>;
+
 class fleet {
 public:
     /// `changes` (may be null: no durable state) receives every batch's change set.
@@ -56,7 +60,10 @@ public:
     /// calls come from one thread at a time, with increasing `seq` (processed_watermark() relies
     /// on each shard's queue being in seq order). `replayed`: it comes from the journal at
     /// start-up, so a cycle the restored twin already has is expected, skipped without a report.
-    void enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed = false);
+    /// Operator commands (codec/command.hpp topics) take the same road, in order with the
+    /// engine's readings; `reply`, if set, gets the outcome on the worker.
+    void enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed = false,
+                 command_reply reply = {});
     /// admit() then enqueue() with the next sequence number: for callers without a journal.
     void submit(std::string topic, std::string payload);
     /// Gives a restored twin to the shard that owns its engine and shows it in the view. Only
@@ -79,6 +86,7 @@ private:
         std::string payload;
         std::uint64_t seq = 0;   ///< journal sequence number
         bool replayed = false;   ///< re-applied from the journal at start-up
+        command_reply reply;     ///< set for an operator command from the REST API
     };
     struct shard {
         mutable std::mutex mu;
@@ -95,6 +103,7 @@ private:
     shard& shard_for(const std::string& asset) const;
     void run(shard& s);
     void process(shard& s, job& j, batch_changes* changes);
+    void process_command(shard& s, job& j, batch_changes* changes);
     void reject(const std::string& topic, errc reason, const std::string& detail);
 
     const twin::twin_config& config_;

@@ -36,6 +36,16 @@ struct page {
     std::optional<std::string> next_cursor;
 };
 
+/// Which alerts a listing shows; unset fields match everything.
+struct alert_filter {
+    std::optional<alerting::alert_state> state;
+    std::optional<alerting::severity> level;
+    std::optional<std::string> asset;
+    bool matches(const alerting::alert& a) const {
+        return (!state || a.state == *state) && (!level || a.level == *level) && (!asset || a.asset == *asset);
+    }
+};
+
 class fleet_view {
 public:
     explicit fleet_view(std::size_t max_alerts = 100000) : max_alerts_(max_alerts) {}
@@ -48,9 +58,11 @@ public:
     /// Assets in id order after `cursor` (an id), at most `limit`.
     page<asset_summary> assets(const std::optional<std::string>& cursor, std::size_t limit) const;
     /// Alerts newest first; the cursor is the sequence number to continue below.
-    page<alerting::alert> alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit) const;
+    page<alerting::alert> alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit, const alert_filter& filter = {}) const;
+    std::optional<alerting::alert> alert(const std::string& id) const;
 
     std::size_t asset_count() const;
+    /// Alerts in force: active or acknowledged.
     std::size_t active_alert_count() const;
     std::size_t alert_count() const;
 

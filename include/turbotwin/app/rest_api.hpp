@@ -3,7 +3,9 @@
 #include <functional>
 #include <string>
 
+#include "turbotwin/app/access.hpp"
 #include "turbotwin/app/fleet_view.hpp"
+#include "turbotwin/codec/command.hpp"
 #include "turbotwin/app/metrics.hpp"
 #include "turbotwin/http/server.hpp"
 
@@ -19,12 +21,22 @@ struct server_status {
     std::string version;
 };
 
+/// Operator commands the API hands to the fleet (set by the server). Each blocks until the
+/// engine's worker has applied the command, or fails (unavailable) when it cannot.
+struct command_port {
+    std::function<Result<alerting::alert>(const std::string& asset, codec::ack_command)> acknowledge;
+};
+
 class rest_api {
 public:
-    rest_api(const fleet_view& view, const metrics& counters, server_status status);
+    rest_api(const fleet_view& view, const metrics& counters, server_status status, access_policy access = {},
+             command_port commands = {});
     http::response operator()(const http::request& req) const;
 
 private:
+    http::response route(const http::request& req) const;
+    http::response acknowledge(const http::request& req, const std::string& alert_id) const;
+    http::response alert(const std::string& id) const;
     http::response assets(const http::request& req) const;
     http::response asset(const std::string& id) const;
     http::response alerts(const http::request& req) const;
@@ -33,6 +45,8 @@ private:
     const fleet_view& view_;
     const metrics& metrics_;
     server_status status_;
+    access_policy access_;
+    command_port commands_;
 };
 
 /// The dashboard page (served at /), compiled into the binary.

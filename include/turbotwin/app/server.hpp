@@ -3,6 +3,7 @@
 #include <atomic>
 #include <string>
 
+#include "turbotwin/app/access.hpp"
 #include "turbotwin/app/runtime.hpp"
 #include "turbotwin/core/result.hpp"
 
@@ -11,5 +12,8 @@ namespace turbotwin::app {
 /// Runs until `stop` becomes true, then shuts down gracefully (stop intake, drain the workers,
 /// close HTTP). Returns an error when a listener or the data dir cannot be set up.
 Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop);
+
+/// The REST access policy from the config's token hashes plus TURBOTWIN_API_TOKENS.
+Result<access_policy> make_access_policy(const codec::serve_config& cfg);
 
 }  // namespace turbotwin::app

@@ -30,6 +30,9 @@ enum class errc {
     parse_error,               ///< a text line could not be parsed
     unknown_asset,             ///< the asset is not tracked
     invalid_argument,          ///< an argument is out of its documented range
+    not_found,                 ///< the thing asked for does not exist
+    conflict,                  ///< the request contradicts the current state (e.g. ack a cleared alert)
+    unavailable,               ///< the service cannot answer now (busy, shutting down)
 };
 
 /// Stable snake_case label of an error, used in metrics and error messages.

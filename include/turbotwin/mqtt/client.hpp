@@ -14,12 +14,29 @@
 
 namespace turbotwin::mqtt {
 
+/// TLS to the broker (docs/security.md). Files are PEM; they are read by OpenSSL at each
+/// connect, and checked for readability by check_options() before the first one.
+struct tls_options {
+    std::string ca_file;       ///< CAs trusted for the broker's certificate; empty: the system's store
+    std::string cert_file;     ///< optional client certificate (chain), for brokers that require one
+    std::string key_file;      ///< the client certificate's private key; empty: it is in cert_file
+    std::string key_password;  ///< only if key_file is encrypted; never logged
+    /// Check the broker's certificate chain against ca_file and its name (or IP) against the
+    /// URL's host. Off only for tests: it makes the connection open to a man in the middle.
+    bool verify_server = true;
+
+    bool any_file() const { return !ca_file.empty() || !cert_file.empty() || !key_file.empty(); }
+};
+
 struct client_options {
-    std::string broker_url = "tcp://127.0.0.1:1883";  ///< tcp://host:port (ssl:// if Paho has TLS)
+    /// tcp://host:port, or ssl://host:port / mqtts://host:port for TLS. With a CA or client
+    /// certificate file in `tls`, a tcp:// (or mqtt://) URL is taken as ssl:// to the same port.
+    std::string broker_url = "tcp://127.0.0.1:1883";
     std::string client_id;                   ///< empty: a generated unique id ("turbotwin-" + 12 hex)
     bool clean_session = true;               ///< false keeps the broker session (serve)
     std::string username;                    ///< optional
-    std::string password;                    ///< optional, only sent with a username
+    std::string password;                    ///< optional, needs a username; never logged
+    tls_options tls;                         ///< used when uses_tls() says so
     std::chrono::seconds keep_alive{20};     ///< MQTT keep-alive interval
     /// Paho's limit on publishes queued in the client and not yet written (and, while
     /// disconnected, the offline buffer). Paho's default of 100 makes a fast publisher fail
@@ -28,6 +45,16 @@ struct client_options {
     std::chrono::milliseconds reconnect_min{500};   ///< first reconnect delay, doubled per failure
     std::chrono::milliseconds reconnect_max{8000};  ///< backoff cap
 };
+
+/// True when the connection is TLS: an ssl://, mqtts:// or wss:// URL, or a CA or client
+/// certificate file given in `tls`.
+bool uses_tls(const client_options& options);
+
+/// Checks what can be checked before connecting, with a message that names the problem:
+/// the URL's scheme, a password without a username, a private key without a certificate, and
+/// that every TLS file given is a readable regular file. The client's connect() fails with the
+/// same message; call this first to fail fast at start-up.
+Result<bool> check_options(const client_options& options);
 
 /// One arriving message, copied out of Paho's buffers.
 struct message {

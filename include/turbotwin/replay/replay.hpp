@@ -14,10 +14,7 @@
 #include "turbotwin/core/reading.hpp"
 #include "turbotwin/core/result.hpp"
 #include "turbotwin/dataset/cmapss.hpp"
-
-namespace turbotwin::mqtt {
-class client;
-}
+#include "turbotwin/mqtt/client.hpp"
 
 namespace turbotwin::replay {
 
@@ -48,6 +45,9 @@ void interleave_by_cycle(std::vector<replay_row>& rows);
 struct replay_options {
     std::string broker_url = "tcp://127.0.0.1:1883";
     std::string client_id;                        ///< empty: generated
+    std::string username;                         ///< optional (docs/security.md)
+    std::string password;                         ///< optional, needs a username; never logged
+    mqtt::tls_options tls;                        ///< used for ssl:// / mqtts:// URLs or when a file is set
     int qos = 1;                                  ///< 1: every row is acknowledged by the broker
     double rows_per_second = 0;                   ///< pacing; 0 or less: as fast as acks allow
     /// Window of unacknowledged publishes. Paho C 1.3 gets slower as it grows (list-based

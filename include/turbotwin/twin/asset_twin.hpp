@@ -64,6 +64,10 @@ public:
     std::uint64_t readings_applied() const noexcept { return applied_; }
     const std::optional<twin_update>& last_update() const noexcept { return last_; }
     const alerting::asset_alerts& alerts() const noexcept { return alerts_; }
+    /// An operator acknowledges this engine's active alert (see asset_alerts::acknowledge).
+    Result<alerting::alert> acknowledge_alert(std::string_view alert_id, alerting::acknowledgement ack) {
+        return alerts_.acknowledge(id_, alert_id, std::move(ack));
+    }
     const std::optional<std::string>& fault() const noexcept { return fault_; }
     std::vector<channel_state> channels() const;
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.

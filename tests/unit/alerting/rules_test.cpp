@@ -252,3 +252,61 @@ TEST(asset_alerts, SeparateAssetsCountSeparately) {
 
 }  // namespace
 }  // namespace turbotwin::alerting
+
+namespace turbotwin::alerting {
+namespace {
+
+// An asset that has raised ENG-1-1 (warning) and, after escalating, ENG-1-2 (critical).
+asset_alerts escalated() {
+    asset_alerts a;
+    a.evaluate(defaults, "ENG-1", 10, 45, 30, 60);
+    a.evaluate(defaults, "ENG-1", 20, 15, 5, 30);
+    return a;
+}
+
+TEST(acknowledge, marks_the_active_alert_and_keeps_it_in_force) {
+    auto alerts = escalated();
+    auto r = alerts.acknowledge("ENG-1", "ENG-1-2", {"operator-1", 1700000000000, "borescope booked"});
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_EQ(r->state, alert_state::acknowledged);
+    ASSERT_TRUE(r->ack);
+    EXPECT_EQ(r->ack->by, "operator-1");
+    EXPECT_EQ(r->ack->comment, "borescope booked");
+    EXPECT_EQ(alerts.current(), severity::critical);
+    EXPECT_EQ(alerts.active()->state, alert_state::acknowledged);
+}
+
+TEST(acknowledge, refuses_twice_cleared_and_unknown_alerts) {
+    auto alerts = escalated();
+    ASSERT_TRUE(alerts.acknowledge("ENG-1", "ENG-1-2", {"a", 1, ""}).ok());
+    EXPECT_EQ(alerts.acknowledge("ENG-1", "ENG-1-2", {"b", 2, ""}).error(), errc::conflict);
+    EXPECT_EQ(alerts.active()->ack->by, "a") << "a second ack must not overwrite the first";
+    EXPECT_EQ(alerts.acknowledge("ENG-1", "ENG-1-1", {"a", 1, ""}).error(), errc::conflict) << "ENG-1-1 has cleared";
+    EXPECT_EQ(alerts.acknowledge("ENG-1", "ENG-1-3", {"a", 1, ""}).error(), errc::not_found);
+    EXPECT_EQ(alerts.acknowledge("ENG-1", "ENG-1-0", {"a", 1, ""}).error(), errc::not_found);
+    EXPECT_EQ(alerts.acknowledge("ENG-1", "ENG-2-1", {"a", 1, ""}).error(), errc::not_found);
+    EXPECT_EQ(alerts.acknowledge("ENG-1", "garbage", {"a", 1, ""}).error(), errc::not_found);
+}
+
+TEST(acknowledge, an_acknowledged_alert_clears_with_its_acknowledgement) {
+    auto alerts = escalated();
+    ASSERT_TRUE(alerts.acknowledge("ENG-1", "ENG-1-2", {"operator-1", 5, "seen"}).ok());
+    // Recovery far above the warning threshold clears it.
+    auto ch = alerts.evaluate(defaults, "ENG-1", 30, 120, 100, 140);
+    ASSERT_TRUE(ch.cleared);
+    EXPECT_EQ(ch.cleared->state, alert_state::cleared);
+    ASSERT_TRUE(ch.cleared->ack);
+    EXPECT_EQ(ch.cleared->ack->by, "operator-1");
+    EXPECT_FALSE(alerts.active());
+}
+
+TEST(alert_state, parses_its_own_names_only) {
+    for (auto s : {alert_state::active, alert_state::acknowledged, alert_state::cleared})
+        EXPECT_EQ(parse_alert_state(to_string(s)), s);
+    EXPECT_FALSE(parse_alert_state("Active"));
+    EXPECT_EQ(parse_severity("critical"), severity::critical);
+    EXPECT_FALSE(parse_severity("high"));
+}
+
+}  // namespace
+}  // namespace turbotwin::alerting

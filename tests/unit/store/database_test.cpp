@@ -213,5 +213,64 @@ TEST(database, a_file_that_is_not_a_database_is_an_error_not_a_crash) {
     EXPECT_EQ(db.error(), errc::io_error);
 }
 
+TEST(database, an_acknowledgement_is_stored_as_its_own_change_with_who_when_and_why) {
+    test::temp_dir dir;
+    auto a = raised("E", 1, 10, alerting::severity::critical);
+    auto acked = a;
+    acked.state = alerting::alert_state::acknowledged;
+    acked.ack = alerting::acknowledgement{"operator-1a2b", 1700000000123, "borescope booked \xc3\xa9"};
+    {
+        auto db = database::open(dir.file("t.db"), sync_mode::normal);
+        ASSERT_TRUE(db.ok()) << db.message();
+        change_set cs;
+        cs.alerts = {a, acked, cleared(acked, 30)};
+        ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    }
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok()) << db.message();
+    const auto alerts = load_alerts(**db);
+    ASSERT_EQ(alerts.size(), 3u);
+    EXPECT_FALSE(alerts[0].alert.ack);
+    EXPECT_EQ(alerts[1].alert.state, alerting::alert_state::acknowledged);
+    ASSERT_TRUE(alerts[1].alert.ack);
+    EXPECT_EQ(alerts[1].alert.ack->by, "operator-1a2b");
+    EXPECT_EQ(alerts[1].alert.ack->at_ms, 1700000000123);
+    EXPECT_EQ(alerts[1].alert.ack->comment, "borescope booked \xc3\xa9");
+    EXPECT_EQ(alerts[2].alert.state, alerting::alert_state::cleared);
+    ASSERT_TRUE(alerts[2].alert.ack) << "a cleared alert keeps its acknowledgement";
+}
+
+TEST(database, a_schema_2_file_is_migrated_and_keeps_its_alerts) {
+    test::temp_dir dir;
+    {
+        // The alert_changes table as schema 2 wrote it (no acknowledgement columns).
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(dir.file("old.db").c_str(), &raw), SQLITE_OK);
+        const char* sql =
+            "CREATE TABLE alert_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, asset TEXT NOT NULL, "
+            "state TEXT NOT NULL, severity TEXT NOT NULL, cycle INTEGER NOT NULL, raised_cycle INTEGER NOT NULL, cleared_cycle INTEGER, "
+            "rul REAL, rul_lo REAL, rul_hi REAL, risk_rul REAL, published INTEGER NOT NULL DEFAULT 0, UNIQUE (alert_id, state));"
+            "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, rul, rul_lo, rul_hi, risk_rul) "
+            "VALUES('E-1', 'E', 'active', 'warning', 5, 5, 40, 30, 50, 35);"
+            "PRAGMA user_version=2;";
+        ASSERT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+        sqlite3_close(raw);
+    }
+    auto db = database::open(dir.file("old.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok()) << db.message();
+    auto acked = raised("E", 1, 5, alerting::severity::warning);
+    acked.state = alerting::alert_state::acknowledged;
+    acked.ack = alerting::acknowledgement{"op", 1, "c"};
+    change_set cs;
+    cs.alerts = {acked};
+    ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    const auto alerts = load_alerts(**db);
+    ASSERT_EQ(alerts.size(), 2u);
+    EXPECT_EQ(alerts[0].alert.id, "E-1");
+    EXPECT_FALSE(alerts[0].alert.ack);
+    ASSERT_TRUE(alerts[1].alert.ack);
+    EXPECT_EQ(alerts[1].alert.ack->by, "op");
+}
+
 }  // namespace
 }  // namespace turbotwin::store

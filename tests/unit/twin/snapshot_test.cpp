@@ -71,3 +71,26 @@ TEST(snapshot, rejects_garbage_and_truncation) {
     for (std::size_t n = 0; n < blob.size(); n += 7) EXPECT_FALSE(twin::asset_twin::restore(blob.substr(0, n), config).ok()) << n;
     EXPECT_FALSE(twin::asset_twin::restore(blob + "x", config).ok());
 }
+
+TEST(snapshot, keeps_an_acknowledged_alert_with_who_when_and_why) {
+    const auto config = load_config();
+    twin::asset_twin original("ENG-043", config);
+    std::int64_t c = 1;
+    for (; c <= 300 && !original.alerts().active(); ++c) ASSERT_TRUE(original.process(make_reading(c)).ok());
+    ASSERT_TRUE(original.alerts().active()) << "the trajectory should reach an alert";
+    const auto id = original.alerts().active()->id;
+    ASSERT_TRUE(original.acknowledge_alert(id, {"operator-9", 1700000000001, "inspection booked"}).ok());
+    auto restored = twin::asset_twin::restore(original.snapshot(), config);
+    ASSERT_TRUE(restored.ok()) << restored.message();
+    EXPECT_EQ(restored->snapshot(), original.snapshot());
+    const auto& a = restored->alerts().active();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->state, alerting::alert_state::acknowledged);
+    ASSERT_TRUE(a->ack);
+    EXPECT_EQ(a->ack->by, "operator-9");
+    EXPECT_EQ(a->ack->at_ms, 1700000000001);
+    EXPECT_EQ(a->ack->comment, "inspection booked");
+    EXPECT_EQ(a->risk_rul, original.alerts().active()->risk_rul);
+    // The journal may apply the same acknowledgement again after a restart: refused, no change.
+    EXPECT_EQ(restored->acknowledge_alert(id, {"operator-9", 1700000000001, "inspection booked"}).error(), errc::conflict);
+}
