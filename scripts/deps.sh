@@ -4,6 +4,7 @@ turbotwin_packages=(
   libpaho-mqttpp-dev libpaho-mqtt-dev libeigen3-dev libboost-dev libboost-system-dev
   nlohmann-json3-dev libspdlog-dev libcli11-dev libsimdjson-dev libxgboost-dev libsqlite3-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  chromium  # headless browser: the dashboard test (tests/integration/test_dashboard.py)
   mosquitto mosquitto-clients
   clang libclang-rt-14-dev  # libFuzzer and the clang sanitizer runtimes: scripts/fuzz.sh, run by test.sh
 )

@@ -29,6 +29,9 @@ Result<std::unique_ptr<durable_state>> durable_state::open(const std::string& da
     auto db = store::database::open(db_path, config.fsync ? store::sync_mode::full : store::sync_mode::normal);
     if (!db) return {db.error(), db.detail()};
     d->db_ = std::move(*db);
+    auto reader = store::database::open_reader(db_path);
+    if (!reader) return {reader.error(), reader.detail()};
+    d->reader_ = std::move(*reader);
 
     // Snapshots only make sense with the model that produced them.
     const std::string& model = twin_config.model->name;
@@ -102,6 +105,10 @@ Result<std::uint64_t> durable_state::replay_journal(fleet& engines, metrics& cou
         if (!asset) return;
         engines.enqueue(std::move(*asset), std::move(e.topic), std::move(e.payload), e.seq, /*replayed=*/true);
     });
+}
+
+Result<std::vector<store::rul_row>> durable_state::history(const std::string& asset, std::int64_t from, std::int64_t to) const {
+    return reader_->rul_range(asset, from, to);
 }
 
 void durable_state::mark_published(store::alert_key key) {

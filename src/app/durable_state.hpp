@@ -45,6 +45,10 @@ public:
 
     /// Appends one arriving message to the journal (Paho's thread).
     store::append_result append(std::string_view topic, std::string_view payload) { return journal_->append(topic, payload); }
+    /// An engine's stored RUL history (committed rows; the last commit interval is not there
+    /// yet), oldest first. Thread-safe: its own read-only connection.
+    Result<std::vector<store::rul_row>> history(const std::string& asset, std::int64_t from, std::int64_t to) const;
+
     /// The broker acknowledged an alert change's message.
     void mark_published(store::alert_key key);
 
@@ -66,6 +70,7 @@ private:
     std::uint64_t checkpoint_at_open_ = 0;
     std::unique_ptr<store::dir_lock> lock_;
     std::unique_ptr<store::database> db_;
+    std::unique_ptr<store::database> reader_;  ///< REST's history reads
     std::unique_ptr<store::journal> journal_;
     std::unique_ptr<store::batch_writer> writer_;  // last: stopped before the others go
 };

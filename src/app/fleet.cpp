@@ -30,6 +30,7 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
         summary.trust = last->trust;
         summary.trust_reason = last->trust_reason;
         summary.risk_rul = last->risk_rul;
+        summary.risk = last->risk;
         summary.novelty = last->novelty;
     }
     if (const auto& a = tw.alerts().active()) summary.active_alert = a->id;
@@ -254,7 +255,10 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
         changes->touched[tw] = updated_ms;
         if (update) {
             const auto& e = update->estimate;
-            changes->rows.ruls.push_back({tw->id(), update->cycle, e.rul, e.rul_lo, e.rul_hi, update->level});
+            std::vector<float> levels;
+            levels.reserve(tw->channel_count());
+            for (std::size_t i = 0; i < tw->channel_count(); ++i) levels.push_back(float(tw->channel_level(i)));
+            changes->rows.ruls.push_back({tw->id(), update->cycle, e.rul, e.rul_lo, e.rul_hi, update->level, std::move(levels)});
             if (update->alerts.cleared) changes->rows.alerts.push_back(*update->alerts.cleared);
             if (update->alerts.raised) changes->rows.alerts.push_back(*update->alerts.raised);
         }

@@ -1,6 +1,11 @@
 #include "turbotwin/app/fleet_view.hpp"
 
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <mutex>
+
+#include "turbotwin/core/reading.hpp"
 
 namespace turbotwin::app {
 
@@ -66,6 +71,108 @@ std::optional<alerting::alert> fleet_view::alert(const std::string& id) const {
     auto seq = alert_seq_.find(id);
     if (seq == alert_seq_.end()) return std::nullopt;
     return alerts_.at(seq->second);
+}
+
+namespace {
+
+// The sort key of an asset under an order; risk is negated so every order is ascending.
+double sort_key(const asset_summary& a, asset_query::order o) {
+    return o == asset_query::order::rul ? a.rul : o == asset_query::order::risk_desc ? -a.risk : 0.0;
+}
+
+const char* order_name(asset_query::order o) {
+    return o == asset_query::order::rul ? "rul" : o == asset_query::order::risk_desc ? "risk" : "id";
+}
+
+// "<order>.<16 hex digits of the key's bits>.<id>": exact, and safe in a URL.
+std::string make_cursor(asset_query::order o, double key, const std::string& id) {
+    std::uint64_t bits = 0;
+    std::memcpy(&bits, &key, sizeof bits);
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(bits));
+    return std::string(order_name(o)) + "." + hex + "." + id;
+}
+
+std::optional<std::pair<double, std::string>> parse_cursor(asset_query::order o, const std::string& c) {
+    const std::string prefix = std::string(order_name(o)) + ".";
+    if (c.size() < prefix.size() + 18 || c.compare(0, prefix.size(), prefix) != 0 || c[prefix.size() + 16] != '.') return std::nullopt;
+    std::uint64_t bits = 0;
+    for (std::size_t i = prefix.size(); i < prefix.size() + 16; ++i) {
+        const char ch = c[i];
+        const int v = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+        if (v < 0) return std::nullopt;
+        bits = bits << 4 | std::uint64_t(v);
+    }
+    double key = 0;
+    std::memcpy(&key, &bits, sizeof key);
+    std::string id = c.substr(prefix.size() + 17);
+    if (!valid_asset_id(id) || key != key) return std::nullopt;
+    return std::pair{key, std::move(id)};
+}
+
+}  // namespace
+
+std::optional<page<asset_summary>> fleet_view::assets(const asset_query& q) const {
+    std::optional<std::pair<double, std::string>> after;
+    if (q.cursor) {
+        if (q.sort == asset_query::order::id) {
+            if (!valid_asset_id(*q.cursor)) return std::nullopt;
+            after = std::pair{0.0, *q.cursor};
+        } else {
+            after = parse_cursor(q.sort, *q.cursor);
+            if (!after) return std::nullopt;
+        }
+    }
+    auto matches = [&](const asset_summary& a) {
+        return (!q.level || a.level == *q.level) && (!q.rul_lt || a.rul < *q.rul_lt) && (!q.trust || a.trust == *q.trust);
+    };
+    std::shared_lock lock(mu_);
+    // Candidates after the cursor in (key, id) order; ids are unique, so the order is total.
+    std::vector<std::pair<double, const asset_summary*>> keyed;
+    for (const auto& [id, a] : assets_) {
+        if (!matches(a)) continue;
+        const double key = sort_key(a, q.sort);
+        if (after && (key < after->first || (key == after->first && id <= after->second))) continue;
+        keyed.emplace_back(key, &a);
+    }
+    const std::size_t shown = std::min(q.limit, keyed.size());
+    auto less = [](const auto& x, const auto& y) { return x.first < y.first || (x.first == y.first && x.second->id < y.second->id); };
+    std::partial_sort(keyed.begin(), keyed.begin() + std::ptrdiff_t(shown), keyed.end(), less);
+    page<asset_summary> p;
+    for (std::size_t i = 0; i < shown; ++i) {
+        asset_summary s = *keyed[i].second;
+        s.channels.clear();
+        p.items.push_back(std::move(s));
+    }
+    if (shown < keyed.size() && shown > 0)
+        p.next_cursor = q.sort == asset_query::order::id ? p.items.back().id : make_cursor(q.sort, keyed[shown - 1].first, p.items.back().id);
+    return p;
+}
+
+fleet_counts fleet_view::counts(std::size_t top) const {
+    fleet_counts c;
+    std::shared_lock lock(mu_);
+    c.assets = assets_.size();
+    std::vector<const asset_summary*> all;
+    all.reserve(assets_.size());
+    for (const auto& [id, a] : assets_) {
+        ++c.by_severity[std::size_t(a.level)];
+        ++c.by_confidence[std::size_t(a.trust)];
+        all.push_back(&a);
+    }
+    for (const auto& [seq, a] : alerts_) {
+        c.alerts_active += a.state == alerting::alert_state::active;
+        c.alerts_acknowledged += a.state == alerting::alert_state::acknowledged;
+        c.alerts_cleared += a.state == alerting::alert_state::cleared;
+    }
+    const std::size_t n = std::min(top, all.size());
+    std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(n), all.end(),
+                      [](const asset_summary* x, const asset_summary* y) { return x->risk > y->risk || (x->risk == y->risk && x->id < y->id); });
+    for (std::size_t i = 0; i < n; ++i) {
+        c.most_at_risk.push_back(*all[i]);
+        c.most_at_risk.back().channels.clear();
+    }
+    return c;
 }
 
 std::size_t fleet_view::asset_count() const {

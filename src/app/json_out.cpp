@@ -45,6 +45,7 @@ json asset_json(const asset_summary& s, bool detail) {
               {"severity", alerting::to_string(s.level)},
               {"confidence", twin::to_string(s.trust)},
               {"confidence_reason", s.trust_reason.empty() ? json(nullptr) : json(s.trust_reason)},
+              {"risk", s.risk},
               {"risk_rul", s.risk_rul},
               {"novelty", std::isnan(s.novelty) ? json(nullptr) : json(s.novelty)},
               {"readings", s.readings},

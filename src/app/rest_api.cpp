@@ -1,10 +1,14 @@
 #include "turbotwin/app/rest_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "turbotwin/app/json_out.hpp"
+#include "turbotwin/app/stream_hub.hpp"
 #include "turbotwin/core/reading.hpp"
 
 namespace turbotwin::app {
@@ -33,6 +37,31 @@ std::optional<std::size_t> parse_limit(const http::request& req) {
 const char* const limit_error = "limit must be an integer in 1..1000";
 constexpr std::size_t max_comment_bytes = 2000;
 
+std::uint64_t fnv1a64(std::string_view s) {
+    std::uint64_t h = 1469598103934665603ull;
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    return h;
+}
+
+// If-None-Match: "*" or a comma-separated list of tags; weak comparison (W/ ignored).
+bool etag_matches(std::string_view header, std::string_view tag) {
+    auto strip = [](std::string_view t) {
+        while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.remove_prefix(1);
+        while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
+        if (t.substr(0, 2) == "W/") t.remove_prefix(2);
+        return t;
+    };
+    const auto want = strip(tag);
+    while (!header.empty()) {
+        const auto comma = header.find(',');
+        const auto item = strip(header.substr(0, comma));
+        if (item == "*" || item == want) return true;
+        if (comma == std::string_view::npos) break;
+        header.remove_prefix(comma + 1);
+    }
+    return false;
+}
+
 }  // namespace
 
 rest_api::rest_api(const fleet_view& view, const metrics& counters, server_status status, access_policy access,
@@ -40,6 +69,21 @@ rest_api::rest_api(const fleet_view& view, const metrics& counters, server_statu
     : view_(view), metrics_(counters), status_(std::move(status)), access_(std::move(access)), commands_(std::move(commands)) {}
 
 http::response rest_api::operator()(const http::request& req) const {
+    http::response r = route(req);
+    // Polling dashboards: a weak ETag over the body, and 304 when the client has it already.
+    if (req.method == "GET" && r.status == 200 && r.content_type == "application/json") {
+        char tag[32];
+        std::snprintf(tag, sizeof tag, "W/\"%016llx\"", static_cast<unsigned long long>(fnv1a64(r.body)));
+        r.headers.emplace_back("ETag", tag);
+        if (auto match = req.header("if-none-match"); match && etag_matches(*match, tag)) {
+            r.status = 304;
+            r.body.clear();
+        }
+    }
+    return r;
+}
+
+http::response rest_api::route(const http::request& req) const {
     const std::string& path = req.path;
     const bool get = req.method == "GET";
     auto not_allowed = [&](const char* allow) {
@@ -69,8 +113,18 @@ http::response rest_api::operator()(const http::request& req) const {
             return r;
         });
     if (path == "/metrics") return read([&] { return metrics_text(); });
+    if (path == "/api/v1/fleet") return read([&] { return fleet(); });
     if (path == "/api/v1/assets") return read([&] { return assets(req); });
     if (path == "/api/v1/alerts") return read([&] { return alerts(req); });
+    if (path == "/api/v1/stream")
+        return read([&] {
+            // Server-Sent Events of RUL updates and alert changes; ?asset=ID narrows it to one engine.
+            if (!status_.streams) return http::json_error(404, "not_found", "no such route");
+            auto asset = req.query_param("asset");
+            if (asset && !valid_asset_id(*asset))
+                return http::json_error(400, "bad_request", "asset must be 1..64 of [A-Za-z0-9._-]");
+            return status_.streams->open(std::move(asset));
+        });
     constexpr std::string_view alert_prefix = "/api/v1/alerts/";
     constexpr std::string_view ack_suffix = "/ack";
     if (path.size() > alert_prefix.size() && path.compare(0, alert_prefix.size(), alert_prefix) == 0) {
@@ -83,8 +137,14 @@ http::response rest_api::operator()(const http::request& req) const {
         return read([&] { return alert(rest); });
     }
     constexpr std::string_view asset_prefix = "/api/v1/assets/";
-    if (path.size() > asset_prefix.size() && path.compare(0, asset_prefix.size(), asset_prefix) == 0)
-        return read([&] { return asset(path.substr(asset_prefix.size())); });
+    constexpr std::string_view history_suffix = "/history";
+    if (path.size() > asset_prefix.size() && path.compare(0, asset_prefix.size(), asset_prefix) == 0) {
+        std::string rest = path.substr(asset_prefix.size());
+        if (rest.size() > history_suffix.size() &&
+            rest.compare(rest.size() - history_suffix.size(), history_suffix.size(), history_suffix) == 0)
+            return read([&] { return history(req, rest.substr(0, rest.size() - history_suffix.size())); });
+        return read([&] { return asset(rest); });
+    }
     return http::json_error(404, "not_found", "no such route");
 }
 
@@ -141,12 +201,121 @@ http::response rest_api::acknowledge(const http::request& req, const std::string
 http::response rest_api::assets(const http::request& req) const {
     const auto limit = parse_limit(req);
     if (!limit) return http::json_error(400, "bad_request", limit_error);
-    std::optional<std::string> cursor = req.query_param("cursor");
-    if (cursor && !valid_asset_id(*cursor)) return http::json_error(400, "bad_request", "cursor is not valid");
-    const auto p = view_.assets(cursor, *limit);
+    asset_query q;
+    q.limit = *limit;
+    q.cursor = req.query_param("cursor");
+    if (auto v = req.query_param("sort")) {
+        if (*v == "id") q.sort = asset_query::order::id;
+        else if (*v == "rul") q.sort = asset_query::order::rul;
+        else if (*v == "-risk") q.sort = asset_query::order::risk_desc;
+        else return http::json_error(400, "bad_request", "sort must be id, rul or -risk");
+    }
+    if (auto v = req.query_param("severity")) {
+        q.level = alerting::parse_severity(*v);
+        if (!q.level) return http::json_error(400, "bad_request", "severity must be normal, warning or critical");
+    }
+    if (auto v = req.query_param("confidence")) {
+        if (*v == "high") q.trust = twin::confidence::high;
+        else if (*v == "low") q.trust = twin::confidence::low;
+        else return http::json_error(400, "bad_request", "confidence must be high or low");
+    }
+    if (auto v = req.query_param("rul_lt")) {
+        double x = 0;
+        auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+        if (ec != std::errc{} || p != v->data() + v->size() || !std::isfinite(x))
+            return http::json_error(400, "bad_request", "rul_lt must be a number");
+        q.rul_lt = x;
+    }
+    const auto p = view_.assets(q);
+    if (!p) return http::json_error(400, "bad_request", "cursor is not valid for this sort order");
     json items = json::array();
-    for (const auto& a : p.items) items.push_back(asset_json(a, false));
-    return json_ok({{"items", items}, {"next_cursor", p.next_cursor ? json(*p.next_cursor) : json(nullptr)}});
+    for (const auto& a : p->items) items.push_back(asset_json(a, false));
+    return json_ok({{"items", items}, {"next_cursor", p->next_cursor ? json(*p->next_cursor) : json(nullptr)}});
+}
+
+namespace {
+// A whole number in [lo, hi] from the query, or the fallback when absent; nullopt: bad value.
+std::optional<std::int64_t> int_param(const http::request& req, std::string_view name, std::int64_t fallback, std::int64_t lo,
+                                      std::int64_t hi) {
+    auto v = req.query_param(name);
+    if (!v) return fallback;
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc{} || p != v->data() + v->size() || n < lo || n > hi) return std::nullopt;
+    return n;
+}
+}  // namespace
+
+http::response rest_api::history(const http::request& req, const std::string& id) const {
+    if (!valid_asset_id(id)) return http::json_error(400, "bad_request", "asset id must be 1..64 of [A-Za-z0-9._-]");
+    constexpr std::int64_t max_cycle = 1000000;
+    const auto from = int_param(req, "from_cycle", 1, 1, max_cycle);
+    const auto to = int_param(req, "to_cycle", max_cycle, 1, max_cycle);
+    const auto max_points = int_param(req, "max_points", 500, 2, 10000);
+    if (!from || !to) return http::json_error(400, "bad_request", "from_cycle and to_cycle must be whole numbers in 1..1000000");
+    if (*from > *to) return http::json_error(400, "bad_request", "from_cycle must not exceed to_cycle");
+    if (!max_points) return http::json_error(400, "bad_request", "max_points must be a whole number in 2..10000");
+    // fields: RUL columns and sensor names; default all.
+    const std::vector<std::string> rul_fields = {"rul", "rul_lo", "rul_hi", "severity"};
+    std::vector<std::string> fields;
+    if (auto f = req.query_param("fields")) {
+        std::string_view list = *f;
+        while (!list.empty()) {
+            const auto comma = list.find(',');
+            std::string name(list.substr(0, comma));
+            list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+            if (name.empty()) continue;
+            const bool known = std::find(rul_fields.begin(), rul_fields.end(), name) != rul_fields.end() ||
+                               std::find(status_.channel_names.begin(), status_.channel_names.end(), name) != status_.channel_names.end();
+            if (!known) return http::json_error(400, "bad_request", "unknown field '" + name.substr(0, 40) + "'");
+            fields.push_back(std::move(name));
+        }
+    } else {
+        fields = rul_fields;
+        fields.insert(fields.end(), status_.channel_names.begin(), status_.channel_names.end());
+    }
+    if (!view_.asset(id)) return http::json_error(404, "not_found", "unknown asset " + id);
+    if (!status_.history) return http::json_error(503, "unavailable", "history needs durable state (durability.enabled)");
+    auto rows = status_.history(id, *from, *to);
+    if (!rows) return http::json_error(503, "unavailable", "the history store cannot be read now");
+    auto want = [&](std::string_view name) { return std::find(fields.begin(), fields.end(), name) != fields.end(); };
+    // Downsampled to max_points rows evenly spread over the range, first and last kept.
+    const std::size_t n = rows->size(), m = std::min<std::size_t>(n, std::size_t(*max_points));
+    json points = json::array();
+    for (std::size_t k = 0; k < m; ++k) {
+        const std::size_t i = m == 1 ? 0 : (k * (n - 1) + (m - 1) / 2) / (m - 1);
+        const auto& r = (*rows)[i];
+        json p = {{"cycle", r.cycle}};
+        if (want("rul")) p["rul"] = r.rul;
+        if (want("rul_lo")) p["rul_lo"] = r.rul_lo;
+        if (want("rul_hi")) p["rul_hi"] = r.rul_hi;
+        if (want("severity")) p["severity"] = alerting::to_string(r.level);
+        json sensors = json::object();
+        for (std::size_t c = 0; c < status_.channel_names.size() && c < r.levels.size(); ++c)
+            if (want(status_.channel_names[c])) sensors[status_.channel_names[c]] = double(r.levels[c]);
+        if (!sensors.empty()) p["sensors"] = std::move(sensors);
+        points.push_back(std::move(p));
+    }
+    return json_ok({{"asset", id}, {"from_cycle", *from}, {"to_cycle", *to}, {"total_points", n}, {"points", points}});
+}
+
+http::response rest_api::fleet() const {
+    const auto c = view_.counts(10);
+    json top = json::array();
+    for (const auto& a : c.most_at_risk) top.push_back(asset_json(a, false));
+    const bool broker = status_.broker_connected && status_.broker_connected();
+    return json_ok({{"assets", c.assets},
+                    {"by_severity", {{"normal", c.by_severity[0]}, {"warning", c.by_severity[1]}, {"critical", c.by_severity[2]}}},
+                    {"by_confidence", {{"high", c.by_confidence[0]}, {"low", c.by_confidence[1]}}},
+                    {"alerts", {{"active", c.alerts_active}, {"acknowledged", c.alerts_acknowledged}, {"cleared", c.alerts_cleared}}},
+                    {"most_at_risk", top},
+                    {"ingest",
+                     {{"broker_connected", broker},
+                      {"messages_received", metrics_.messages_received.load()},
+                      {"readings_applied", metrics_.readings_applied.load()},
+                      {"rejected", metrics_.rejected_total()},
+                      {"backlog", status_.ingest_backlog ? status_.ingest_backlog() : 0}}},
+                    {"model", status_.model_name}});
 }
 
 http::response rest_api::asset(const std::string& id) const {
@@ -200,6 +369,7 @@ http::response rest_api::metrics_text() const {
     gauge("turbotwin_mqtt_connected", "1 when connected to the broker.", status_.broker_connected && status_.broker_connected() ? 1.0 : 0.0);
     gauge("turbotwin_mqtt_reconnects", "Reconnects to the broker since start.", status_.broker_reconnects ? double(status_.broker_reconnects()) : 0.0);
     if (status_.extra_metrics) gauges += status_.extra_metrics();
+    if (status_.streams) gauges += status_.streams->prometheus();
     http::response r;
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.prometheus(gauges);

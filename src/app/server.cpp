@@ -15,6 +15,7 @@
 #include "turbotwin/app/fleet.hpp"
 #include "turbotwin/app/json_out.hpp"
 #include "turbotwin/app/rest_api.hpp"
+#include "turbotwin/app/stream_hub.hpp"
 #include "turbotwin/codec/config.hpp"
 #include "turbotwin/mqtt/client.hpp"
 
@@ -200,9 +201,11 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     mo.reconnect_max = std::chrono::milliseconds(1000);
     mqtt::client broker(mo);
     mqtt_sink sink(broker, counters, durable.get());
+    stream_hub live;                   // GET /api/v1/stream: sees what MQTT is given
+    stream_tee outputs(sink, live);
     codec::telemetry_limits limits;
     limits.max_payload_bytes = cfg.max_payload_bytes;
-    fleet engines(rt.twin, cfg.workers, limits, view, counters, sink, durable.get());
+    fleet engines(rt.twin, cfg.workers, limits, view, counters, outputs, durable.get());
 
     // Start-up recovery, before the broker can deliver anything: the snapshots as of the
     // checkpoint, then every journal entry after it, queued ahead of whatever arrives live.
@@ -272,9 +275,14 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     status.broker_connected = [&broker] { return broker.connected(); };
     status.broker_reconnects = [&broker] { return broker.reconnects(); };
     status.ingest_backlog = [&engines] { return engines.backlog(); };
-    if (durable) status.extra_metrics = [d = durable.get()] { return d->prometheus(); };
+    if (durable) {
+        status.extra_metrics = [d = durable.get()] { return d->prometheus(); };
+        status.history = [d = durable.get()](const std::string& asset, std::int64_t from, std::int64_t to) { return d->history(asset, from, to); };
+    }
+    for (const auto& c : rt.twin.model->channels) status.channel_names.push_back(c.name);
     status.model_name = rt.twin.model->name;
     status.version = TURBOTWIN_VERSION;
+    status.streams = &live;
     command_port commands;
     commands.acknowledge = [&intake](const std::string& asset, codec::ack_command c) -> Result<alerting::alert> {
         auto answer = std::make_shared<std::promise<Result<alerting::alert>>>();

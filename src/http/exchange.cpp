@@ -1,6 +1,7 @@
 #include "exchange.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstdint>
 #include <iterator>
@@ -9,6 +10,7 @@
 
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <spdlog/spdlog.h>
 
@@ -72,6 +74,26 @@ response call_handler(const handler& on_request, const request& req) {
         spdlog::warn("http: handler threw a non-standard exception on {} {}", req.method, req.path);
     }
     return json_error(500, "internal", "internal error");
+}
+
+/// The handler's extra headers, minus unsafe ones and those that frame the message.
+template <class Message>
+void add_handler_headers(Message& res, const std::vector<std::pair<std::string, std::string>>& headers) {
+    for (const auto& [name, value] : headers) {
+        if (!is_token(name) || !is_safe_value(value)) {
+            spdlog::warn("http: dropped invalid response header from handler");
+            continue;
+        }
+        const std::string lower = to_lower(name);
+        // Framing belongs to the server: a handler-set length or connection header could
+        // desynchronise the client.
+        if (lower == "content-length" || lower == "transfer-encoding" || lower == "connection") continue;
+        if (lower == "content-type" || lower == "cache-control" || lower == "server") {
+            res.set(name, value);
+        } else {
+            res.insert(name, value);
+        }
+    }
 }
 
 }  // namespace
@@ -168,27 +190,41 @@ void frame(wire_response& res, response out, unsigned version, bool keep_alive, 
     res.set(bhttp::field::server, "turbotwin");
     res.set(bhttp::field::content_type, out.content_type);
     res.set(bhttp::field::cache_control, "no-store");
-    for (const auto& [name, value] : out.headers) {
-        if (!is_token(name) || !is_safe_value(value)) {
-            spdlog::warn("http: dropped invalid response header from handler");
-            continue;
-        }
-        const std::string lower = to_lower(name);
-        // Framing belongs to the server: a handler-set length or connection header could
-        // desynchronise the client.
-        if (lower == "content-length" || lower == "transfer-encoding" || lower == "connection") continue;
-        if (lower == "content-type" || lower == "cache-control" || lower == "server") {
-            res.set(name, value);
-        } else {
-            res.insert(name, value);
-        }
-    }
+    add_handler_headers(res, out.headers);
     // RFC 9110 8.6: no Content-Length (and no body) on 204; 304 has no body either.
     if (out.status != 204 && out.status != 304) {
         res.content_length(out.body.size());
         if (!head) res.body() = std::move(out.body);
     }
     res.keep_alive(keep_alive);
+}
+
+void frame_stream(stream_header& res, const response& out, unsigned version) {
+    res = {};
+    res.version(version);
+    res.result(bhttp::status::ok);
+    res.set(bhttp::field::server, "turbotwin");
+    res.set(bhttp::field::content_type, out.content_type);
+    res.set(bhttp::field::cache_control, "no-store");
+    add_handler_headers(res, out.headers);
+    if (stream_is_chunked(version)) {
+        res.chunked(true);
+    } else {
+        // HTTP/1.0 has no chunks: the body runs until the connection closes. (Said explicitly:
+        // keep_alive(false) adds nothing to a 1.0 answer, where closing is the default.)
+        res.set(bhttp::field::connection, "close");
+    }
+}
+
+void append_chunk(std::string& wire, std::string_view data) {
+    if (data.empty()) return;
+    char size[2 * sizeof(std::size_t)];
+    const auto [end, ec] = std::to_chars(size, size + sizeof size, data.size(), 16);
+    (void)ec;  // the buffer holds any size_t in hex
+    wire.append(size, end);
+    wire += "\r\n";
+    wire += data;
+    wire += "\r\n";
 }
 
 unsigned error_version(const std::optional<request_parser>& parser) {

@@ -6,9 +6,11 @@
 // fuzzer and the unit tests exercise the very decisions the server makes.
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -19,6 +21,8 @@ namespace turbotwin::http::detail {
 
 using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 using wire_response = boost::beast::http::response<boost::beast::http::string_body>;
+/// The header of a streaming answer; its body is written chunk by chunk, outside Beast.
+using stream_header = boost::beast::http::response<boost::beast::http::empty_body>;
 
 /// Sent before reading a body the client announced with "Expect: 100-continue".
 inline constexpr std::string_view interim_continue = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -60,6 +64,20 @@ routed_request route(request_parser& parser, const handler& on_request);
 /// Content-Type, Cache-Control, the handler's safe extra headers, Content-Length, body
 /// (none for HEAD, 204 and 304) and Connection.
 void frame(wire_response& res, response out, unsigned version, bool keep_alive, bool head);
+
+/// Frames the header of a streaming answer (`out.stream` set, status 200): Server, Content-Type,
+/// Cache-Control, the handler's safe extra headers, no Content-Length; Transfer-Encoding: chunked
+/// for HTTP/1.1, Connection: close for HTTP/1.0 (whose body ends when the connection closes).
+void frame_stream(stream_header& res, const response& out, unsigned version);
+
+/// True when the answer to a request of this HTTP version is sent in chunks.
+inline bool stream_is_chunked(unsigned version) { return version == 11; }
+
+/// Appends `data` to `wire` as one chunk of a chunked body (nothing for empty data).
+void append_chunk(std::string& wire, std::string_view data);
+
+/// The end of a chunked body.
+inline constexpr std::string_view last_chunk = "0\r\n\r\n";
 
 /// HTTP version to answer an error in: the request's, once its header is parsed, else 1.1.
 unsigned error_version(const std::optional<request_parser>& parser);

@@ -1,6 +1,7 @@
 // respond_to_raw: the server's exchange (exchange.cpp) driven synchronously over memory. The
 // loop mirrors session::do_read .. on_write in server.cpp step for step; Beast's synchronous
-// read_header/read/write use the same parser and buffer logic as the asynchronous ones.
+// read_header/read/write use the same parser and buffer logic as the asynchronous ones. A
+// streaming answer ends at once (there is no other thread to push): headers, empty body, close.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -9,10 +10,12 @@
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/system/system_error.hpp>
 
 #include "exchange.hpp"
+#include "stream_link.hpp"
 #include "turbotwin/http/server.hpp"
 
 namespace turbotwin::http {
@@ -83,6 +86,17 @@ void write_response(memory_connection& connection, detail::wire_response& res, r
     bhttp::write(connection, res, ignored);
 }
 
+/// The header of a streaming answer and an empty body (the server would write chunks next).
+void write_stream_header(memory_connection& connection, const response& out, unsigned version, bool head) {
+    detail::stream_header res;
+    detail::frame_stream(res, out, version);
+    bhttp::response_serializer<bhttp::empty_body> serializer(res);
+    beast::error_code ignored;  // writing to memory cannot fail
+    bhttp::write_header(connection, serializer, ignored);
+    if (!head && detail::stream_is_chunked(version))
+        connection.write_some(net::buffer(detail::last_chunk.data(), detail::last_chunk.size()));
+}
+
 }  // namespace
 
 std::string respond_to_raw(std::string_view raw, const server_options& options, const handler& h,
@@ -118,6 +132,14 @@ std::string respond_to_raw(std::string_view raw, const server_options& options, 
             break;
         }
         auto routed = detail::route(*parser, h);
+        if (auto stream = std::move(routed.out.stream)) {
+            // No threads to push from here: a stream ends before it starts.
+            detail::stream_link::finish(*stream, stream_end::refused);
+            if (routed.out.status == 200) {
+                write_stream_header(connection, routed.out, routed.version, routed.head);
+                break;
+            }
+        }
         write_response(connection, res, std::move(routed.out), routed.version, routed.keep_alive, routed.head);
         if (!routed.keep_alive) break;
     }

@@ -10,7 +10,12 @@
 //  - the server keeps a registry of live sessions so stop() can close them and join.
 //  - the decisions of an exchange (limits, header checks, error answers, routing, framing)
 //    live in exchange.cpp, shared with respond_to_raw, so the fuzzer runs the server's code.
+//  - a handler may answer with an event_stream (Server-Sent Events). The session then writes
+//    the header, and from there on it only writes what is pushed (the pusher posts a wake-up to
+//    the strand, never waits), keeps one read outstanding to notice the client leaving, and
+//    sends a keepalive comment when idle. See "Streaming answers" below.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -27,6 +32,7 @@
 #include <spdlog/spdlog.h>
 
 #include "exchange.hpp"
+#include "stream_link.hpp"
 #include "turbotwin/http/server.hpp"
 
 namespace turbotwin::http {
@@ -45,6 +51,10 @@ constexpr std::size_t linger_max_bytes = 64 * 1024 * 1024;
 constexpr std::size_t linger_chunk_bytes = 16 * 1024;
 /// How long the listener waits after a failed accept (EMFILE, ENOBUFS) so it does not spin.
 constexpr std::chrono::milliseconds accept_backoff{50};
+/// How long ending an event stream may take to hand the client its last chunk (stop() waits).
+constexpr std::chrono::milliseconds last_chunk_timeout{500};
+/// An SSE comment line: clients ignore it, proxies see traffic.
+constexpr std::string_view keepalive_comment = ": keepalive\n\n";
 
 /// What the listener decided for a new connection.
 enum class admission {
@@ -70,12 +80,18 @@ struct shared_state {
     void release(const session* s, admission kind);
     /// Marks the server as stopping and returns the sessions still alive.
     std::vector<std::shared_ptr<session>> begin_stop();
+    /// Takes one of the max_streams slots; false at the cap or when stopping.
+    bool acquire_stream();
+    /// Gives a slot back.
+    void release_stream();
 
 private:
     std::mutex mutex_;
     bool stopping_ = false;      // guarded by mutex_
     std::size_t serving_ = 0;    // guarded by mutex_
     std::size_t rejecting_ = 0;  // guarded by mutex_
+    std::size_t streams_ = 0;    // guarded by mutex_
+    bool stream_cap_logged_ = false;  // guarded by mutex_: warned since the count was last below the cap
     std::unordered_map<const session*, std::weak_ptr<session>> sessions_;  // guarded by mutex_
 };
 
@@ -83,9 +99,17 @@ private:
 class session : public std::enable_shared_from_this<session> {
 public:
     session(tcp::socket&& socket, std::shared_ptr<shared_state> state)
-        : stream_(std::move(socket)), state_(std::move(state)), peer_(describe_peer(stream_.socket())) {}
+        : stream_(std::move(socket)),
+          heartbeat_(stream_.get_executor()),
+          state_(std::move(state)),
+          peer_(describe_peer(stream_.socket())) {}
 
-    ~session() { state_->release(this, kind_); }
+    ~session() {
+        // No strand handler is left, so nothing can be posted to it any more: detach the stream.
+        if (sse_) detail::stream_link::finish(*sse_, stream_end::client_gone);
+        release_stream_slot();
+        state_->release(this, kind_);
+    }
 
     session(const session&) = delete;
     session& operator=(const session&) = delete;
@@ -104,9 +128,9 @@ public:
     }
 
     /// Closes the socket from any thread; pending operations complete with an error and the
-    /// session unwinds.
+    /// session unwinds. An event stream the client is keeping up with gets its last chunk first.
     void close_async() {
-        net::post(stream_.get_executor(), [self = shared_from_this()] { self->stream_.close(); });
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_stop(); });
     }
 
 private:
@@ -184,6 +208,7 @@ private:
 
     void handle_request() {
         auto routed = detail::route(*parser_, state_->on_request);
+        if (routed.out.stream) return start_stream(std::move(routed));
         send(std::move(routed.out), routed.version, routed.keep_alive, routed.head);
     }
 
@@ -233,7 +258,196 @@ private:
         do_drain();
     }
 
+    // ---- Streaming answers ----------------------------------------------------------------
+    // Once the header is out, three things run on the strand: writes of whatever the stream has
+    // queued (one at a time, each bounded by request_timeout), a read that only waits for the
+    // client to leave (no deadline: idle is normal here), and the heartbeat timer. Every way out
+    // goes through end_stream(), which detaches the event_stream (no more wake-ups) and frees
+    // the slot; the socket closes after it.
+
+    void start_stream(detail::routed_request routed) {
+        auto stream = std::move(routed.out.stream);
+        if (routed.out.status != 200) {
+            detail::stream_link::finish(*stream, stream_end::refused);
+            return send(std::move(routed.out), routed.version, routed.keep_alive, routed.head);
+        }
+        sse_header_.emplace();
+        detail::frame_stream(*sse_header_, routed.out, routed.version);
+        sse_serializer_.emplace(*sse_header_);
+        stream_.expires_after(options().request_timeout);
+        if (routed.head) {
+            // The header GET would get, then nothing: a HEAD answer has no body to stream.
+            detail::stream_link::finish(*stream, stream_end::refused);
+            bhttp::async_write_header(stream_, *sse_serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                if (ec) return self->on_transport_error(ec, "write");
+                self->linger_close();
+            });
+            return;
+        }
+        if (!state_->acquire_stream()) {
+            detail::stream_link::finish(*stream, stream_end::refused);
+            auto busy = json_error(503, "unavailable", "too many event streams, retry later");
+            busy.headers.emplace_back("Retry-After", "5");
+            return send(std::move(busy), routed.version, routed.keep_alive, false);
+        }
+        holds_stream_slot_ = true;
+        sse_ = std::move(stream);
+        sse_chunked_ = detail::stream_is_chunked(routed.version);
+        // From here a pusher may wake us at any time; chunks wait in the stream until the header
+        // is out. The wake-up only posts, so push() never runs session code on its own thread.
+        detail::stream_link::attach(*sse_, options().max_stream_backlog_bytes,
+                                    [weak = weak_from_this(), ex = stream_.get_executor()] {
+                                        net::post(ex, [weak] {
+                                            if (auto self = weak.lock()) self->pump();
+                                        });
+                                    });
+        sse_writing_ = true;
+        bhttp::async_write_header(stream_, *sse_serializer_, beast::bind_front_handler(&session::on_stream_header, shared_from_this()));
+    }
+
+    void on_stream_header(beast::error_code ec, std::size_t /*bytes*/) {
+        sse_writing_ = false;
+        if (ec) {
+            end_stream(stream_end::client_gone);
+            return on_transport_error(ec, "write stream header");
+        }
+        if (sse_done_) return stream_.close();  // stop() came while the header was on its way
+        spdlog::debug("http: event stream to {} open", peer());
+        sse_started_ = true;
+        stream_.expires_never();
+        last_write_ = std::chrono::steady_clock::now();
+        do_stream_read();
+        arm_heartbeat();
+        pump();
+    }
+
+    /// Runs on the strand after a push (or close) and after each write: sends what is queued, or
+    /// ends the stream as it asks.
+    void pump() {
+        if (!sse_ || sse_done_) return;
+        // Checked even mid-write: a stalled write is exactly when a client falls behind.
+        if (sse_->ended() == stream_end::too_slow) return drop_slow_client();
+        if (!sse_started_ || sse_writing_) return;
+        std::string data;
+        const stream_end end = detail::stream_link::take(*sse_, data);
+        if (end == stream_end::too_slow) return drop_slow_client();
+        if (!data.empty()) return write_stream(std::move(data));
+        if (end != stream_end::none) {
+            end_stream(end);
+            write_last_chunk();
+        }
+    }
+
+    void write_stream(std::string data) {
+        sse_in_flight_ = data.size();
+        if (sse_chunked_) {
+            sse_wire_.clear();
+            detail::append_chunk(sse_wire_, data);
+        } else {
+            sse_wire_ = std::move(data);
+        }
+        sse_writing_ = true;
+        // The read is pending, so this deadline applies to the write only.
+        stream_.expires_after(options().request_timeout);
+        net::async_write(stream_, net::buffer(sse_wire_), beast::bind_front_handler(&session::on_stream_write, shared_from_this()));
+    }
+
+    void on_stream_write(beast::error_code ec, std::size_t /*bytes*/) {
+        sse_writing_ = false;
+        detail::stream_link::written(*sse_, sse_in_flight_);
+        sse_in_flight_ = 0;
+        if (ec) {
+            end_stream(stream_end::client_gone);
+            return on_transport_error(ec, "write stream");
+        }
+        if (sse_done_) return stream_.close();
+        last_write_ = std::chrono::steady_clock::now();
+        pump();
+    }
+
+    /// A client has nothing to say on a stream: whatever it sends is discarded; the read is
+    /// there to notice it leaving.
+    void do_stream_read() {
+        stream_.async_read_some(net::buffer(sse_discard_), beast::bind_front_handler(&session::on_stream_read, shared_from_this()));
+    }
+
+    void on_stream_read(beast::error_code ec, std::size_t /*bytes*/) {
+        if (!ec) return do_stream_read();
+        if (!sse_done_) {
+            end_stream(stream_end::client_gone);
+            if (ec != net::error::eof) spdlog::debug("http: event stream client {}: {}", peer(), ec.message());
+        }
+        stream_.close();
+    }
+
+    void arm_heartbeat() {
+        const auto every = options().stream_heartbeat;
+        if (every <= std::chrono::milliseconds::zero()) return;
+        const auto now = std::chrono::steady_clock::now();
+        auto next = last_write_ + every;
+        if (next <= now) {
+            if (!sse_writing_) sse_->push(std::string(keepalive_comment));
+            next = now + every;
+        }
+        heartbeat_.expires_at(next);
+        heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+            if (!ec && !self->sse_done_) self->arm_heartbeat();
+        });
+    }
+
+    void drop_slow_client() {
+        end_stream(stream_end::too_slow);
+        spdlog::info("http: event stream client {} fell more than {} bytes behind; disconnected", peer(),
+                     options().max_stream_backlog_bytes);
+        stream_.close();
+    }
+
+    /// Ends the stream's life on this connection (idempotent): no more wake-ups, heartbeat
+    /// off, slot free. The caller closes the socket.
+    void end_stream(stream_end reason) {
+        if (!sse_ || sse_done_) return;
+        sse_done_ = true;
+        detail::stream_link::finish(*sse_, reason);
+        heartbeat_.cancel();
+        release_stream_slot();
+        spdlog::debug("http: event stream to {} ended: {}", peer(), detail::to_string(sse_->ended()));
+    }
+
+    /// Ends a chunked body properly (HTTP/1.0: the close is the end), then closes.
+    void write_last_chunk() {
+        if (!sse_chunked_ || sse_writing_) return close_after_stream();
+        sse_writing_ = true;
+        stream_.expires_after(last_chunk_timeout);
+        net::async_write(stream_, net::buffer(detail::last_chunk.data(), detail::last_chunk.size()),
+                         [self = shared_from_this()](beast::error_code, std::size_t) {
+                             self->sse_writing_ = false;
+                             self->close_after_stream();
+                         });
+    }
+
+    void close_after_stream() {
+        beast::error_code ignored;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        stream_.close();
+    }
+
+    /// stop(): an event stream that is not in the middle of a write gets its last chunk.
+    void on_stop() {
+        if (sse_ && !sse_done_) {
+            end_stream(stream_end::server_stopped);
+            if (sse_started_ && !sse_writing_) return write_last_chunk();
+        }
+        stream_.close();
+    }
+
+    void release_stream_slot() {
+        if (!holds_stream_slot_) return;
+        holds_stream_slot_ = false;
+        state_->release_stream();
+    }
+
     beast::tcp_stream stream_;
+    net::steady_timer heartbeat_;  ///< the event stream's keepalive (declared after stream_: uses its executor)
     beast::flat_buffer buffer_;  ///< bounded by the parser's header limit plus one read
     std::shared_ptr<shared_state> state_;
     std::string peer_;  ///< "address:port", for logs
@@ -243,6 +457,20 @@ private:
     bool close_after_write_ = false;
     std::vector<char> drain_;  ///< allocated only when lingering
     std::size_t drained_ = 0;  ///< bytes discarded while lingering
+
+    // Event stream state; all of it touched on the strand only.
+    std::shared_ptr<event_stream> sse_;          ///< the stream this connection serves, if any
+    std::optional<detail::stream_header> sse_header_;
+    std::optional<bhttp::response_serializer<bhttp::empty_body>> sse_serializer_;  ///< writes sse_header_
+    bool sse_chunked_ = false;        ///< HTTP/1.1 chunks (else HTTP/1.0, ended by the close)
+    bool sse_started_ = false;        ///< header written
+    bool sse_writing_ = false;        ///< a write (header, chunk, last chunk) is in flight
+    bool sse_done_ = false;           ///< end_stream() has run
+    bool holds_stream_slot_ = false;  ///< counted in shared_state's streams
+    std::string sse_wire_;            ///< the chunk being written
+    std::size_t sse_in_flight_ = 0;   ///< payload bytes in sse_wire_
+    std::array<char, 512> sse_discard_{};
+    std::chrono::steady_clock::time_point last_write_{};
 };
 
 admission shared_state::admit(const std::shared_ptr<session>& s) {
@@ -269,6 +497,24 @@ void shared_state::release(const session* s, admission kind) {
     if (kind == admission::serve) --serving_;
     if (kind == admission::reject) --rejecting_;
     if (kind != admission::refuse) sessions_.erase(s);
+}
+
+bool shared_state::acquire_stream() {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return false;
+    if (streams_ >= options.max_streams) {
+        if (!stream_cap_logged_) spdlog::warn("http: event stream cap of {} reached, answering 503", options.max_streams);
+        stream_cap_logged_ = true;
+        return false;
+    }
+    ++streams_;
+    return true;
+}
+
+void shared_state::release_stream() {
+    std::lock_guard lock(mutex_);
+    --streams_;
+    stream_cap_logged_ = false;
 }
 
 std::vector<std::shared_ptr<session>> shared_state::begin_stop() {

@@ -99,6 +99,32 @@ double rul_quantile(const interval_calibration& c, double raw, double p, double 
     return std::max(0.0, raw + widening * offset);
 }
 
+double failure_probability(const interval_calibration& c, double raw, double horizon, double widening) noexcept {
+    if (c.bin_upper.empty()) return std::max(0.0, raw) <= horizon ? 1.0 : 0.0;
+    const std::size_t bin = bin_of(c, raw);
+    const bool full = !c.levels.empty() && bin < c.offsets.size() && c.offsets[bin].size() == c.levels.size();
+    const std::vector<double> two_levels = {0.5 - c.coverage / 2, 0.5 + c.coverage / 2};
+    const std::vector<double>& levels = full ? c.levels : two_levels;
+    const double ends[2] = {c.lo_offset[bin], c.hi_offset[bin]};
+    auto q = [&](std::size_t k) { return raw + widening * (full ? c.offsets[bin][k] : ends[k]); };
+    const std::size_t n = levels.size();
+    // RUL is clamped at 0, so RUL <= horizon is certain once horizon >= 0 passes every quantile.
+    auto segment = [&](std::size_t k) {  // linear through (q(k), levels[k]) and (q(k+1), levels[k+1])
+        const double dq = q(k + 1) - q(k);
+        if (!(dq > 0)) return horizon >= q(k + 1) ? levels[k + 1] : levels[k];
+        return levels[k] + (horizon - q(k)) * (levels[k + 1] - levels[k]) / dq;
+    };
+    double p;
+    if (horizon <= q(0)) p = segment(0);
+    else if (horizon >= q(n - 1)) p = segment(n - 2);
+    else {
+        std::size_t k = 0;
+        while (k + 2 < n && q(k + 1) < horizon) ++k;
+        p = segment(k);
+    }
+    return std::clamp(p, 0.0, 1.0);
+}
+
 rul_estimate predict(const rul_model& m, std::span<const float> features, double widening) noexcept {
     return calibrate(m.calibration, m.trees.predict(features), widening);
 }

@@ -12,7 +12,7 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 3;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment
+constexpr int schema_version = 4;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS rul_history (
   rul_lo   REAL,
   rul_hi   REAL,
   severity TEXT NOT NULL,
+  levels   BLOB,
   PRIMARY KEY (asset, cycle)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS alert_changes (
@@ -154,18 +155,30 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
         return {errc::invalid_argument, path + " was written by a newer turbotwin (schema " + std::to_string(version) + ", this one knows " +
                                             std::to_string(schema_version) + ")"};
     if (auto r = db->exec(schema_sql); !r) return {r.error(), r.detail()};
-    // Migrations of files from older versions (a new file was just created complete).
-    if (version >= 1 && version < 2) {
-        if (auto r = db->exec("ALTER TABLE alert_changes ADD COLUMN risk_rul REAL"); !r) return {r.error(), r.detail()};
-    }
-    if (version >= 1 && version < 3) {
-        if (auto r = db->exec("ALTER TABLE alert_changes ADD COLUMN ack_by TEXT; ALTER TABLE alert_changes ADD COLUMN ack_at_ms INTEGER; "
-                              "ALTER TABLE alert_changes ADD COLUMN ack_comment TEXT");
-            !r)
-            return {r.error(), r.detail()};
-    }
+    // Migrations of files from older versions, in one transaction with the version bump: a
+    // crash halfway leaves the old, readable file. Tables the old file lacked were just created
+    // complete, so each column is added only where it is missing.
     if (version < schema_version) {
-        if (auto r = db->exec(("PRAGMA user_version=" + std::to_string(schema_version)).c_str()); !r) return {r.error(), r.detail()};
+        auto has_column = [&](const char* table, const char* column) {
+            sqlite3_stmt* s = nullptr;
+            const std::string sql = std::string("SELECT 1 FROM pragma_table_info('") + table + "') WHERE name = '" + column + "'";
+            if (sqlite3_prepare_v2(raw, sql.c_str(), -1, &s, nullptr) != SQLITE_OK) return false;
+            stmt_ptr guard(s);
+            return sqlite3_step(s) == SQLITE_ROW;
+        };
+        const std::pair<const char*, const char*> added[] = {{"alert_changes", "risk_rul REAL"}, {"alert_changes", "ack_by TEXT"},
+                                                             {"alert_changes", "ack_at_ms INTEGER"}, {"alert_changes", "ack_comment TEXT"},
+                                                             {"rul_history", "levels BLOB"}};
+        std::string sql = "BEGIN IMMEDIATE;";
+        for (const auto& [table, column] : added) {
+            const std::string name(column, std::strchr(column, ' '));
+            if (!has_column(table, name.c_str())) sql += std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + ";";
+        }
+        sql += "PRAGMA user_version=" + std::to_string(schema_version) + "; COMMIT;";
+        if (auto r = db->exec(sql.c_str()); !r) {
+            (void)db->exec("ROLLBACK");
+            return {r.error(), "migrating " + path + " to schema " + std::to_string(schema_version) + ": " + r.detail()};
+        }
     }
     if (auto r = db->prepare_all(); !r) return {r.error(), r.detail()};
     return db;
@@ -185,7 +198,7 @@ Result<bool> database::prepare_all() {
              "INSERT INTO twins(asset, last_cycle, updated_ms, snapshot) VALUES(?1, ?2, ?3, ?4) "
              "ON CONFLICT(asset) DO UPDATE SET last_cycle = excluded.last_cycle, updated_ms = excluded.updated_ms, "
              "snapshot = excluded.snapshot") &&
-        prep(st_->insert_rul, "INSERT OR REPLACE INTO rul_history(asset, cycle, rul, rul_lo, rul_hi, severity) VALUES(?1, ?2, ?3, ?4, ?5, ?6)") &&
+        prep(st_->insert_rul, "INSERT OR REPLACE INTO rul_history(asset, cycle, rul, rul_lo, rul_hi, severity, levels) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)") &&
         // A change already stored (the same alert id entering the same state) is kept as it was,
         // with its published flag: re-applying a journal entry must not make it look new.
         prep(st_->insert_alert,
@@ -311,6 +324,47 @@ Result<std::vector<rul_row>> database::rul_history(const std::string& asset, std
     return out;
 }
 
+Result<std::vector<rul_row>> database::rul_range(const std::string& asset, std::int64_t from, std::int64_t to) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT cycle, rul, rul_lo, rul_hi, severity, levels FROM rul_history WHERE asset = ?1 AND cycle BETWEEN ?2 AND ?3 "
+                           "ORDER BY cycle",
+                           -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read RUL history")};
+    stmt_ptr s(raw);
+    bind_text(raw, 1, asset);
+    sqlite3_bind_int64(raw, 2, from);
+    sqlite3_bind_int64(raw, 3, to);
+    std::vector<rul_row> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        rul_row r;
+        r.asset = asset;
+        r.cycle = sqlite3_column_int64(raw, 0);
+        r.rul = column_double(raw, 1);
+        r.rul_lo = column_double(raw, 2);
+        r.rul_hi = column_double(raw, 3);
+        r.level = alerting::parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
+        if (const void* blob = sqlite3_column_blob(raw, 5)) {
+            const auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(raw, 5));
+            r.levels.resize(bytes / sizeof(float));
+            std::memcpy(r.levels.data(), blob, r.levels.size() * sizeof(float));
+        }
+        out.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read RUL history")};
+    return out;
+}
+
+Result<std::unique_ptr<database>> database::open_reader(const std::string& path) {
+    sqlite3* raw = nullptr;
+    const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr);
+    std::unique_ptr<database> db(new database(path, raw));
+    if (rc != SQLITE_OK) return {errc::io_error, db->error_text("cannot open the state database for reading")};
+    sqlite3_busy_timeout(raw, 2000);
+    return db;
+}
+
 Result<bool> database::commit(const std::vector<change_set>& changes, std::uint64_t checkpoint_seq,
                               const std::vector<alert_key>& published, std::vector<alert_key>* unmatched) {
     auto step_done = [](sqlite3_stmt* s) { return sqlite3_step(s) == SQLITE_DONE; };
@@ -346,6 +400,8 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             sqlite3_bind_double(s.get(), 4, r.rul_lo);
             sqlite3_bind_double(s.get(), 5, r.rul_hi);
             sqlite3_bind_text(s.get(), 6, alerting::to_string(r.level), -1, SQLITE_STATIC);
+            // float32 in host order (little-endian on every platform we build for).
+            if (!r.levels.empty()) sqlite3_bind_blob64(s.get(), 7, r.levels.data(), r.levels.size() * sizeof(float), SQLITE_STATIC);
             if (!step_done(s.get())) return fail("cannot store the RUL history of " + r.asset);
         }
         for (const auto& a : cs.alerts) {

@@ -82,6 +82,7 @@ Result<twin_update> asset_twin::process(reading r) {
     u.estimate = prognostics::predict(model, features_, widening);
     const double p = config_.alert_thresholds.probability;
     u.risk_rul = p > 0 && p < 1 ? prognostics::rul_quantile(model.calibration, u.estimate.raw, p, widening) : u.estimate.rul;
+    u.risk = prognostics::failure_probability(model.calibration, u.estimate.raw, config_.alert_thresholds.critical_rul, widening);
     u.dropped_sensors = report.dropped_sensors;
     u.ts_ms = r.ts_ms;
     u.alerts = alerts_.evaluate(config_.alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi,

@@ -7,8 +7,10 @@ namespace turbotwin::twin {
 
 namespace {
 
-constexpr std::uint32_t snapshot_magic = 0x54545734;  // "TTW4": bump when the layout changes
-constexpr std::uint32_t snapshot_magic_v3 = 0x54545733;  // "TTW3": no alert risk or acknowledgement; still read
+constexpr std::uint32_t snapshot_magic = 0x54545735;  // "TTW5": bump when the layout changes
+// Older layouts still read: "TTW3" has no alert risk_rul, acknowledgement or risk; "TTW4" no risk.
+constexpr std::uint32_t snapshot_magic_v3 = 0x54545733;
+constexpr std::uint32_t snapshot_magic_v4 = 0x54545734;
 
 class writer {
 public:
@@ -117,6 +119,7 @@ std::string asset_twin::snapshot() const {
         w.put(last_->estimate.rul_hi);
         w.put(std::int32_t(last_->level));
         w.put(last_->risk_rul);
+        w.put(last_->risk);
         w.put(last_->novelty);
         w.put(std::int32_t(last_->trust));
         w.put_string(last_->trust_reason);
@@ -134,9 +137,10 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     reader r(blob);
     std::uint32_t magic = 0, channels = 0;
     std::string id;
-    if (!r.get(magic) || (magic != snapshot_magic && magic != snapshot_magic_v3))
+    if (!r.get(magic) || (magic != snapshot_magic && magic != snapshot_magic_v3 && magic != snapshot_magic_v4))
         return {errc::parse_error, "not a twin snapshot of this version"};
     const bool v3 = magic == snapshot_magic_v3;
+    const bool has_risk = magic == snapshot_magic;
     if (!r.get_string(id) || !valid_asset_id(id)) return {errc::parse_error, "snapshot has a bad asset id"};
     if (!r.get(channels) || channels != config.model->channels.size())
         return {errc::parse_error, "snapshot of " + id + " was taken with another model (channel count differs)"};
@@ -163,7 +167,7 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
             return {errc::parse_error, "snapshot of " + id + " is truncated"};
         u.level = alerting::severity(ulevel);
         std::int32_t trust = 0;
-        if (!r.get(u.risk_rul) || !r.get(u.novelty) || !r.get(trust) || trust < 0 || trust > 1 || !r.get_string(u.trust_reason))
+        if (!r.get(u.risk_rul) || (has_risk && !r.get(u.risk)) || !r.get(u.novelty) || !r.get(trust) || trust < 0 || trust > 1 || !r.get_string(u.trust_reason))
             return {errc::parse_error, "snapshot of " + id + " is truncated"};
         u.trust = confidence(trust);
         u.estimate.raw = u.estimate.rul;

@@ -22,6 +22,7 @@ struct asset_summary {
     twin::confidence trust = twin::confidence::high;
     std::string trust_reason;                   ///< why confidence is low
     double risk_rul = 0;                        ///< the alerting quantile of RUL
+    double risk = 0;                            ///< P(failure within the critical horizon)
     double novelty = 0;                         ///< novelty score (NaN before the baseline)
     std::uint64_t readings = 0;                 ///< readings applied
     std::optional<std::string> active_alert;    ///< id of the active RUL alert
@@ -34,6 +35,26 @@ template <class T>
 struct page {
     std::vector<T> items;
     std::optional<std::string> next_cursor;
+};
+
+/// Which assets a listing shows, in which order, from where.
+struct asset_query {
+    enum class order { id, rul, risk_desc };
+    order sort = order::id;
+    std::optional<alerting::severity> level;
+    std::optional<double> rul_lt;
+    std::optional<twin::confidence> trust;
+    std::optional<std::string> cursor;  ///< next_cursor of the previous page (opaque)
+    std::size_t limit = 100;
+};
+
+/// Counts for the fleet summary, taken under one lock.
+struct fleet_counts {
+    std::size_t assets = 0;
+    std::size_t by_severity[3] = {0, 0, 0};  ///< normal, warning, critical
+    std::size_t by_confidence[2] = {0, 0};   ///< high, low
+    std::size_t alerts_active = 0, alerts_acknowledged = 0, alerts_cleared = 0;
+    std::vector<asset_summary> most_at_risk; ///< by risk, highest first (no channels)
 };
 
 /// Which alerts a listing shows; unset fields match everything.
@@ -57,6 +78,11 @@ public:
     std::optional<asset_summary> asset(const std::string& id) const;
     /// Assets in id order after `cursor` (an id), at most `limit`.
     page<asset_summary> assets(const std::optional<std::string>& cursor, std::size_t limit) const;
+    /// Filtered and sorted assets. Paging is by key (sort value, then id): a page continues
+    /// after the last item shown, so ingest between pages never repeats an engine whose key
+    /// did not change. nullopt: the cursor is not one this query made.
+    std::optional<page<asset_summary>> assets(const asset_query& q) const;
+    fleet_counts counts(std::size_t top) const;
     /// Alerts newest first; the cursor is the sequence number to continue below.
     page<alerting::alert> alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit, const alert_filter& filter = {}) const;
     std::optional<alerting::alert> alert(const std::string& id) const;

@@ -8,8 +8,11 @@
 #include "turbotwin/codec/command.hpp"
 #include "turbotwin/app/metrics.hpp"
 #include "turbotwin/http/server.hpp"
+#include "turbotwin/store/database.hpp"
 
 namespace turbotwin::app {
+
+class stream_hub;
 
 /// Live facts the API reports that it does not own.
 struct server_status {
@@ -19,6 +22,10 @@ struct server_status {
     std::function<std::string()> extra_metrics;  ///< more Prometheus text (durable state), may be empty
     std::string model_name;
     std::string version;
+    /// An engine's stored RUL history, oldest first (empty function: no store, no history).
+    std::function<Result<std::vector<store::rul_row>>(const std::string& asset, std::int64_t from, std::int64_t to)> history;
+    std::vector<std::string> channel_names;  ///< names of rul_row::levels, in order
+    stream_hub* streams = nullptr;  ///< serves GET /api/v1/stream (null: that route is 404)
 };
 
 /// Operator commands the API hands to the fleet (set by the server). Each blocks until the
@@ -37,6 +44,8 @@ private:
     http::response route(const http::request& req) const;
     http::response acknowledge(const http::request& req, const std::string& alert_id) const;
     http::response alert(const std::string& id) const;
+    http::response fleet() const;
+    http::response history(const http::request& req, const std::string& id) const;
     http::response assets(const http::request& req) const;
     http::response asset(const std::string& id) const;
     http::response alerts(const http::request& req) const;

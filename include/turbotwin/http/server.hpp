@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "turbotwin/core/result.hpp"
+#include "turbotwin/http/event_stream.hpp"
 
 namespace turbotwin::http {
 
@@ -35,12 +36,25 @@ struct request {
 
 /// What the handler answers. The server adds Content-Length, Server and, unless set here,
 /// Cache-Control: no-store.
+///
+/// With `stream` set and status 200, the answer is a streaming one instead: the server sends the
+/// status and headers without Content-Length (HTTP/1.1: Transfer-Encoding: chunked; HTTP/1.0:
+/// the body ends when the connection closes), ignores `body`, and then writes each chunk pushed
+/// to the stream until it ends; the connection closes afterwards. No request timeout applies
+/// while streaming, but a write the client does not take within request_timeout drops it, and
+/// an idle stream gets a comment line (": keepalive") every stream_heartbeat so that proxies keep
+/// the connection. Past max_streams concurrent streams the client gets 503 instead. In every
+/// case where the stream does not start (another status, HEAD, the cap) it ends as `refused`.
 struct response {
     unsigned status = 200;
     std::string content_type = "application/json";
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers (ETag, Cache-Control...)
+    std::shared_ptr<event_stream> stream;                      ///< set: a streaming answer (see above)
 };
+
+/// A 200 streaming answer of Server-Sent Events (Content-Type: text/event-stream) fed by `stream`.
+response event_stream_response(std::shared_ptr<event_stream> stream);
 
 /// {"error":{"code":"not_found","message":"..."}} with the given status.
 response json_error(unsigned status, std::string_view code, std::string_view message);
@@ -59,9 +73,12 @@ struct server_options {
     std::chrono::milliseconds request_timeout{10000};  ///< a slow (or idle keep-alive) client is dropped after this
     std::size_t max_connections = 512;                 ///< beyond this, new connections get 503
     unsigned threads = 2;                              ///< io_context threads (0 counts as 1)
+    std::size_t max_streams = 64;                      ///< concurrent streaming answers; beyond this, 503
+    std::size_t max_stream_backlog_bytes = default_stream_backlog_bytes;  ///< a stream client further behind is dropped
+    std::chrono::milliseconds stream_heartbeat{15000};  ///< ": keepalive" on a stream idle this long
 };
 
-/// HTTP/1.1 server with keep-alive, size limits, timeouts and a connection cap.
+/// HTTP/1.1 server with keep-alive, size limits, timeouts, a connection cap and streaming answers.
 class server {
 public:
     server(server_options options, handler h);
@@ -74,7 +91,8 @@ public:
     /// the address cannot be bound, errc::invalid_argument if already running.
     Result<unsigned short> start();
     /// Closes the acceptor and every connection, then joins the threads. Idempotent. Waits
-    /// for handler calls already running to return, so never call it from a handler.
+    /// for handler calls already running to return, so never call it from a handler. Open event
+    /// streams end (server_stopped) with the last chunk where the client can still take it.
     void stop();
     /// The bound port while running, else 0.
     unsigned short port() const;
@@ -92,7 +110,9 @@ private:
 /// answer and close. A request cut short produces nothing, as on a socket (where the client
 /// would meet the timeout instead). For the fuzzer and for tests; no threads, no sockets.
 /// `max_read_bytes` bounds each read from the input (0: all remaining bytes at once), so
-/// callers can exercise requests arriving in pieces.
+/// callers can exercise requests arriving in pieces. A streaming answer is sent as its headers
+/// and an empty body (the last chunk, for HTTP/1.1), the stream ends as `refused`, and the
+/// connection closes.
 std::string respond_to_raw(std::string_view raw, const server_options& options, const handler& h,
                            std::size_t max_read_bytes = 0);
 

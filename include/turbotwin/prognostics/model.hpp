@@ -106,6 +106,10 @@ rul_estimate calibrate(const interval_calibration& c, double raw_prediction, dou
 /// The p-quantile of RUL (p in 0..1, clamped to the calibrated levels), >= 0.
 double rul_quantile(const interval_calibration& c, double raw_prediction, double p, double widening = 1.0) noexcept;
 
+/// P(RUL <= horizon) under the same predictive distribution: rul_quantile inverted (piecewise
+/// linear between the calibrated levels, linear beyond the outer ones, clamped to 0..1).
+double failure_probability(const interval_calibration& c, double raw_prediction, double horizon, double widening = 1.0) noexcept;
+
 rul_estimate predict(const rul_model& m, std::span<const float> features, double widening = 1.0) noexcept;
 
 /// Novelty score of an engine whose filtered levels deviate by `deviations` (sensor units,

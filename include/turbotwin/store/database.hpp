@@ -33,6 +33,7 @@ struct rul_row {
     std::int64_t cycle = 0;
     double rul = 0, rul_lo = 0, rul_hi = 0;
     alerting::severity level = alerting::severity::normal;
+    std::vector<float> levels;  ///< filtered sensor levels, in the model's channel order (may be empty)
 };
 
 /// What one worker batch changed. Later change sets win over earlier ones for the same engine.
@@ -67,6 +68,9 @@ class database {
 public:
     /// Opens or creates the database file and its schema. Fails on a file from a newer schema.
     static Result<std::unique_ptr<database>> open(const std::string& path, sync_mode sync);
+    /// A read-only connection to a database that open() has set up, for readers on other
+    /// threads (REST): in WAL mode it sees committed data and never blocks the writer.
+    static Result<std::unique_ptr<database>> open_reader(const std::string& path);
     ~database();
     database(const database&) = delete;
     database& operator=(const database&) = delete;
@@ -83,6 +87,8 @@ public:
     Result<std::size_t> load_alert_changes(const std::function<void(stored_alert&&)>& fn);
     /// The last `limit` RUL rows of an asset, newest first.
     Result<std::vector<rul_row>> rul_history(const std::string& asset, std::size_t limit);
+    /// An asset's RUL rows with from <= cycle <= to, oldest first, with their sensor levels.
+    Result<std::vector<rul_row>> rul_range(const std::string& asset, std::int64_t from, std::int64_t to);
 
     /// One transaction: the change sets in order, the published marks, and the new checkpoint.
     /// A mark whose alert change is not (yet) stored is returned in `unmatched`.

@@ -34,6 +34,7 @@ struct twin_update {
     std::int64_t cycle = 0;
     prognostics::rul_estimate estimate;
     double risk_rul = 0;                    ///< the alerting quantile of RUL
+    double risk = 0;                        ///< P(RUL <= alerts' critical_rul): failure within the critical horizon
     confidence trust = confidence::high;
     std::string trust_reason;               ///< why confidence is low (empty when high)
     double novelty = 0;                     ///< novelty score (1 = edge of the training fleet); NaN before the baseline
@@ -70,6 +71,9 @@ public:
     }
     const std::optional<std::string>& fault() const noexcept { return fault_; }
     std::vector<channel_state> channels() const;
+    std::size_t channel_count() const noexcept { return filters_.size(); }
+    /// Filtered level of channel i (the model's channel order); no allocation.
+    double channel_level(std::size_t i) const noexcept { return filters_[i].level(); }
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.
     std::string snapshot() const;
     /// Rebuilds a twin from snapshot(); fails on a blob from another model or version.

@@ -197,6 +197,32 @@ TEST(calibrate, EmptyCalibrationGivesZeroWidthInterval) {
     EXPECT_EQ(neg.rul_hi, 0.0);
 }
 
+TEST(failure_probability, InvertsTheQuantilesOfTheCalibratedDistribution) {
+    // One bin, quantile offsets at levels 0.05, 0.5, 0.95: RUL quantiles 40, 50, 70 around raw 50.
+    interval_calibration c;
+    c.bin_upper = {inf};
+    c.lo_offset = {-10.0};
+    c.hi_offset = {20.0};
+    c.levels = {0.05, 0.5, 0.95};
+    c.offsets = {{-10.0, 0.0, 20.0}};
+    for (double p : {0.05, 0.2, 0.5, 0.8, 0.95})
+        EXPECT_NEAR(failure_probability(c, 50.0, rul_quantile(c, 50.0, p)), p, 1e-12) << "p " << p;
+    EXPECT_NEAR(failure_probability(c, 50.0, 60.0), 0.725, 1e-12);
+    // Monotone in the horizon, within 0..1, certain far out and impossible well before.
+    double last = -1;
+    for (double h = 0; h <= 200; h += 0.5) {
+        const double p = failure_probability(c, 50.0, h);
+        EXPECT_GE(p, last);
+        EXPECT_GE(p, 0.0);
+        EXPECT_LE(p, 1.0);
+        last = p;
+    }
+    EXPECT_EQ(failure_probability(c, 50.0, 0.0), 0.0);
+    EXPECT_EQ(failure_probability(c, 50.0, 200.0), 1.0);
+    // A wider distribution (widening 2) makes an early failure more likely.
+    EXPECT_GT(failure_probability(c, 50.0, 35.0, 2.0), failure_probability(c, 50.0, 35.0, 1.0));
+}
+
 TEST(calibrate, InvariantHoldsForRandomInputs) {
     std::mt19937_64 rng(5);
     std::uniform_real_distribution<double> raw(-50.0, 300.0), off(-40.0, 40.0);
