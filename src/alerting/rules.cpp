@@ -78,6 +78,19 @@ asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_vie
     return ch;
 }
 
+asset_alerts::change asset_alerts::clear(std::int64_t cycle) {
+    change ch;
+    severity_ = severity::normal;
+    if (active_) {
+        active_->state = alert_state::cleared;
+        active_->cleared_cycle = cycle;
+        active_->cycle = cycle;
+        ch.cleared = std::move(active_);
+        active_.reset();
+    }
+    return ch;
+}
+
 Result<alert> asset_alerts::acknowledge(std::string_view asset, std::string_view alert_id, acknowledgement ack) {
     if (active_ && active_->id == alert_id) {
         if (active_->state == alert_state::acknowledged)

@@ -100,8 +100,12 @@ Result<std::uint64_t> durable_state::replay_journal(fleet& engines, metrics& cou
     return journal_->replay(checkpoint_at_open_, [&](store::journal_entry&& e) {
         counters.journal_replayed.fetch_add(1, std::memory_order_relaxed);
         // Only admitted messages were journaled; the topic is checked again all the same.
-        auto asset = codec::is_command_topic(e.topic) ? codec::asset_from_ack_command_topic(e.topic)
-                                                      : codec::asset_from_telemetry_topic(e.topic);
+        Result<std::string> asset{errc::bad_asset_id};
+        if (codec::is_command_topic(e.topic)) {
+            if (auto c = codec::parse_command_topic(e.topic)) asset = std::move(c->first);
+        } else {
+            asset = codec::asset_from_telemetry_topic(e.topic);
+        }
         if (!asset) return;
         engines.enqueue(std::move(*asset), std::move(e.topic), std::move(e.payload), e.seq, /*replayed=*/true);
     });

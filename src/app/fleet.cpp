@@ -35,6 +35,8 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
     }
     if (const auto& a = tw.alerts().active()) summary.active_alert = a->id;
     summary.fault = tw.fault();
+    summary.life_start = tw.life_start();
+    summary.closed = tw.closed();
     summary.channels = tw.channels();
     summary.updated_ms = updated_ms;
     return summary;
@@ -182,32 +184,56 @@ void fleet::reject(const std::string& topic, errc reason, const std::string& det
 }
 
 void fleet::process_command(shard& s, job& j, batch_changes* changes) {
-    auto answer = [&](Result<alerting::alert> r) {
+    auto answer = [&](Result<command_outcome> r) {
         if (j.reply) j.reply(std::move(r));
     };
-    auto command = codec::decode_ack_command(j.payload);
-    if (!command) {
-        spdlog::error("ignoring a corrupt operator command for {}: {}", j.asset, command.message());
-        return answer({command.error(), command.detail()});
-    }
+    auto topic = codec::parse_command_topic(j.topic);
+    if (!topic) return answer({topic.error(), topic.detail()});
     auto it = s.twins.find(j.asset);
-    if (it == s.twins.end()) return answer({errc::not_found, "no alert " + command->alert_id});
-    auto& tw = *it->second;
-    auto acked = tw.acknowledge_alert(command->alert_id, command->ack);
-    if (!acked) {
-        // Re-applied from the journal: the restored snapshot already has it.
-        if (j.replayed && acked.error() == errc::conflict) metrics_.replay_skipped.fetch_add(1, std::memory_order_relaxed);
-        return answer(std::move(acked));
-    }
+    twin::asset_twin* tw = it == s.twins.end() ? nullptr : it->second.get();
     const auto updated_ms = now_ms();
-    if (changes) {
-        changes->touched[&tw] = updated_ms;
-        changes->rows.alerts.push_back(*acked);
+    // Stores, shows and publishes one alert change.
+    auto record = [&](const alerting::alert& a) {
+        if (changes) changes->rows.alerts.push_back(a);
+        view_.record_alert(a);
+        sink_.alert(a);
+    };
+    // Re-applied from the journal, a command the restored snapshot already has is a conflict.
+    auto refused = [&](auto&& r) {
+        if (j.replayed && r.error() == errc::conflict) metrics_.replay_skipped.fetch_add(1, std::memory_order_relaxed);
+        answer({r.error(), r.detail()});
+    };
+    if (topic->second == codec::command_kind::ack) {
+        auto command = codec::decode_ack_command(j.payload);
+        if (!command) {
+            spdlog::error("ignoring a corrupt operator command for {}: {}", j.asset, command.message());
+            return answer({command.error(), command.detail()});
+        }
+        if (!tw) return answer({errc::not_found, "no alert " + command->alert_id});
+        auto acked = tw->acknowledge_alert(command->alert_id, command->ack);
+        if (!acked) return refused(acked);
+        if (changes) changes->touched[tw] = updated_ms;
+        record(*acked);
+        view_.upsert(summarize(*tw, updated_ms));
+        return answer(command_outcome{std::move(*acked), std::nullopt});
     }
-    view_.record_alert(*acked);
-    view_.upsert(summarize(tw, updated_ms));
-    sink_.alert(*acked);
-    answer(std::move(acked));
+    auto event = codec::decode_event_command(j.payload);
+    if (!event) {
+        spdlog::error("ignoring a corrupt operator command for {}: {}", j.asset, event.message());
+        return answer({event.error(), event.detail()});
+    }
+    if (!tw) return answer({errc::not_found, "unknown asset " + j.asset});
+    auto change = tw->record_event(event->type, event->cycle);
+    if (!change) return refused(change);
+    if (changes) {
+        changes->touched[tw] = updated_ms;
+        changes->rows.events.push_back({j.asset, event->type, event->cycle, event->note, event->by, event->at_ms});
+    }
+    if (change->cleared) record(*change->cleared);
+    auto summary = summarize(*tw, updated_ms);
+    view_.upsert(summary);
+    spdlog::info("{}: {} recorded at cycle {} by {}", j.asset, event->type, event->cycle, event->by);
+    answer(command_outcome{change->cleared, std::move(summary)});
 }
 
 void fleet::process(shard& s, job& j, batch_changes* changes) {

@@ -51,7 +51,9 @@ json asset_json(const asset_summary& s, bool detail) {
               {"readings", s.readings},
               {"active_alert", s.active_alert ? json(*s.active_alert) : json(nullptr)},
               {"fault", s.fault ? json(*s.fault) : json(nullptr)},
-              {"updated_ms", s.updated_ms}};
+              {"updated_ms", s.updated_ms},
+              {"life_start_cycle", s.life_start},
+              {"closed", s.closed ? json{{"type", s.closed->type}, {"cycle", s.closed->cycle}} : json(nullptr)}};
     if (detail) {
         json sensors = json::object();
         for (const auto& c : s.channels)

@@ -105,6 +105,12 @@ http::response rest_api::route(const http::request& req) const {
             const bool broker = status_.broker_connected && status_.broker_connected();
             return json_ok({{"ready", broker}, {"broker_connected", broker}, {"model", status_.model_name}}, broker ? 200 : 503);
         });
+    if (path == "/api/v1/openapi.json")
+        return open([&] {
+            http::response r;  // application/json: gets an ETag like any JSON read
+            r.body = openapi_json();
+            return r;
+        });
     if (path == "/" || path == "/index.html")
         return open([&] {
             http::response r;
@@ -138,8 +144,14 @@ http::response rest_api::route(const http::request& req) const {
     }
     constexpr std::string_view asset_prefix = "/api/v1/assets/";
     constexpr std::string_view history_suffix = "/history";
+    constexpr std::string_view events_suffix = "/events";
     if (path.size() > asset_prefix.size() && path.compare(0, asset_prefix.size(), asset_prefix) == 0) {
         std::string rest = path.substr(asset_prefix.size());
+        if (rest.size() > events_suffix.size() && rest.compare(rest.size() - events_suffix.size(), events_suffix.size(), events_suffix) == 0) {
+            if (req.method != "POST") return not_allowed("POST");
+            if (auto denied = access_.require(req, role::operator_)) return std::move(*denied);
+            return record_event(req, rest.substr(0, rest.size() - events_suffix.size()));
+        }
         if (rest.size() > history_suffix.size() &&
             rest.compare(rest.size() - history_suffix.size(), history_suffix.size(), history_suffix) == 0)
             return read([&] { return history(req, rest.substr(0, rest.size() - history_suffix.size())); });
@@ -297,6 +309,45 @@ http::response rest_api::history(const http::request& req, const std::string& id
         points.push_back(std::move(p));
     }
     return json_ok({{"asset", id}, {"from_cycle", *from}, {"to_cycle", *to}, {"total_points", n}, {"points", points}});
+}
+
+http::response rest_api::record_event(const http::request& req, const std::string& id) const {
+    if (!valid_asset_id(id)) return http::json_error(400, "bad_request", "asset id must be 1..64 of [A-Za-z0-9._-]");
+    const json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (!body.is_object())
+        return http::json_error(400, "bad_request", "the body must be a JSON object like {\"type\":\"maintenance\",\"cycle\":212,\"note\":\"...\"}");
+    codec::event_command e;
+    if (!body.contains("type") || !body["type"].is_string()) return http::json_error(400, "bad_request", "type must be maintenance, failure or removal");
+    e.type = body["type"].get<std::string>();
+    if (e.type != "maintenance" && e.type != "failure" && e.type != "removal")
+        return http::json_error(400, "bad_request", "type must be maintenance, failure or removal");
+    if (!body.contains("cycle") || !body["cycle"].is_number_integer() || body["cycle"].get<std::int64_t>() < 1 ||
+        body["cycle"].get<std::int64_t>() > 1000000)
+        return http::json_error(400, "bad_request", "cycle must be a whole number in 1..1000000");
+    e.cycle = body["cycle"].get<std::int64_t>();
+    if (body.contains("note")) {
+        if (!body["note"].is_string()) return http::json_error(400, "bad_request", "note must be a string");
+        e.note = body["note"].get<std::string>();
+        if (e.note.size() > max_comment_bytes) return http::json_error(400, "bad_request", "note is longer than 2000 bytes");
+    }
+    if (!commands_.record_event) return http::json_error(503, "unavailable", "this server does not take commands");
+    const auto who = access_.identify(req);
+    e.by = who ? who->name : "anonymous";
+    e.at_ms = wall_ms();
+    auto done = commands_.record_event(id, e);
+    if (!done) {
+        switch (done.error()) {
+            case errc::not_found: return http::json_error(404, "not_found", done.detail());
+            case errc::conflict: return http::json_error(409, "conflict", done.detail());
+            case errc::invalid_argument: return http::json_error(400, "bad_request", done.detail());
+            case errc::unavailable: return http::json_error(503, "unavailable", done.detail());
+            default: return http::json_error(500, "internal_error", "the event could not be recorded");
+        }
+    }
+    json event = {{"asset", id}, {"type", e.type}, {"cycle", e.cycle}, {"note", e.note}, {"by", e.by}, {"at_ms", e.at_ms}};
+    json answer = {{"event", event}, {"asset", done->asset ? asset_json(*done->asset, false) : json(nullptr)},
+                   {"cleared_alert", done->alert ? alert_json(*done->alert) : json(nullptr)}};
+    return json_ok(answer, 201);
 }
 
 http::response rest_api::fleet() const {

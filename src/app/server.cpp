@@ -284,16 +284,26 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     status.version = TURBOTWIN_VERSION;
     status.streams = &live;
     command_port commands;
-    commands.acknowledge = [&intake](const std::string& asset, codec::ack_command c) -> Result<alerting::alert> {
-        auto answer = std::make_shared<std::promise<Result<alerting::alert>>>();
+    // A command is journaled, then applied by its engine's worker; the HTTP thread waits for it.
+    auto run_command = [&intake](const std::string& asset, std::string topic, std::string payload) -> Result<command_outcome> {
+        auto answer = std::make_shared<std::promise<Result<command_outcome>>>();
         auto outcome = answer->get_future();
-        const bool queued = intake(asset, codec::ack_command_topic(asset), codec::encode_ack_command(c),
-                                   [answer](Result<alerting::alert> r) { answer->set_value(std::move(r)); });
+        const bool queued = intake(asset, std::move(topic), std::move(payload),
+                                   [answer](Result<command_outcome> r) { answer->set_value(std::move(r)); });
         if (!queued) return {errc::unavailable, "the server is shutting down"};
-        // The worker answers after the readings queued ahead of it; a long backlog means busy.
+        // The worker answers after the readings queued ahead of it; the command is journaled, so
+        // it will be applied even if this wait gives up.
         if (outcome.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
-            return {errc::unavailable, "the engine's worker is busy; try again"};
+            return {errc::unavailable, "accepted, but the engine's worker is busy: it will be applied shortly; check the engine's state"};
         return outcome.get();
+    };
+    commands.acknowledge = [run_command](const std::string& asset, codec::ack_command c) -> Result<alerting::alert> {
+        auto r = run_command(asset, codec::ack_command_topic(asset), codec::encode_ack_command(c));
+        if (!r) return {r.error(), r.detail()};
+        return *r->alert;
+    };
+    commands.record_event = [run_command](const std::string& asset, codec::event_command e) -> Result<command_outcome> {
+        return run_command(asset, codec::event_command_topic(asset), codec::encode_event_command(e));
     };
     rest_api api(view, counters, status, std::move(*access), std::move(commands));
     http::server_options ho;

@@ -25,6 +25,7 @@ const char* reason_label(errc e) noexcept {
         case errc::not_found: return "not_found";
         case errc::conflict: return "conflict";
         case errc::unavailable: return "unavailable";
+        case errc::asset_closed: return "asset_closed";
     }
     return "unknown";
 }

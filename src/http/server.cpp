@@ -360,7 +360,8 @@ private:
             end_stream(stream_end::client_gone);
             return on_transport_error(ec, "write stream");
         }
-        if (sse_done_) return stream_.close();
+        // Ended meanwhile with the socket still good: stop() waited for this write to finish.
+        if (sse_done_) return write_last_chunk();
         last_write_ = std::chrono::steady_clock::now();
         pump();
     }
@@ -426,16 +427,27 @@ private:
     }
 
     void close_after_stream() {
+        heartbeat_.cancel();  // stop()'s deadline, if set
         beast::error_code ignored;
         stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
         stream_.close();
     }
 
-    /// stop(): an event stream that is not in the middle of a write gets its last chunk.
+    /// stop(): an event stream gets its last chunk, after the write in flight if there is one,
+    /// as long as the client takes it within last_chunk_timeout; then the socket closes.
     void on_stop() {
         if (sse_ && !sse_done_) {
             end_stream(stream_end::server_stopped);
             if (sse_started_ && !sse_writing_) return write_last_chunk();
+            if (sse_started_) {
+                // on_stream_write sends the last chunk when the write completes; a client that
+                // does not take it in time is cut off (the timer is free: end_stream stopped it).
+                heartbeat_.expires_after(last_chunk_timeout);
+                heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+                    if (!ec) self->stream_.close();
+                });
+                return;
+            }
         }
         stream_.close();
     }

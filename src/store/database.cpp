@@ -35,6 +35,16 @@ CREATE TABLE IF NOT EXISTS rul_history (
   levels   BLOB,
   PRIMARY KEY (asset, cycle)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events (
+  seq    INTEGER PRIMARY KEY AUTOINCREMENT,
+  asset  TEXT NOT NULL,
+  type   TEXT NOT NULL,
+  cycle  INTEGER NOT NULL,
+  note   TEXT NOT NULL,
+  by     TEXT NOT NULL,
+  at_ms  INTEGER NOT NULL,
+  UNIQUE (asset, type, cycle)
+);
 CREATE TABLE IF NOT EXISTS alert_changes (
   seq           INTEGER PRIMARY KEY AUTOINCREMENT,
   alert_id      TEXT NOT NULL,
@@ -100,7 +110,7 @@ int bind_text(sqlite3_stmt* s, int i, const std::string& v) {
 
 struct database::statements {
     stmt_ptr begin, commit, rollback;
-    stmt_ptr upsert_twin, insert_rul, insert_alert, mark_published;
+    stmt_ptr upsert_twin, insert_rul, insert_alert, mark_published, insert_event;
     stmt_ptr get_meta, set_meta;
 };
 
@@ -204,6 +214,9 @@ Result<bool> database::prepare_all() {
         prep(st_->insert_alert,
              "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, "
              "risk_rul, ack_by, ack_at_ms, ack_comment) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(alert_id, state) DO NOTHING") &&
+        // The same event re-applied from the journal is stored once.
+        prep(st_->insert_event,
+             "INSERT INTO events(asset, type, cycle, note, by, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(asset, type, cycle) DO NOTHING") &&
         prep(st_->mark_published, "UPDATE alert_changes SET published = 1 WHERE alert_id = ?1 AND state = ?2") &&
         prep(st_->get_meta, "SELECT value FROM meta WHERE key = ?1") &&
         prep(st_->set_meta, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -356,6 +369,20 @@ Result<std::vector<rul_row>> database::rul_range(const std::string& asset, std::
     return out;
 }
 
+Result<std::vector<event_row>> database::events() {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT asset, type, cycle, note, by, at_ms FROM events ORDER BY seq", -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read events")};
+    stmt_ptr s(raw);
+    std::vector<event_row> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW)
+        out.push_back({column_text(raw, 0), column_text(raw, 1), sqlite3_column_int64(raw, 2), column_text(raw, 3), column_text(raw, 4),
+                       sqlite3_column_int64(raw, 5)});
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read events")};
+    return out;
+}
+
 Result<std::unique_ptr<database>> database::open_reader(const std::string& path) {
     sqlite3* raw = nullptr;
     const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX, nullptr);
@@ -426,6 +453,17 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }
+    for (const auto& cs : changes)
+        for (const auto& e : cs.events) {
+            stmt_use s(st_->insert_event.get());
+            bind_text(s.get(), 1, e.asset);
+            bind_text(s.get(), 2, e.type);
+            sqlite3_bind_int64(s.get(), 3, e.cycle);
+            bind_text(s.get(), 4, e.note);
+            bind_text(s.get(), 5, e.by);
+            sqlite3_bind_int64(s.get(), 6, e.at_ms);
+            if (!step_done(s.get())) return fail("cannot store an event of " + e.asset);
+        }
     for (const auto& k : published) {
         stmt_use s(st_->mark_published.get());
         bind_text(s.get(), 1, k.id);

@@ -24,14 +24,43 @@ asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(st
     features_.resize(prognostics::feature_count(*config.model));
 }
 
+Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view type, std::int64_t cycle) {
+    const bool maintenance = type == "maintenance";
+    if (!maintenance && type != "failure" && type != "removal")
+        return {errc::invalid_argument, "event type must be maintenance, failure or removal"};
+    if (cycle < last_cycle_)
+        return {errc::conflict, "cycle " + std::to_string(cycle) + " is before the last reading (" + std::to_string(last_cycle_) + ")"};
+    if (maintenance && !closed_ && applied_ == 0 && life_start_ == cycle && cycle > 0)
+        return {errc::conflict, "a new life already started at cycle " + std::to_string(cycle)};
+    if (!maintenance && closed_) return {errc::conflict, "the engine was already recorded as " + closed_->type + " at cycle " + std::to_string(closed_->cycle)};
+    auto change = alerts_.clear(cycle);
+    if (maintenance) {
+        // A fresh life: everything learnt about the old one goes, except identity, alert
+        // numbering and the cycle count.
+        asset_twin fresh(id_, config_);
+        fresh.alerts_ = std::move(alerts_);
+        fresh.last_cycle_ = cycle;
+        fresh.life_start_ = cycle;
+        *this = std::move(fresh);
+    } else {
+        closed_ = closure{std::string(type), cycle};
+        last_cycle_ = cycle;
+        if (last_) last_->level = alerting::severity::normal;
+    }
+    return change;
+}
+
 Result<twin_update> asset_twin::process(reading r) {
+    if (closed_)
+        return {errc::asset_closed, "engine recorded as " + closed_->type + " at cycle " + std::to_string(closed_->cycle) +
+                                        "; a maintenance event starts a new life"};
     if (r.cycle == last_cycle_) return {errc::duplicate_cycle, "cycle " + std::to_string(r.cycle) + " already applied"};
     if (r.cycle < last_cycle_)
         return {errc::out_of_order_cycle, "cycle " + std::to_string(r.cycle) + " after " + std::to_string(last_cycle_)};
     const auto report = sanitize(r, *config_.catalogue);
     if (report.present_sensors == 0) return {errc::no_valid_sensors, "no plausible sensor value"};
 
-    const double dt = last_cycle_ == 0 ? 0.0 : double(r.cycle - last_cycle_);
+    const double dt = applied_ == 0 ? 0.0 : double(r.cycle - last_cycle_);
     // Step copies first: a numerical fault in one channel must not leave the others advanced.
     std::vector<estimation::trend_filter> next = filters_;
     const auto& model = *config_.model;
@@ -56,7 +85,7 @@ Result<twin_update> asset_twin::process(reading r) {
         for (std::size_t i = 0; i < filters_.size(); ++i) baselines_[i] = filters_[i].level();
     // Innovation consistency: readings the filter cannot explain (EWMA over about 10 cycles).
     if (nis_count > 0) innovation_ratio_ += innovation_smoothing * (nis_sum / nis_count - innovation_ratio_);
-    prognostics::compute_features(model, r.cycle, filters_, baselines_, features_);
+    prognostics::compute_features(model, r.cycle - life_start_, filters_, baselines_, features_);
     for (std::size_t i = 0; i < filters_.size(); ++i) deviations_[i] = filters_[i].level() - baselines_[i];
 
     twin_update u;

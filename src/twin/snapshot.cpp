@@ -7,10 +7,11 @@ namespace turbotwin::twin {
 
 namespace {
 
-constexpr std::uint32_t snapshot_magic = 0x54545735;  // "TTW5": bump when the layout changes
-// Older layouts still read: "TTW3" has no alert risk_rul, acknowledgement or risk; "TTW4" no risk.
-constexpr std::uint32_t snapshot_magic_v3 = 0x54545733;
-constexpr std::uint32_t snapshot_magic_v4 = 0x54545734;
+// "TTWn", n the layout version: bump when the layout changes. Older layouts are still read:
+// 3 has no alert risk_rul or acknowledgement, 4 no risk, 5 no life start or closure.
+constexpr std::uint32_t snapshot_magic_base = 0x54545730;
+constexpr std::uint32_t snapshot_version = 6;
+constexpr std::uint32_t snapshot_magic = snapshot_magic_base + snapshot_version;
 
 class writer {
 public:
@@ -130,6 +131,12 @@ std::string asset_twin::snapshot() const {
     if (alerts_.active()) put_alert(w, *alerts_.active());
     w.put(std::uint8_t(fault_.has_value()));
     if (fault_) w.put_string(*fault_);
+    w.put(life_start_);
+    w.put(std::uint8_t(closed_.has_value()));
+    if (closed_) {
+        w.put_string(closed_->type);
+        w.put(closed_->cycle);
+    }
     return w.take();
 }
 
@@ -137,10 +144,11 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     reader r(blob);
     std::uint32_t magic = 0, channels = 0;
     std::string id;
-    if (!r.get(magic) || (magic != snapshot_magic && magic != snapshot_magic_v3 && magic != snapshot_magic_v4))
+    if (!r.get(magic) || magic < snapshot_magic_base + 3 || magic > snapshot_magic)
         return {errc::parse_error, "not a twin snapshot of this version"};
-    const bool v3 = magic == snapshot_magic_v3;
-    const bool has_risk = magic == snapshot_magic;
+    const std::uint32_t version = magic - snapshot_magic_base;
+    const bool v3 = version == 3;
+    const bool has_risk = version >= 5;
     if (!r.get_string(id) || !valid_asset_id(id)) return {errc::parse_error, "snapshot has a bad asset id"};
     if (!r.get(channels) || channels != config.model->channels.size())
         return {errc::parse_error, "snapshot of " + id + " was taken with another model (channel count differs)"};
@@ -187,6 +195,15 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
         std::string fault;
         if (!r.get_string(fault)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
         t.fault_ = std::move(fault);
+    }
+    if (version >= 6) {
+        std::uint8_t has_closed = 0;
+        if (!r.get(t.life_start_) || !r.get(has_closed)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+        if (has_closed) {
+            closure c;
+            if (!r.get_string(c.type) || !r.get(c.cycle)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+            t.closed_ = std::move(c);
+        }
     }
     if (!r.done()) return {errc::parse_error, "snapshot of " + id + " has trailing bytes"};
     return t;

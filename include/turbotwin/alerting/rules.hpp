@@ -81,6 +81,10 @@ public:
     /// alert as it now is (state acknowledged).
     Result<alert> acknowledge(std::string_view asset, std::string_view alert_id, acknowledgement ack);
 
+    /// Ends the active alert, if any, at `cycle` (a shop visit or a removal) and returns to
+    /// normal severity. Alert numbering goes on, so ids stay unique across lives.
+    change clear(std::int64_t cycle);
+
     /// Restores a snapshot of this state.
     void restore(severity s, std::optional<alert> active, std::uint64_t raised_count) {
         severity_ = s;

@@ -41,8 +41,13 @@ public:
     virtual void batch_done(store::change_set&& changes) = 0;
 };
 
+/// What an applied operator command produced.
+struct command_outcome {
+    std::optional<alerting::alert> alert;  ///< ack: the acknowledged alert; event: the alert it cleared, if any
+    std::optional<asset_summary> asset;    ///< event: the engine as it now is
+};
 /// The answer to an operator command, called on the engine's worker once it is applied.
-using command_reply = std::function<void(Result<alerting::alert>)>;
+using command_reply = std::function<void(Result<command_outcome>)>;
 
 class fleet {
 public:

@@ -27,6 +27,8 @@ struct asset_summary {
     std::uint64_t readings = 0;                 ///< readings applied
     std::optional<std::string> active_alert;    ///< id of the active RUL alert
     std::optional<std::string> fault;           ///< numerical fault, if any
+    std::int64_t life_start = 0;                ///< cycle of the last maintenance event (0: first life)
+    std::optional<twin::asset_twin::closure> closed;  ///< recorded failure or removal
     std::vector<twin::channel_state> channels;  ///< filtered sensors
     std::int64_t updated_ms = 0;                ///< wall clock of the last update (server time)
 };

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "turbotwin/app/access.hpp"
+#include "turbotwin/app/fleet.hpp"
 #include "turbotwin/app/fleet_view.hpp"
 #include "turbotwin/codec/command.hpp"
 #include "turbotwin/app/metrics.hpp"
@@ -32,6 +33,7 @@ struct server_status {
 /// engine's worker has applied the command, or fails (unavailable) when it cannot.
 struct command_port {
     std::function<Result<alerting::alert>(const std::string& asset, codec::ack_command)> acknowledge;
+    std::function<Result<command_outcome>(const std::string& asset, codec::event_command)> record_event;
 };
 
 class rest_api {
@@ -46,6 +48,7 @@ private:
     http::response alert(const std::string& id) const;
     http::response fleet() const;
     http::response history(const http::request& req, const std::string& id) const;
+    http::response record_event(const http::request& req, const std::string& id) const;
     http::response assets(const http::request& req) const;
     http::response asset(const std::string& id) const;
     http::response alerts(const http::request& req) const;
@@ -60,5 +63,6 @@ private:
 
 /// The dashboard page (served at /), compiled into the binary.
 const std::string& dashboard_html();
+const std::string& openapi_json();  ///< the OpenAPI 3.0 document of this API (GET /api/v1/openapi.json), compiled in
 
 }  // namespace turbotwin::app

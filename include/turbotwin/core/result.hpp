@@ -33,6 +33,7 @@ enum class errc {
     not_found,                 ///< the thing asked for does not exist
     conflict,                  ///< the request contradicts the current state (e.g. ack a cleared alert)
     unavailable,               ///< the service cannot answer now (busy, shutting down)
+    asset_closed,              ///< telemetry for an engine recorded as failed or removed
 };
 
 /// Stable snake_case label of an error, used in metrics and error messages.

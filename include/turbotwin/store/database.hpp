@@ -36,14 +36,25 @@ struct rul_row {
     std::vector<float> levels;  ///< filtered sensor levels, in the model's channel order (may be empty)
 };
 
+/// An engine event an operator recorded: ground truth for later learning.
+struct event_row {
+    std::string asset;
+    std::string type;  ///< maintenance, failure, removal
+    std::int64_t cycle = 0;
+    std::string note;
+    std::string by;
+    std::int64_t at_ms = 0;
+};
+
 /// What one worker batch changed. Later change sets win over earlier ones for the same engine.
 struct change_set {
     std::vector<twin_row> twins;
     std::vector<rul_row> ruls;
     std::vector<alerting::alert> alerts;  ///< each alert change (raised, cleared) in order
+    std::vector<event_row> events;
 
-    bool empty() const noexcept { return twins.empty() && ruls.empty() && alerts.empty(); }
-    std::size_t records() const noexcept { return twins.size() + ruls.size() + alerts.size(); }
+    bool empty() const noexcept { return twins.empty() && ruls.empty() && alerts.empty() && events.empty(); }
+    std::size_t records() const noexcept { return twins.size() + ruls.size() + alerts.size() + events.size(); }
 };
 
 /// An alert change: the alert id and the state it entered.
@@ -87,6 +98,8 @@ public:
     Result<std::size_t> load_alert_changes(const std::function<void(stored_alert&&)>& fn);
     /// The last `limit` RUL rows of an asset, newest first.
     Result<std::vector<rul_row>> rul_history(const std::string& asset, std::size_t limit);
+    /// Every recorded event, oldest first.
+    Result<std::vector<event_row>> events();
     /// An asset's RUL rows with from <= cycle <= to, oldest first, with their sensor levels.
     Result<std::vector<rul_row>> rul_range(const std::string& asset, std::int64_t from, std::int64_t to);
 

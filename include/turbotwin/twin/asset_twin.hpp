@@ -70,6 +70,21 @@ public:
         return alerts_.acknowledge(id_, alert_id, std::move(ack));
     }
     const std::optional<std::string>& fault() const noexcept { return fault_; }
+
+    /// Operator events (the REST events route). "maintenance" at `cycle`: a fresh life starts
+    /// (filters, baselines and estimate reset; the engine's cycle count goes on, so the next
+    /// reading must come after `cycle`, and the model sees cycles since the visit). "failure" and
+    /// "removal" close the twin: its telemetry is refused (asset_closed) until a maintenance
+    /// event. Either way an active alert clears at `cycle`. conflict: `cycle` is before the last
+    /// reading, or the event is already recorded; invalid_argument: unknown type.
+    Result<alerting::asset_alerts::change> record_event(std::string_view type, std::int64_t cycle);
+    /// Cycle at which the current life began (0: the first life).
+    std::int64_t life_start() const noexcept { return life_start_; }
+    struct closure {
+        std::string type;  ///< "failure" or "removal"
+        std::int64_t cycle = 0;
+    };
+    const std::optional<closure>& closed() const noexcept { return closed_; }
     std::vector<channel_state> channels() const;
     std::size_t channel_count() const noexcept { return filters_.size(); }
     /// Filtered level of channel i (the model's channel order); no allocation.
@@ -95,6 +110,8 @@ private:
     std::optional<twin_update> last_;
     alerting::asset_alerts alerts_;
     std::optional<std::string> fault_;
+    std::int64_t life_start_ = 0;
+    std::optional<closure> closed_;
 };
 
 }  // namespace turbotwin::twin

@@ -140,3 +140,62 @@ TEST_F(api_fixture, reads_need_a_viewer_only_when_configured_and_probes_stay_ope
 
 }  // namespace
 }  // namespace turbotwin::app
+
+namespace turbotwin::app {
+namespace {
+
+struct events_fixture : ::testing::Test {
+    fleet_view view;
+    metrics counters;
+    std::vector<codec::event_command> seen;
+
+    rest_api make() {
+        command_port port;
+        port.record_event = [this](const std::string& asset, codec::event_command e) -> Result<command_outcome> {
+            seen.push_back(e);
+            if (asset == "GONE") return {errc::not_found, "unknown asset GONE"};
+            if (e.cycle < 50) return {errc::conflict, "before the last reading"};
+            asset_summary s;
+            s.id = asset;
+            s.life_start = e.cycle;
+            return command_outcome{std::nullopt, s};
+        };
+        auto tokens = parse_token_list("operator:op-0123456789abcdef,viewer:view-0123456789abcdef");
+        return rest_api(view, counters, server_status{}, access_policy(*tokens, false), port);
+    }
+    static http::request post(std::string path, std::string body, std::string token = "op-0123456789abcdef") {
+        http::request r;
+        r.method = "POST";
+        r.path = r.target = std::move(path);
+        r.body = std::move(body);
+        r.headers.emplace_back("authorization", "Bearer " + token);
+        return r;
+    }
+};
+
+TEST_F(events_fixture, records_an_event_as_operator_only_with_a_valid_body) {
+    auto api = make();
+    EXPECT_EQ(api(post("/api/v1/assets/ENG-1/events", R"({"type":"maintenance","cycle":60})", "view-0123456789abcdef")).status, 403u);
+    EXPECT_EQ(api(post("/api/v1/assets/ENG-1/events", R"({"type":"maintenance","cycle":60})", "nope-nope-nope-nope")).status, 401u);
+    for (std::string bad : {"", "[]", R"({"cycle":60})", R"({"type":"overhaul","cycle":60})", R"({"type":"failure"})",
+                            R"({"type":"failure","cycle":0})", R"({"type":"failure","cycle":1.5})", R"({"type":"failure","cycle":"60"})",
+                            R"({"type":"failure","cycle":60,"note":7})"})
+        EXPECT_EQ(api(post("/api/v1/assets/ENG-1/events", bad)).status, 400u) << bad;
+    EXPECT_TRUE(seen.empty());
+    auto ok = api(post("/api/v1/assets/ENG-1/events", R"({"type":"maintenance","cycle":60,"note":"HPC wash"})"));
+    ASSERT_EQ(ok.status, 201u) << ok.body;
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].note, "HPC wash");
+    EXPECT_EQ(seen[0].by.rfind("operator-", 0), 0u);
+    const auto body = nlohmann::json::parse(ok.body);
+    EXPECT_EQ(body["event"]["type"], "maintenance");
+    EXPECT_EQ(body["asset"]["life_start_cycle"], 60);
+    EXPECT_EQ(api(post("/api/v1/assets/ENG-1/events", R"({"type":"failure","cycle":10})")).status, 409u);
+    EXPECT_EQ(api(post("/api/v1/assets/GONE/events", R"({"type":"failure","cycle":60})")).status, 404u);
+    auto get = post("/api/v1/assets/ENG-1/events", "");
+    get.method = "GET";
+    EXPECT_EQ(api(get).status, 405u);
+}
+
+}  // namespace
+}  // namespace turbotwin::app

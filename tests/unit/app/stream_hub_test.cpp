@@ -205,8 +205,8 @@ TEST_F(hub_fixture, tee_feeds_the_next_sink_and_the_streams) {
     tee.rejected("turbotwin/v1/engines/x/telemetry", "malformed_json");
     EXPECT_EQ(mqtt.seen, (std::vector<std::string>{"rul ENG-4 7", "alert ENG-4-2",
                                                    "rejected turbotwin/v1/engines/x/telemetry malformed_json"}));
-    EXPECT_TRUE(c.wait_for("event: alert\ndata: {\"id\":\"ENG-4-2\""));
-    EXPECT_NE(c.data().find("event: rul\ndata: {\"asset\":\"ENG-4\",\"cycle\":7"), std::string::npos);
+    EXPECT_TRUE(c.wait_for(frame("alert", alert_json(make_alert("ENG-4", 2)).dump())));
+    EXPECT_NE(c.data().find(frame("rul", rul_message("ENG-4", update(7, 60)))), std::string::npos);
     EXPECT_EQ(c.data().find("rejected"), std::string::npos);
 }
 

@@ -94,3 +94,78 @@ TEST(snapshot, keeps_an_acknowledged_alert_with_who_when_and_why) {
     // The journal may apply the same acknowledgement again after a restart: refused, no change.
     EXPECT_EQ(restored->acknowledge_alert(id, {"operator-9", 1700000000001, "inspection booked"}).error(), errc::conflict);
 }
+
+// Readings of an engine as if its life had started at `start` (cycle numbers go on).
+reading shifted(std::int64_t cycle, std::int64_t start) {
+    reading r = make_reading(cycle - start);
+    r.cycle = cycle;
+    return r;
+}
+
+TEST(events, maintenance_starts_a_life_that_matches_a_new_engine_bit_for_bit) {
+    const auto config = load_config();
+    twin::asset_twin overhauled("ENG-050", config);
+    for (std::int64_t c = 1; c <= 200; ++c) ASSERT_TRUE(overhauled.process(make_reading(c)).ok());
+    ASSERT_TRUE(overhauled.alerts().active()) << "the first life should end in an alert";
+    const auto raised_before = overhauled.alerts().raised_count();
+    auto change = overhauled.record_event("maintenance", 205);
+    ASSERT_TRUE(change.ok()) << change.message();
+    ASSERT_TRUE(change->cleared) << "the shop visit ends the active alert";
+    EXPECT_EQ(change->cleared->cleared_cycle, 205);
+    EXPECT_FALSE(overhauled.alerts().active());
+    EXPECT_EQ(overhauled.life_start(), 205);
+    EXPECT_EQ(overhauled.readings_applied(), 0u);
+    EXPECT_FALSE(overhauled.last_update());
+    EXPECT_EQ(overhauled.process(shifted(205, 205)).error(), errc::duplicate_cycle) << "the cycle count goes on";
+    // The new life is estimated exactly as a brand-new engine's.
+    twin::asset_twin brand_new("ENG-051", config);
+    for (std::int64_t k = 1; k <= 120; ++k) {
+        auto a = overhauled.process(shifted(205 + k, 205));
+        auto b = brand_new.process(make_reading(k));
+        ASSERT_TRUE(a.ok() && b.ok()) << k;
+        EXPECT_EQ(a->estimate.rul, b->estimate.rul) << "cycle " << k << " of the new life";
+        EXPECT_EQ(a->estimate.rul_hi, b->estimate.rul_hi);
+        EXPECT_EQ(a->risk, b->risk);
+    }
+    // Alert ids stay unique across lives.
+    if (overhauled.alerts().active()) {
+        EXPECT_EQ(overhauled.alerts().active()->id, "ENG-050-" + std::to_string(raised_before + 1));
+    }
+    // And the snapshot carries the life start.
+    auto restored = twin::asset_twin::restore(overhauled.snapshot(), config);
+    ASSERT_TRUE(restored.ok()) << restored.message();
+    EXPECT_EQ(restored->life_start(), 205);
+    EXPECT_EQ(restored->snapshot(), overhauled.snapshot());
+}
+
+TEST(events, failure_closes_the_twin_until_a_new_life) {
+    const auto config = load_config();
+    twin::asset_twin t("ENG-052", config);
+    for (std::int64_t c = 1; c <= 100; ++c) ASSERT_TRUE(t.process(make_reading(c)).ok());
+    EXPECT_EQ(t.record_event("maintenance", 99).error(), errc::conflict) << "before the last reading";
+    EXPECT_EQ(t.record_event("repaint", 120).error(), errc::invalid_argument);
+    ASSERT_TRUE(t.record_event("failure", 101).ok());
+    ASSERT_TRUE(t.closed());
+    EXPECT_EQ(t.closed()->type, "failure");
+    EXPECT_EQ(t.closed()->cycle, 101);
+    EXPECT_EQ(t.process(make_reading(102)).error(), errc::asset_closed);
+    EXPECT_EQ(t.record_event("removal", 101).error(), errc::conflict) << "already closed";
+    auto restored = twin::asset_twin::restore(t.snapshot(), config);
+    ASSERT_TRUE(restored.ok()) << restored.message();
+    ASSERT_TRUE(restored->closed());
+    EXPECT_EQ(restored->closed()->cycle, 101);
+    EXPECT_EQ(restored->process(make_reading(102)).error(), errc::asset_closed);
+    // A new engine installed: maintenance opens a new life.
+    ASSERT_TRUE(restored->record_event("maintenance", 110).ok());
+    EXPECT_FALSE(restored->closed());
+    EXPECT_TRUE(restored->process(shifted(111, 110)).ok());
+    EXPECT_EQ(restored->record_event("maintenance", 110).error(), errc::conflict) << "before the last reading";
+}
+
+TEST(events, the_same_maintenance_twice_is_a_conflict) {
+    const auto config = load_config();
+    twin::asset_twin t("ENG-053", config);
+    for (std::int64_t c = 1; c <= 10; ++c) ASSERT_TRUE(t.process(make_reading(c)).ok());
+    ASSERT_TRUE(t.record_event("maintenance", 12).ok());
+    EXPECT_EQ(t.record_event("maintenance", 12).error(), errc::conflict);
+}

@@ -1,0 +1,435 @@
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "turbotwin/app/rest_api.hpp"
+
+#ifndef TURBOTWIN_VERSION
+#define TURBOTWIN_VERSION "dev"
+#endif
+
+namespace turbotwin::app {
+
+// The OpenAPI 3.0 document of the REST API, served at GET /api/v1/openapi.json.
+//
+// Built with small helpers rather than kept as one JSON literal: every read shares the same
+// ETag/304/401 answers and every object schema lists its keys once (required and closed follow
+// from the list), so a new field or route is one line and cannot get half-documented.
+// tests/integration/test_openapi.py calls every route documented here against the real server
+// and validates each answer against its schema; json_out.cpp and rest_api.cpp are the sources
+// of truth this follows. Objects are closed (additionalProperties: false) where we mean it:
+// a field the server adds without documenting it fails that test.
+
+namespace {
+
+using oj = nlohmann::ordered_json;  // keeps keys in the order written: a readable document
+
+oj schema_ref(std::string_view name) { return {{"$ref", "#/components/schemas/" + std::string(name)}}; }
+oj response_ref(std::string_view name) { return {{"$ref", "#/components/responses/" + std::string(name)}}; }
+oj parameter_ref(std::string_view name) { return {{"$ref", "#/components/parameters/" + std::string(name)}}; }
+
+oj typed(const char* type, const char* description = nullptr) {
+    oj s = {{"type", type}};
+    if (description) s["description"] = description;
+    return s;
+}
+oj nullable(oj s) {
+    s["nullable"] = true;
+    return s;
+}
+// OpenAPI 3.0 ignores siblings of $ref, so a nullable reference wraps it in allOf.
+oj nullable_ref(std::string_view name, const char* description) {
+    return {{"description", description}, {"nullable", true}, {"allOf", oj::array({schema_ref(name)})}};
+}
+oj one_of(std::vector<std::string> values, const char* description = nullptr) {
+    oj s = {{"type", "string"}, {"enum", std::move(values)}};
+    if (description) s["description"] = description;
+    return s;
+}
+oj array_of(oj items) { return {{"type", "array"}, {"items", std::move(items)}}; }
+oj map_of(oj values, const char* description) {
+    return {{"type", "object"}, {"description", description}, {"additionalProperties", std::move(values)}};
+}
+
+using fields = std::vector<std::pair<std::string, oj>>;
+
+// A closed object: every listed key present unless named in `optional`, no other key allowed.
+oj object(const fields& props, std::vector<std::string> optional = {}, const char* description = nullptr) {
+    oj s = {{"type", "object"}};
+    if (description) s["description"] = description;
+    oj required = oj::array();
+    oj properties = oj::object();
+    for (const auto& [name, schema] : props) {
+        properties[name] = schema;
+        if (std::find(optional.begin(), optional.end(), name) == optional.end()) required.push_back(name);
+    }
+    if (!required.empty()) s["required"] = std::move(required);
+    s["properties"] = std::move(properties);
+    s["additionalProperties"] = false;
+    return s;
+}
+
+// An object that may grow: the listed keys are documented, others may appear.
+oj open_object(const fields& props, std::vector<std::string> optional = {}, const char* description = nullptr) {
+    oj s = object(props, std::move(optional), description);
+    s.erase("additionalProperties");
+    return s;
+}
+
+const char* const asset_id_pattern = "^[A-Za-z0-9._-]{1,64}$";
+
+fields asset_fields() {
+    return {
+        {"id", {{"type", "string"}, {"pattern", asset_id_pattern}, {"example", "ENG-001"}}},
+        {"last_cycle", {{"type", "integer"}, {"minimum", 0}, {"description", "last cycle applied"}}},
+        {"rul", typed("number", "remaining useful life, cycles (point estimate)")},
+        {"rul_lo", typed("number", "lower end of the 90% interval, cycles")},
+        {"rul_hi", typed("number", "upper end of the 90% interval, cycles")},
+        {"severity", one_of({"normal", "warning", "critical"})},
+        {"confidence", one_of({"high", "low"}, "low: the engine left the training fleet's degradation path, or the "
+                                                "readings stopped matching the filter (intervals are widened)")},
+        {"confidence_reason", nullable(typed("string", "why confidence is low; null when high"))},
+        {"risk", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", "P(failure within the critical horizon)"}}},
+        {"risk_rul", typed("number", "the alerting quantile of the RUL distribution, cycles")},
+        {"novelty", nullable(typed("number", "novelty score; null before the engine's baseline is known"))},
+        {"readings", {{"type", "integer"}, {"minimum", 0}, {"description", "readings applied"}}},
+        {"active_alert", nullable(typed("string", "id of the alert in force, if any"))},
+        {"fault", nullable(typed("string", "numerical fault of the twin, if any"))},
+        {"updated_ms", typed("integer", "server wall clock of the last update, ms since the Unix epoch")},
+        {"life_start_cycle", {{"type", "integer"}, {"minimum", 0}, {"description", "cycle of the last maintenance event; 0 in the first life"}}},
+        {"closed", nullable(object({{"type", one_of({"failure", "removal"})}, {"cycle", typed("integer")}}, {},
+                                   "recorded failure or removal: telemetry is refused until a maintenance event"))},
+    };
+}
+
+oj schemas() {
+    oj s = oj::object();
+    s["Error"] = object({{"error", object({{"code", {{"type", "string"}, {"example", "not_found"}}},
+                                           {"message", typed("string", "for people; may change")}})}},
+                        {}, "Every error answer: a stable machine code and a message.");
+    s["Health"] = object({{"status", one_of({"ok"})}, {"version", typed("string", "server version")}});
+    s["Readiness"] = object({{"ready", typed("boolean")}, {"broker_connected", typed("boolean")}, {"model", typed("string", "model name")}});
+    s["Asset"] = object(asset_fields(), {}, "One engine's latest state (listings).");
+    s["SensorState"] = object({{"level", typed("number", "filtered level")},
+                               {"level_std", typed("number", "its standard deviation")},
+                               {"slope", typed("number", "trend, units per cycle")},
+                               {"slope_std", typed("number", "its standard deviation")}});
+    auto detail = asset_fields();
+    detail.emplace_back("sensors", map_of(schema_ref("SensorState"), "the filtered state of each informative sensor, by name"));
+    s["AssetDetail"] = object(detail, {}, "One engine with its filtered sensors.");
+    s["AssetPage"] = object({{"items", array_of(schema_ref("Asset"))},
+                             {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
+    s["Alert"] = object(
+        {{"id", {{"type", "string"}, {"description", "<asset>-<n>"}, {"example", "ENG-001-1"}}},
+         {"asset", {{"type", "string"}, {"pattern", asset_id_pattern}}},
+         {"type", one_of({"rul"})},
+         {"severity", one_of({"warning", "critical"})},
+         {"state", one_of({"active", "acknowledged", "cleared"})},
+         {"cycle", typed("integer", "cycle of the latest change")},
+         {"raised_cycle", typed("integer")},
+         {"cleared_cycle", nullable(typed("integer"))},
+         {"rul", typed("number")},
+         {"rul_lo", typed("number")},
+         {"rul_hi", typed("number")},
+         {"risk_rul", typed("number", "the RUL quantile the thresholds apply to")},
+         {"acknowledged", nullable(object({{"by", typed("string", "name of the operator token")},
+                                           {"at_ms", typed("integer", "ms since the Unix epoch")},
+                                           {"comment", typed("string")}}))}},
+        {}, "A RUL alert and its lifecycle; also the data of an `alert` stream event and of turbotwin/v1/alerts/{id}.");
+    s["AlertPage"] = object({{"items", array_of(schema_ref("Alert"))},
+                             {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
+    s["Fleet"] = object(
+        {{"assets", typed("integer", "engines with a twin")},
+         {"by_severity", object({{"normal", typed("integer")}, {"warning", typed("integer")}, {"critical", typed("integer")}})},
+         {"by_confidence", object({{"high", typed("integer")}, {"low", typed("integer")}})},
+         {"alerts", object({{"active", typed("integer")}, {"acknowledged", typed("integer")}, {"cleared", typed("integer")}})},
+         {"most_at_risk", array_of(schema_ref("Asset"))},
+         {"ingest", object({{"broker_connected", typed("boolean")},
+                            {"messages_received", typed("integer")},
+                            {"readings_applied", typed("integer")},
+                            {"rejected", typed("integer")},
+                            {"backlog", typed("integer", "telemetry messages queued for the workers")}})},
+         {"model", typed("string")}},
+        {}, "Fleet summary: counts, the 10 engines most at risk, ingest status.");
+    s["HistoryPoint"] = object({{"cycle", typed("integer")},
+                                {"rul", typed("number")},
+                                {"rul_lo", typed("number")},
+                                {"rul_hi", typed("number")},
+                                {"severity", one_of({"normal", "warning", "critical"})},
+                                {"sensors", map_of(typed("number"), "filtered levels of the sensors asked for, by name")}},
+                               {"rul", "rul_lo", "rul_hi", "severity", "sensors"},
+                               "One stored cycle; only the fields asked for (cycle always).");
+    s["History"] = object({{"asset", typed("string")},
+                           {"from_cycle", typed("integer")},
+                           {"to_cycle", typed("integer")},
+                           {"total_points", typed("integer", "stored cycles in the range, before downsampling")},
+                           {"points", array_of(schema_ref("HistoryPoint"))}});
+    s["RulUpdate"] = object({{"asset", typed("string")},
+                             {"cycle", typed("integer")},
+                             {"rul", typed("number")},
+                             {"rul_lo", typed("number")},
+                             {"rul_hi", typed("number")},
+                             {"severity", one_of({"normal", "warning", "critical"})},
+                             {"confidence", one_of({"high", "low"})},
+                             {"confidence_reason", nullable(typed("string"))},
+                             {"ts", typed("integer", "the reading's timestamp, echoed when it had one")}},
+                            {"ts"}, "Data of an `rul` stream event; also turbotwin/v1/engines/{id}/rul.");
+    s["AckRequest"] = open_object({{"comment", {{"type", "string"}, {"maxLength", 2000}, {"description", "at most 2000 bytes of UTF-8"}}}},
+                                  {"comment"});
+    s["EventRequest"] = open_object({{"type", one_of({"maintenance", "failure", "removal"})},
+                                     {"cycle", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}, {"description", "engine cycle the event happened at"}}},
+                                     {"note", {{"type", "string"}, {"maxLength", 2000}, {"description", "at most 2000 bytes of UTF-8"}}}},
+                                    {"note"});
+    s["AssetEvent"] = object({{"asset", typed("string")},
+                              {"type", one_of({"maintenance", "failure", "removal"})},
+                              {"cycle", typed("integer")},
+                              {"note", typed("string", "empty when none was given")},
+                              {"by", typed("string", "name of the operator token")},
+                              {"at_ms", typed("integer", "server wall clock, ms since the Unix epoch")}},
+                             {}, "A recorded engine event.");
+    s["EventRecorded"] = object({{"event", schema_ref("AssetEvent")},
+                                 {"asset", schema_ref("Asset")},
+                                 {"cleared_alert", nullable_ref("Alert", "the alert in force that the event cleared, if any")}});
+    s["OpenApiDocument"] = open_object({{"openapi", typed("string")}, {"info", typed("object")}, {"paths", typed("object")}},
+                                       {}, "This document.");
+    return s;
+}
+
+oj error_response(const char* description, bool with_www_authenticate = false) {
+    oj r = {{"description", description}};
+    if (with_www_authenticate) r["headers"] = {{"WWW-Authenticate", {{"$ref", "#/components/headers/WWW-Authenticate"}}}};
+    r["content"] = {{"application/json", {{"schema", schema_ref("Error")}}}};
+    return r;
+}
+
+oj components() {
+    oj c = oj::object();
+    c["schemas"] = schemas();
+    c["parameters"] = {
+        {"AssetId",
+         {{"name", "id"}, {"in", "path"}, {"required", true}, {"description", "asset id: 1..64 of [A-Za-z0-9._-]"},
+          {"schema", {{"type", "string"}, {"pattern", asset_id_pattern}}}, {"example", "ENG-001"}}},
+        {"AlertId",
+         {{"name", "id"}, {"in", "path"}, {"required", true}, {"description", "alert id: <asset>-<n>"},
+          {"schema", {{"type", "string"}, {"pattern", "^[A-Za-z0-9._-]+-[0-9]+$"}, {"maxLength", 64}}}, {"example", "ENG-001-1"}}},
+        {"Limit",
+         {{"name", "limit"}, {"in", "query"}, {"description", "page size"},
+          {"schema", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 100}}}, {"example", 5}}},
+        {"Cursor",
+         {{"name", "cursor"}, {"in", "query"}, {"description", "next_cursor of the previous page (opaque)"},
+          {"schema", {{"type", "string"}}}}},
+        {"IfNoneMatch",
+         {{"name", "If-None-Match"}, {"in", "header"}, {"description", "an ETag from an earlier answer: 304 if it still matches"},
+          {"schema", {{"type", "string"}}}}},
+    };
+    c["headers"] = {
+        {"ETag", {{"description", "weak tag over the body; send it back in If-None-Match"}, {"schema", {{"type", "string"}}}}},
+        {"WWW-Authenticate", {{"description", "Bearer realm=\"turbotwin\" (with error=\"invalid_token\" for an unknown token)"},
+                              {"schema", {{"type", "string"}}}}},
+    };
+    c["responses"] = {
+        {"NotModified", {{"description", "the If-None-Match tag matches: no body"},
+                         {"headers", {{"ETag", {{"$ref", "#/components/headers/ETag"}}}}}}},
+        {"BadRequest", error_response("bad query, path or body (code bad_request)")},
+        {"Unauthorized", error_response("no token or an unknown token (code unauthorized)", true)},
+        {"Forbidden", error_response("the token's role is too weak (code forbidden)")},
+        {"NotFound", error_response("unknown route, asset or alert (code not_found)")},
+        {"Conflict", error_response("the change does not apply to the current state (code conflict)")},
+        {"Unavailable", error_response("cannot be served now (code unavailable)")},
+        {"PayloadTooLarge", error_response("body larger than http.max_body_bytes (code payload_too_large)")},
+    };
+    c["securitySchemes"] = {
+        {"bearerAuth",
+         {{"type", "http"}, {"scheme", "bearer"},
+          {"description", "Tokens from TURBOTWIN_API_TOKENS (role:token,...) or http.tokens (SHA-256 hashes); roles viewer and "
+                          "operator. See docs/security.md."}}},
+    };
+    return c;
+}
+
+enum class access { open, read, operator_ };
+
+oj security(access a) {
+    switch (a) {
+        case access::open: return oj::array();
+        // {} first: the token is optional unless http.require_auth_for_reads is set.
+        case access::read: return oj::array({oj::object(), {{"bearerAuth", oj::array()}}});
+        case access::operator_: return oj::array({{{"bearerAuth", oj::array()}}});
+    }
+    return oj::array();
+}
+
+oj json_body(oj schema) { return {{"application/json", {{"schema", std::move(schema)}}}}; }
+
+// A GET: ETag on its JSON 200, 304 on If-None-Match, 401 when reads need a token.
+oj get_op(const char* id, const char* tag, const char* summary, access a, oj params, oj responses, const char* description = nullptr) {
+    oj op = {{"operationId", id}, {"tags", oj::array({tag})}, {"summary", summary}};
+    if (description) op["description"] = description;
+    params.push_back(parameter_ref("IfNoneMatch"));
+    op["parameters"] = std::move(params);
+    if (responses.contains("200") && responses["200"].contains("content") && responses["200"]["content"].contains("application/json")) {
+        responses["200"]["headers"] = {{"ETag", {{"$ref", "#/components/headers/ETag"}}}};
+        responses["304"] = response_ref("NotModified");
+    }
+    if (a == access::read) responses["401"] = response_ref("Unauthorized");
+    op["responses"] = std::move(responses);
+    op["security"] = security(a);
+    return op;
+}
+
+oj ok_json(const char* description, std::string_view schema) {
+    return {{"description", description}, {"content", json_body(schema_ref(schema))}};
+}
+
+oj query(const char* name, oj schema, const char* description, oj example = nullptr) {
+    oj p = {{"name", name}, {"in", "query"}, {"description", description}, {"schema", std::move(schema)}};
+    if (!example.is_null()) p["example"] = std::move(example);
+    return p;
+}
+
+oj paths() {
+    oj p = oj::object();
+    p["/healthz"]["get"] = get_op("getHealth", "probes", "Liveness", access::open, oj::array(),
+                                  {{"200", ok_json("the process runs", "Health")}});
+    p["/readyz"]["get"] = get_op("getReadiness", "probes", "Readiness: connected to the broker", access::open, oj::array(),
+                                 {{"200", ok_json("ready", "Readiness")}, {"503", ok_json("not connected to the broker", "Readiness")}});
+    p["/metrics"]["get"] = get_op(
+        "getMetrics", "probes", "Prometheus metrics", access::read, oj::array(),
+        {{"200", {{"description", "Prometheus text exposition 0.0.4 (no ETag)"},
+                  {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}},
+        "Messages received, applied and rejected by reason, published, assets, active alerts, backlog, broker connection, "
+        "durable state and event streams.");
+    const oj dashboard = {{"200", {{"description", "the operator dashboard: one self-contained page (no ETag)"},
+                                   {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}}}};
+    p["/"]["get"] = get_op("getDashboard", "dashboard", "Operator dashboard", access::open, oj::array(), dashboard,
+                           "Open to all: the page holds no data; its scripts call the API (with the token typed into it).");
+    p["/index.html"]["get"] = get_op("getDashboardIndex", "dashboard", "Operator dashboard (same as /)", access::open, oj::array(), dashboard);
+    p["/api/v1/openapi.json"]["get"] = get_op("getOpenApi", "docs", "This OpenAPI document", access::open, oj::array(),
+                                              {{"200", ok_json("OpenAPI 3.0 document of every route", "OpenApiDocument")}});
+    p["/api/v1/fleet"]["get"] = get_op("getFleet", "assets", "Fleet summary", access::read, oj::array(),
+                                       {{"200", ok_json("counts, most at risk, ingest", "Fleet")}});
+    p["/api/v1/assets"]["get"] = get_op(
+        "listAssets", "assets", "List engines", access::read,
+        {parameter_ref("Limit"), parameter_ref("Cursor"),
+         query("sort", one_of({"id", "rul", "-risk"}), "id (default), RUL ascending, or risk descending", "-risk"),
+         query("severity", one_of({"normal", "warning", "critical"}), "only engines at this severity", "critical"),
+         query("rul_lt", typed("number"), "only engines with rul below this", 80),
+         query("confidence", one_of({"high", "low"}), "only engines with this confidence", "high")},
+        {{"200", ok_json("one page", "AssetPage")}, {"400", response_ref("BadRequest")}},
+        "Paging is by key (sort value, then id): a page continues after the last item shown. A cursor belongs to the sort "
+        "order that made it (400 otherwise).");
+    p["/api/v1/assets/{id}"]["get"] = get_op("getAsset", "assets", "One engine", access::read, oj::array({parameter_ref("AssetId")}),
+                                             {{"200", ok_json("the engine and its filtered sensors", "AssetDetail")},
+                                              {"400", response_ref("BadRequest")},
+                                              {"404", response_ref("NotFound")}});
+    p["/api/v1/assets/{id}/history"]["get"] = get_op(
+        "getAssetHistory", "assets", "An engine's stored RUL and sensor history", access::read,
+        {parameter_ref("AssetId"),
+         query("from_cycle", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}, {"default", 1}}, "first cycle", 1),
+         query("to_cycle", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}, {"default", 1000000}}, "last cycle", 1000000),
+         query("max_points", {{"type", "integer"}, {"minimum", 2}, {"maximum", 10000}, {"default", 500}},
+               "downsample to this many points, evenly spread, first and last kept", 50),
+         query("fields", typed("string"), "comma list of rul, rul_lo, rul_hi, severity and sensor names (default: all)", "rul,T30")},
+        {{"200", ok_json("points oldest first", "History")},
+         {"400", response_ref("BadRequest")},
+         {"404", response_ref("NotFound")},
+         {"503", response_ref("Unavailable")}},
+        "503 when the server keeps no durable state (durability.enabled false) or the store cannot be read.");
+    p["/api/v1/assets/{id}/events"]["post"] = {
+        {"operationId", "recordAssetEvent"},
+        {"tags", oj::array({"assets"})},
+        {"summary", "Record a maintenance event (operator)"},
+        {"description", "Needs an operator token. Journaled and applied by the engine's worker in order with its readings. "
+                        "maintenance: a fresh life starts at `cycle` (filters and estimate reset; the next reading must come "
+                        "after it). failure, removal: the twin is closed and its telemetry refused until a maintenance event. "
+                        "Either way an alert in force clears at `cycle`. 409 when `cycle` is before the last reading or the "
+                        "event is already recorded."},
+        {"x-required-role", "operator"},
+        {"parameters", oj::array({parameter_ref("AssetId")})},
+        {"requestBody", {{"required", true}, {"content", json_body(schema_ref("EventRequest"))}}},
+        {"responses",
+         {{"201", ok_json("recorded", "EventRecorded")},
+          {"400", response_ref("BadRequest")},
+          {"401", response_ref("Unauthorized")},
+          {"403", response_ref("Forbidden")},
+          {"404", response_ref("NotFound")},
+          {"409", response_ref("Conflict")},
+          {"413", response_ref("PayloadTooLarge")},
+          {"503", response_ref("Unavailable")}}},
+        {"security", security(access::operator_)},
+    };
+    p["/api/v1/alerts"]["get"] = get_op(
+        "listAlerts", "alerts", "List alerts, newest first", access::read,
+        {parameter_ref("Limit"), parameter_ref("Cursor"),
+         query("state", one_of({"active", "acknowledged", "cleared"}), "only alerts in this state", "active"),
+         query("severity", one_of({"warning", "critical"}), "only alerts of this severity", "critical"),
+         query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's alerts", "ENG-001")},
+        {{"200", ok_json("one page", "AlertPage")}, {"400", response_ref("BadRequest")}});
+    p["/api/v1/alerts/{id}"]["get"] = get_op("getAlert", "alerts", "One alert", access::read, oj::array({parameter_ref("AlertId")}),
+                                             {{"200", ok_json("the alert", "Alert")},
+                                              {"400", response_ref("BadRequest")},
+                                              {"404", response_ref("NotFound")}});
+    p["/api/v1/alerts/{id}/ack"]["post"] = {
+        {"operationId", "acknowledgeAlert"},
+        {"tags", oj::array({"alerts"})},
+        {"summary", "Acknowledge an active alert (operator)"},
+        {"description", "Needs an operator token. Journaled, applied by the engine's worker, stored and published on MQTT "
+                        "before the answer. 409 when the alert is not active (already acknowledged, or cleared)."},
+        {"x-required-role", "operator"},
+        {"parameters", oj::array({parameter_ref("AlertId")})},
+        {"requestBody", {{"required", false}, {"content", json_body(schema_ref("AckRequest"))}}},
+        {"responses",
+         {{"200", ok_json("the alert, now acknowledged", "Alert")},
+          {"400", response_ref("BadRequest")},
+          {"401", response_ref("Unauthorized")},
+          {"403", response_ref("Forbidden")},
+          {"404", response_ref("NotFound")},
+          {"409", response_ref("Conflict")},
+          {"413", response_ref("PayloadTooLarge")},
+          {"503", response_ref("Unavailable")}}},
+        {"security", security(access::operator_)},
+    };
+    p["/api/v1/stream"]["get"] = get_op(
+        "streamEvents", "stream", "Live Server-Sent Events", access::read,
+        oj::array({query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's events", "ENG-001")}),
+        {{"200", {{"description", "text/event-stream that stays open: `event: rul` and `event: alert` frames, each with one JSON "
+                                  "line of data (schemas in x-events); `: keepalive` comments after 15 s of silence. No replay, "
+                                  "no id:. A client more than 1 MiB behind is disconnected."},
+                  {"content", {{"text/event-stream", {{"schema", {{"type", "string"}}}}}}},
+                  {"x-events", {{"rul", schema_ref("RulUpdate")}, {"alert", schema_ref("Alert")}}}}},
+         {"400", response_ref("BadRequest")},
+         {"503", response_ref("Unavailable")}},
+        "503 past 64 open streams (Retry-After: 5).");
+    return p;
+}
+
+oj document() {
+    oj d = oj::object();
+    d["openapi"] = "3.0.3";
+    d["info"] = {
+        {"title", "turbotwin REST API"},
+        {"version", TURBOTWIN_VERSION},
+        {"description",
+         "Digital twins of jet engines: remaining useful life, alerts, live stream. JSON everywhere; every error is "
+         "{\"error\":{\"code\",\"message\"}}. Besides the answers listed per route, any request may get 400 (malformed "
+         "HTTP or target), 404 (unknown route), 405 (wrong method, with Allow), 413 (body too large), 431 (headers too "
+         "large) or 503 (connection cap), all with that body. HEAD works wherever GET does. Guide: docs/api.md."},
+    };
+    d["tags"] = oj::array({{{"name", "probes"}}, {{"name", "dashboard"}}, {{"name", "docs"}}, {{"name", "assets"}},
+                           {{"name", "alerts"}}, {{"name", "stream"}}});
+    d["paths"] = paths();
+    d["components"] = components();
+    return d;
+}
+
+}  // namespace
+
+const std::string& openapi_json() {
+    static const std::string text = document().dump();
+    return text;
+}
+
+}  // namespace turbotwin::app
