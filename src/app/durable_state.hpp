@@ -59,6 +59,9 @@ public:
     /// Flushes and stops the writer thread. Idempotent.
     void stop();
 
+    /// The store takes commits (false while they fail, e.g. disk full).
+    bool healthy() const { return !writer_ || writer_->healthy(); }
+
     /// Prometheus gauges: journal size, checkpoint, commits, pending records.
     std::string prometheus() const;
 

@@ -84,7 +84,8 @@ void fleet::enqueue(std::string asset, std::string topic, std::string payload, s
     auto& s = shard_for(asset);
     {
         std::lock_guard lock(s.mu);
-        s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply)});
+        s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply),
+                           std::chrono::steady_clock::now()});
     }
     // After the push: processed_watermark() reads this first, so every seq it sees is queued.
     last_enqueued_seq_.store(std::max(seq, last_enqueued_seq_.load(std::memory_order_relaxed)), std::memory_order_release);
@@ -164,18 +165,29 @@ void fleet::run(shard& s) {
             s.busy_low_seq = batch.front().seq;
         }
         if (!changes_) {
-            for (auto& j : batch) process(s, j, nullptr);
+            for (auto& j : batch) {
+                process(s, j, nullptr);
+                observe(j);
+            }
             batch.clear();
             continue;
         }
         batch_changes changes;
-        for (auto& j : batch) process(s, j, &changes);
+        for (auto& j : batch) {
+            process(s, j, &changes);
+            observe(j);
+        }
         batch.clear();
         // One snapshot per changed twin per batch, however many readings it took.
         for (const auto& [tw, updated_ms] : changes.touched)
             changes.rows.twins.push_back({tw->id(), tw->last_cycle(), tw->snapshot(), updated_ms});
         if (!changes.rows.empty()) changes_->batch_done(std::move(changes.rows));
     }
+}
+
+void fleet::observe(const job& j) {
+    if (j.replayed) return;  // start-up recovery, not live latency
+    metrics_.observe_processing(std::chrono::duration<double>(std::chrono::steady_clock::now() - j.arrived).count());
 }
 
 void fleet::reject(const std::string& topic, errc reason, const std::string& detail) {

@@ -1,11 +1,26 @@
 #include "turbotwin/app/metrics.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace turbotwin::app {
 
 std::uint64_t metrics::rejected_total() const noexcept {
     std::uint64_t n = 0;
     for (const auto& r : rejected_) n += r.load(std::memory_order_relaxed);
     return n;
+}
+
+void metrics::observe_processing(double seconds) noexcept {
+    std::size_t i = 0;
+    while (i < latency_buckets.size() && seconds > latency_buckets[i]) ++i;
+    latency_counts_[i].fetch_add(1, std::memory_order_relaxed);
+    latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(std::max(0.0, seconds) * 1e9), std::memory_order_relaxed);
+}
+
+void metrics::count_http(std::string_view route, unsigned status) {
+    std::lock_guard lock(http_mu_);
+    ++http_requests_[{std::string(route), status}];
 }
 
 std::string metrics::prometheus(const std::string& gauges) const {
@@ -32,6 +47,34 @@ std::string metrics::prometheus(const std::string& gauges) const {
         out += "turbotwin_rejected_messages_total{reason=\"";
         out += reason_label(static_cast<errc>(i));
         out += "\"} " + std::to_string(v) + '\n';
+    }
+    // Cumulative buckets, as Prometheus histograms are.
+    out += "# HELP turbotwin_processing_seconds Time from a message's arrival to its twin having processed it.\n";
+    out += "# TYPE turbotwin_processing_seconds histogram\n";
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i <= latency_buckets.size(); ++i) {
+        cumulative += latency_counts_[i].load(std::memory_order_relaxed);
+        char le[32];
+        if (i < latency_buckets.size()) std::snprintf(le, sizeof le, "%g", latency_buckets[i]);
+        else std::snprintf(le, sizeof le, "+Inf");
+        out += "turbotwin_processing_seconds_bucket{le=\"";
+        out += le;
+        out += "\"} " + std::to_string(cumulative) + '\n';
+    }
+    char sum[48];
+    std::snprintf(sum, sizeof sum, "%.9f", double(latency_sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+    out += "turbotwin_processing_seconds_sum ";
+    out += sum;
+    out += "\nturbotwin_processing_seconds_count " + std::to_string(cumulative) + '\n';
+    {
+        std::lock_guard lock(http_mu_);
+        out += "# HELP turbotwin_http_requests_total HTTP requests answered by the API, by route and status.\n";
+        out += "# TYPE turbotwin_http_requests_total counter\n";
+        for (const auto& [key, n] : http_requests_) {
+            out += "turbotwin_http_requests_total{route=\"";
+            out += key.first;
+            out += "\",status=\"" + std::to_string(key.second) + "\"} " + std::to_string(n) + '\n';
+        }
     }
     out += gauges;
     return out;

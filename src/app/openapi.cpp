@@ -44,7 +44,7 @@ oj nullable(oj s) {
 oj nullable_ref(std::string_view name, const char* description) {
     return {{"description", description}, {"nullable", true}, {"allOf", oj::array({schema_ref(name)})}};
 }
-oj one_of(std::vector<std::string> values, const char* description = nullptr) {
+oj enum_of(std::vector<std::string> values, const char* description = nullptr) {
     oj s = {{"type", "string"}, {"enum", std::move(values)}};
     if (description) s["description"] = description;
     return s;
@@ -88,8 +88,8 @@ fields asset_fields() {
         {"rul", typed("number", "remaining useful life, cycles (point estimate)")},
         {"rul_lo", typed("number", "lower end of the 90% interval, cycles")},
         {"rul_hi", typed("number", "upper end of the 90% interval, cycles")},
-        {"severity", one_of({"normal", "warning", "critical"})},
-        {"confidence", one_of({"high", "low"}, "low: the engine left the training fleet's degradation path, or the "
+        {"severity", enum_of({"normal", "warning", "critical"})},
+        {"confidence", enum_of({"high", "low"}, "low: the engine left the training fleet's degradation path, or the "
                                                 "readings stopped matching the filter (intervals are widened)")},
         {"confidence_reason", nullable(typed("string", "why confidence is low; null when high"))},
         {"risk", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", "P(failure within the critical horizon)"}}},
@@ -100,7 +100,7 @@ fields asset_fields() {
         {"fault", nullable(typed("string", "numerical fault of the twin, if any"))},
         {"updated_ms", typed("integer", "server wall clock of the last update, ms since the Unix epoch")},
         {"life_start_cycle", {{"type", "integer"}, {"minimum", 0}, {"description", "cycle of the last maintenance event; 0 in the first life"}}},
-        {"closed", nullable(object({{"type", one_of({"failure", "removal"})}, {"cycle", typed("integer")}}, {},
+        {"closed", nullable(object({{"type", enum_of({"failure", "removal"})}, {"cycle", typed("integer")}}, {},
                                    "recorded failure or removal: telemetry is refused until a maintenance event"))},
     };
 }
@@ -110,8 +110,13 @@ oj schemas() {
     s["Error"] = object({{"error", object({{"code", {{"type", "string"}, {"example", "not_found"}}},
                                            {"message", typed("string", "for people; may change")}})}},
                         {}, "Every error answer: a stable machine code and a message.");
-    s["Health"] = object({{"status", one_of({"ok"})}, {"version", typed("string", "server version")}});
-    s["Readiness"] = object({{"ready", typed("boolean")}, {"broker_connected", typed("boolean")}, {"model", typed("string", "model name")}});
+    s["Health"] = object({{"status", enum_of({"ok"})}, {"version", typed("string", "server version")}});
+    s["Readiness"] = object({{"ready", typed("boolean", "broker connected and store taking commits")},
+                             {"broker_connected", typed("boolean")},
+                             {"model_loaded", typed("boolean")},
+                             {"model", typed("string", "model name")},
+                             {"store", enum_of({"disabled", "open", "failing"}, "durable state: disabled (durability.enabled false), "
+                                                                                "open, or failing to commit")}});
     s["Asset"] = object(asset_fields(), {}, "One engine's latest state (listings).");
     s["SensorState"] = object({{"level", typed("number", "filtered level")},
                                {"level_std", typed("number", "its standard deviation")},
@@ -125,9 +130,9 @@ oj schemas() {
     s["Alert"] = object(
         {{"id", {{"type", "string"}, {"description", "<asset>-<n>"}, {"example", "ENG-001-1"}}},
          {"asset", {{"type", "string"}, {"pattern", asset_id_pattern}}},
-         {"type", one_of({"rul"})},
-         {"severity", one_of({"warning", "critical"})},
-         {"state", one_of({"active", "acknowledged", "cleared"})},
+         {"type", enum_of({"rul"})},
+         {"severity", enum_of({"warning", "critical"})},
+         {"state", enum_of({"active", "acknowledged", "cleared"})},
          {"cycle", typed("integer", "cycle of the latest change")},
          {"raised_cycle", typed("integer")},
          {"cleared_cycle", nullable(typed("integer"))},
@@ -158,7 +163,7 @@ oj schemas() {
                                 {"rul", typed("number")},
                                 {"rul_lo", typed("number")},
                                 {"rul_hi", typed("number")},
-                                {"severity", one_of({"normal", "warning", "critical"})},
+                                {"severity", enum_of({"normal", "warning", "critical"})},
                                 {"sensors", map_of(typed("number"), "filtered levels of the sensors asked for, by name")}},
                                {"rul", "rul_lo", "rul_hi", "severity", "sensors"},
                                "One stored cycle; only the fields asked for (cycle always).");
@@ -172,19 +177,19 @@ oj schemas() {
                              {"rul", typed("number")},
                              {"rul_lo", typed("number")},
                              {"rul_hi", typed("number")},
-                             {"severity", one_of({"normal", "warning", "critical"})},
-                             {"confidence", one_of({"high", "low"})},
+                             {"severity", enum_of({"normal", "warning", "critical"})},
+                             {"confidence", enum_of({"high", "low"})},
                              {"confidence_reason", nullable(typed("string"))},
                              {"ts", typed("integer", "the reading's timestamp, echoed when it had one")}},
                             {"ts"}, "Data of an `rul` stream event; also turbotwin/v1/engines/{id}/rul.");
     s["AckRequest"] = open_object({{"comment", {{"type", "string"}, {"maxLength", 2000}, {"description", "at most 2000 bytes of UTF-8"}}}},
                                   {"comment"});
-    s["EventRequest"] = open_object({{"type", one_of({"maintenance", "failure", "removal"})},
+    s["EventRequest"] = open_object({{"type", enum_of({"maintenance", "failure", "removal"})},
                                      {"cycle", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000000}, {"description", "engine cycle the event happened at"}}},
                                      {"note", {{"type", "string"}, {"maxLength", 2000}, {"description", "at most 2000 bytes of UTF-8"}}}},
                                     {"note"});
     s["AssetEvent"] = object({{"asset", typed("string")},
-                              {"type", one_of({"maintenance", "failure", "removal"})},
+                              {"type", enum_of({"maintenance", "failure", "removal"})},
                               {"cycle", typed("integer")},
                               {"note", typed("string", "empty when none was given")},
                               {"by", typed("string", "name of the operator token")},
@@ -268,12 +273,13 @@ oj json_body(oj schema) { return {{"application/json", {{"schema", std::move(sch
 oj get_op(const char* id, const char* tag, const char* summary, access a, oj params, oj responses, const char* description = nullptr) {
     oj op = {{"operationId", id}, {"tags", oj::array({tag})}, {"summary", summary}};
     if (description) op["description"] = description;
-    params.push_back(parameter_ref("IfNoneMatch"));
-    op["parameters"] = std::move(params);
+    // rest_api::operator() tags every JSON 200 of a GET, and nothing else.
     if (responses.contains("200") && responses["200"].contains("content") && responses["200"]["content"].contains("application/json")) {
         responses["200"]["headers"] = {{"ETag", {{"$ref", "#/components/headers/ETag"}}}};
         responses["304"] = response_ref("NotModified");
+        params.push_back(parameter_ref("IfNoneMatch"));
     }
+    if (!params.empty()) op["parameters"] = std::move(params);
     if (a == access::read) responses["401"] = response_ref("Unauthorized");
     op["responses"] = std::move(responses);
     op["security"] = security(a);
@@ -294,8 +300,9 @@ oj paths() {
     oj p = oj::object();
     p["/healthz"]["get"] = get_op("getHealth", "probes", "Liveness", access::open, oj::array(),
                                   {{"200", ok_json("the process runs", "Health")}});
-    p["/readyz"]["get"] = get_op("getReadiness", "probes", "Readiness: connected to the broker", access::open, oj::array(),
-                                 {{"200", ok_json("ready", "Readiness")}, {"503", ok_json("not connected to the broker", "Readiness")}});
+    p["/readyz"]["get"] = get_op("getReadiness", "probes", "Readiness: broker connected, store healthy", access::open, oj::array(),
+                                 {{"200", ok_json("ready", "Readiness")},
+                                  {"503", ok_json("not connected to the broker, or the store is failing", "Readiness")}});
     p["/metrics"]["get"] = get_op(
         "getMetrics", "probes", "Prometheus metrics", access::read, oj::array(),
         {{"200", {{"description", "Prometheus text exposition 0.0.4 (no ETag)"},
@@ -314,10 +321,10 @@ oj paths() {
     p["/api/v1/assets"]["get"] = get_op(
         "listAssets", "assets", "List engines", access::read,
         {parameter_ref("Limit"), parameter_ref("Cursor"),
-         query("sort", one_of({"id", "rul", "-risk"}), "id (default), RUL ascending, or risk descending", "-risk"),
-         query("severity", one_of({"normal", "warning", "critical"}), "only engines at this severity", "critical"),
+         query("sort", enum_of({"id", "rul", "-risk"}), "id (default), RUL ascending, or risk descending", "-risk"),
+         query("severity", enum_of({"normal", "warning", "critical"}), "only engines at this severity", "critical"),
          query("rul_lt", typed("number"), "only engines with rul below this", 80),
-         query("confidence", one_of({"high", "low"}), "only engines with this confidence", "high")},
+         query("confidence", enum_of({"high", "low"}), "only engines with this confidence", "high")},
         {{"200", ok_json("one page", "AssetPage")}, {"400", response_ref("BadRequest")}},
         "Paging is by key (sort value, then id): a page continues after the last item shown. A cursor belongs to the sort "
         "order that made it (400 otherwise).");
@@ -341,7 +348,7 @@ oj paths() {
     p["/api/v1/assets/{id}/events"]["post"] = {
         {"operationId", "recordAssetEvent"},
         {"tags", oj::array({"assets"})},
-        {"summary", "Record a maintenance event (operator)"},
+        {"summary", "Record an engine event: maintenance, failure or removal (operator)"},
         {"description", "Needs an operator token. Journaled and applied by the engine's worker in order with its readings. "
                         "maintenance: a fresh life starts at `cycle` (filters and estimate reset; the next reading must come "
                         "after it). failure, removal: the twin is closed and its telemetry refused until a maintenance event. "
@@ -364,8 +371,8 @@ oj paths() {
     p["/api/v1/alerts"]["get"] = get_op(
         "listAlerts", "alerts", "List alerts, newest first", access::read,
         {parameter_ref("Limit"), parameter_ref("Cursor"),
-         query("state", one_of({"active", "acknowledged", "cleared"}), "only alerts in this state", "active"),
-         query("severity", one_of({"warning", "critical"}), "only alerts of this severity", "critical"),
+         query("state", enum_of({"active", "acknowledged", "cleared"}), "only alerts in this state", "active"),
+         query("severity", enum_of({"warning", "critical"}), "only alerts of this severity", "critical"),
          query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's alerts", "ENG-001")},
         {{"200", ok_json("one page", "AlertPage")}, {"400", response_ref("BadRequest")}});
     p["/api/v1/alerts/{id}"]["get"] = get_op("getAlert", "alerts", "One alert", access::read, oj::array({parameter_ref("AlertId")}),

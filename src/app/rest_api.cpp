@@ -37,6 +37,26 @@ std::optional<std::size_t> parse_limit(const http::request& req) {
 const char* const limit_error = "limit must be an integer in 1..1000";
 constexpr std::size_t max_comment_bytes = 2000;
 
+// The route a path matched, as a metrics label: ids are replaced, unknown paths are "other", so
+// the label set stays small whatever clients send.
+std::string_view route_template(std::string_view path) {
+    static constexpr std::string_view exact[] = {"/", "/index.html", "/healthz", "/readyz", "/metrics", "/api/v1/fleet", "/api/v1/assets",
+                                                 "/api/v1/alerts", "/api/v1/stream", "/api/v1/openapi.json"};
+    for (auto e : exact)
+        if (path == e) return e;
+    auto under = [&](std::string_view prefix, std::string_view suffix) {
+        return path.size() > prefix.size() + suffix.size() && path.substr(0, prefix.size()) == prefix &&
+               path.substr(path.size() - suffix.size()) == suffix &&
+               path.substr(prefix.size(), path.size() - prefix.size() - suffix.size()).find('/') == std::string_view::npos;
+    };
+    if (under("/api/v1/assets/", "/history")) return "/api/v1/assets/{id}/history";
+    if (under("/api/v1/assets/", "/events")) return "/api/v1/assets/{id}/events";
+    if (under("/api/v1/assets/", "")) return "/api/v1/assets/{id}";
+    if (under("/api/v1/alerts/", "/ack")) return "/api/v1/alerts/{id}/ack";
+    if (under("/api/v1/alerts/", "")) return "/api/v1/alerts/{id}";
+    return "other";
+}
+
 std::uint64_t fnv1a64(std::string_view s) {
     std::uint64_t h = 1469598103934665603ull;
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -64,7 +84,7 @@ bool etag_matches(std::string_view header, std::string_view tag) {
 
 }  // namespace
 
-rest_api::rest_api(const fleet_view& view, const metrics& counters, server_status status, access_policy access,
+rest_api::rest_api(const fleet_view& view, metrics& counters, server_status status, access_policy access,
                    command_port commands)
     : view_(view), metrics_(counters), status_(std::move(status)), access_(std::move(access)), commands_(std::move(commands)) {}
 
@@ -80,6 +100,7 @@ http::response rest_api::operator()(const http::request& req) const {
             r.body.clear();
         }
     }
+    metrics_.count_http(route_template(req.path), r.status);
     return r;
 }
 
@@ -102,8 +123,16 @@ http::response rest_api::route(const http::request& req) const {
     if (path == "/healthz") return open([&] { return json_ok({{"status", "ok"}, {"version", status_.version}}); });
     if (path == "/readyz")
         return open([&] {
+            // Ready: broker connected, model loaded (serve does not start without one), store taking commits.
             const bool broker = status_.broker_connected && status_.broker_connected();
-            return json_ok({{"ready", broker}, {"broker_connected", broker}, {"model", status_.model_name}}, broker ? 200 : 503);
+            const bool store_ok = !status_.store_healthy || status_.store_healthy();
+            const bool ready = broker && store_ok;
+            return json_ok({{"ready", ready},
+                            {"broker_connected", broker},
+                            {"model_loaded", !status_.model_name.empty()},
+                            {"model", status_.model_name},
+                            {"store", !status_.store_healthy ? "disabled" : store_ok ? "open" : "failing"}},
+                           ready ? 200 : 503);
         });
     if (path == "/api/v1/openapi.json")
         return open([&] {
@@ -415,7 +444,17 @@ http::response rest_api::metrics_text() const {
         gauges += '\n';
     };
     gauge("turbotwin_assets_tracked", "Engines with a twin.", double(view_.asset_count()));
-    gauge("turbotwin_alerts_active", "RUL alerts currently active.", double(view_.active_alert_count()));
+    gauge("turbotwin_alerts_active", "RUL alerts in force (active or acknowledged).", double(view_.active_alert_count()));
+    {
+        const auto c = view_.counts(0);
+        gauges += "# HELP turbotwin_alerts Alerts in the log, by state.\n# TYPE turbotwin_alerts gauge\n";
+        gauges += "turbotwin_alerts{state=\"active\"} " + std::to_string(c.alerts_active) + "\n";
+        gauges += "turbotwin_alerts{state=\"acknowledged\"} " + std::to_string(c.alerts_acknowledged) + "\n";
+        gauges += "turbotwin_alerts{state=\"cleared\"} " + std::to_string(c.alerts_cleared) + "\n";
+        gauges += "# HELP turbotwin_assets Engines by severity.\n# TYPE turbotwin_assets gauge\n";
+        const char* names[] = {"normal", "warning", "critical"};
+        for (int i = 0; i < 3; ++i) gauges += std::string("turbotwin_assets{severity=\"") + names[i] + "\"} " + std::to_string(c.by_severity[i]) + "\n";
+    }
     gauge("turbotwin_ingest_backlog", "Telemetry messages queued for the workers.", status_.ingest_backlog ? double(status_.ingest_backlog()) : 0.0);
     gauge("turbotwin_mqtt_connected", "1 when connected to the broker.", status_.broker_connected && status_.broker_connected() ? 1.0 : 0.0);
     gauge("turbotwin_mqtt_reconnects", "Reconnects to the broker since start.", status_.broker_reconnects ? double(status_.broker_reconnects()) : 0.0);

@@ -277,6 +277,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     status.ingest_backlog = [&engines] { return engines.backlog(); };
     if (durable) {
         status.extra_metrics = [d = durable.get()] { return d->prometheus(); };
+        status.store_healthy = [d = durable.get()] { return d->healthy(); };
         status.history = [d = durable.get()](const std::string& asset, std::int64_t from, std::int64_t to) { return d->history(asset, from, to); };
     }
     for (const auto& c : rt.twin.model->channels) status.channel_names.push_back(c.name);

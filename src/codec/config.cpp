@@ -129,6 +129,7 @@ Result<serve_config> load_config(const std::string& path) {
         }
         key = "workers"; c.workers = count_value(j, "workers", c.workers, 1, 64);
         key = "log_level"; c.log_level = j.value(key, c.log_level);
+        key = "log_format"; c.log_format = j.value(key, c.log_format);
     } catch (const json::exception& e) {
         return {errc::parse_error, path + ": bad value for '" + key + "': " + e.what()};
     } catch (const bad_count& e) {
@@ -139,6 +140,7 @@ Result<serve_config> load_config(const std::string& path) {
     if (c.alerts.clear_margin < 0) return {errc::invalid_argument, path + ": alerts.clear_margin must be >= 0"};
     if (!(c.alerts.probability > 0 && c.alerts.probability < 1))
         return {errc::invalid_argument, path + ": alerts.probability must be in (0, 1)"};
+    if (c.log_format != "text" && c.log_format != "json") return {errc::invalid_argument, path + ": log_format must be text or json"};
     if (c.workers < 1 || c.workers > 64) return {errc::invalid_argument, path + ": workers must be in 1..64"};
     return c;
 }

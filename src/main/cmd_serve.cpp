@@ -1,8 +1,11 @@
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <memory>
+#include <string_view>
 
 #include "commands.hpp"
 #include "turbotwin/app/server.hpp"
@@ -14,11 +17,39 @@ namespace {
 std::atomic<bool> stop_requested{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
 extern "C" void on_stop_signal(int) { stop_requested.store(true); }
+
+// %* in a pattern: the log message as the inside of a JSON string (quotes, backslashes and
+// control characters escaped), so each log line is one valid JSON object.
+class json_message_flag final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        static constexpr char hex[] = "0123456789abcdef";
+        for (char ch : std::string_view(msg.payload.data(), msg.payload.size())) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"' || c == '\\') {
+                dest.push_back('\\');
+                dest.push_back(ch);
+            } else if (c < 0x20) {
+                const char esc[] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                dest.append(esc, esc + sizeof esc);
+            } else {
+                dest.push_back(ch);
+            }
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<json_message_flag>(); }
+};
+
+void use_json_logs() {
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    f->add_flag<json_message_flag>('*').set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"})");
+    spdlog::set_formatter(std::move(f));
+}
 }  // namespace
 
 void register_serve(CLI::App& app) {
     struct args {
-        std::string config, broker, http, data_dir, model, log_level;
+        std::string config, broker, http, data_dir, model, log_level, log_format;
         unsigned workers = 0;
         bool no_durability = false;
     };
@@ -31,6 +62,7 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--model", a->model, "model file (default: the config's)");
     cmd->add_option("--workers", a->workers, "worker threads")->check(CLI::Range(1, 64));
     cmd->add_option("--log-level", a->log_level, "trace, debug, info, warn, error");
+    cmd->add_option("--log-format", a->log_format, "text or json (one JSON object per line, for log shippers)")->check(CLI::IsMember({"text", "json"}));
     cmd->add_flag("--no-durability", a->no_durability,
                   "keep state in memory only: no ingest journal, no SQLite store (a crash loses the fleet's state)");
     cmd->callback([a] {
@@ -44,7 +76,9 @@ void register_serve(CLI::App& app) {
         if (a->workers) c.workers = a->workers;
         if (!a->log_level.empty()) c.log_level = a->log_level;
         if (a->no_durability) c.durability.enabled = false;
+        if (!a->log_format.empty()) c.log_format = a->log_format;
         spdlog::set_level(spdlog::level::from_str(c.log_level));
+        if (c.log_format == "json") use_json_logs();
         struct sigaction sa {};
         sa.sa_handler = on_stop_signal;
         sigemptyset(&sa.sa_mask);

@@ -65,6 +65,11 @@ void batch_writer::stop() {
     progress_.notify_all();
 }
 
+bool batch_writer::healthy() const {
+    std::lock_guard lock(mu_);
+    return last_result_.ok();
+}
+
 writer_stats batch_writer::stats() const {
     std::lock_guard lock(mu_);
     writer_stats s = stats_;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -92,6 +93,7 @@ private:
         std::uint64_t seq = 0;   ///< journal sequence number
         bool replayed = false;   ///< re-applied from the journal at start-up
         command_reply reply;     ///< set for an operator command from the REST API
+        std::chrono::steady_clock::time_point arrived;  ///< when it was queued (latency metric)
     };
     struct shard {
         mutable std::mutex mu;
@@ -109,6 +111,7 @@ private:
     void run(shard& s);
     void process(shard& s, job& j, batch_changes* changes);
     void process_command(shard& s, job& j, batch_changes* changes);
+    void observe(const job& j);
     void reject(const std::string& topic, errc reason, const std::string& detail);
 
     const twin::twin_config& config_;

@@ -3,7 +3,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "turbotwin/core/result.hpp"
 
@@ -28,11 +32,24 @@ public:
     std::uint64_t rejected(errc reason) const noexcept { return rejected_[std::size_t(reason) % reason_slots].load(); }
     std::uint64_t rejected_total() const noexcept;
 
+    /// Seconds from a message's arrival (Paho's callback) to its twin having processed it.
+    void observe_processing(double seconds) noexcept;
+    /// One answered HTTP request: `route` is the route template ("/api/v1/assets/{id}").
+    void count_http(std::string_view route, unsigned status);
+
+    /// Upper bounds (seconds) of the processing latency histogram's buckets.
+    static constexpr std::array<double, 14> latency_buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                               0.025,  0.05,    0.1,    0.25,  0.5,    1.0,  5.0};
+
     /// Prometheus exposition of the counters; `gauges` is appended as is.
     std::string prometheus(const std::string& gauges) const;
 
 private:
     std::array<std::atomic<std::uint64_t>, reason_slots> rejected_{};
+    std::array<std::atomic<std::uint64_t>, latency_buckets.size() + 1> latency_counts_{};  ///< last: +Inf
+    std::atomic<std::uint64_t> latency_sum_ns_{0};
+    mutable std::mutex http_mu_;
+    std::map<std::pair<std::string, unsigned>, std::uint64_t> http_requests_;  ///< (route, status) -> count; guarded by http_mu_
 };
 
 }  // namespace turbotwin::app

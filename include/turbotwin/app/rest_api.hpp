@@ -20,6 +20,7 @@ struct server_status {
     std::function<bool()> broker_connected;
     std::function<std::uint64_t()> broker_reconnects;
     std::function<std::size_t()> ingest_backlog;
+    std::function<bool()> store_healthy;   ///< empty: durability off
     std::function<std::string()> extra_metrics;  ///< more Prometheus text (durable state), may be empty
     std::string model_name;
     std::string version;
@@ -38,7 +39,7 @@ struct command_port {
 
 class rest_api {
 public:
-    rest_api(const fleet_view& view, const metrics& counters, server_status status, access_policy access = {},
+    rest_api(const fleet_view& view, metrics& counters, server_status status, access_policy access = {},
              command_port commands = {});
     http::response operator()(const http::request& req) const;
 
@@ -55,7 +56,7 @@ private:
     http::response metrics_text() const;
 
     const fleet_view& view_;
-    const metrics& metrics_;
+    metrics& metrics_;  ///< counters are atomics: the API only adds its HTTP counts
     server_status status_;
     access_policy access_;
     command_port commands_;

@@ -59,6 +59,7 @@ struct serve_config {
     alerting::thresholds alerts;
     unsigned workers = 2;
     std::string log_level = "info";
+    std::string log_format = "text";  ///< "text" or "json" (one JSON object per line)
     durability_config durability;
 };
 

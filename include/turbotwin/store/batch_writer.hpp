@@ -56,6 +56,8 @@ public:
     void stop();
 
     writer_stats stats() const;
+    /// False while the last commit failed (e.g. a full disk); true again after one succeeds.
+    bool healthy() const;
 
 private:
     void run();

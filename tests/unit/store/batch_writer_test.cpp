@@ -16,7 +16,7 @@ using namespace std::chrono_literals;
 change_set one_twin(const std::string& asset, std::int64_t cycle) {
     change_set cs;
     cs.twins.push_back({asset, cycle, "snap" + std::to_string(cycle), cycle});
-    cs.ruls.push_back({asset, cycle, double(200 - cycle), 0, 0, alerting::severity::normal});
+    cs.ruls.push_back({asset, cycle, double(200 - cycle), 0, 0, alerting::severity::normal, {}});
     return cs;
 }
 
@@ -29,7 +29,7 @@ TEST(batch_writer, flush_commits_everything_submitted_with_the_watermark_read_fi
     writer_options o;
     o.commit_interval = 10s;  // only flush() commits here
     batch_writer w(**db, o, [&] { return watermark.load(); }, [&](std::uint64_t c) { released = c; });
-    for (int c = 1; c <= 50; ++c) w.submit(one_twin("E" + std::to_string(c % 3), c));
+    for (int c = 1; c <= 50; ++c) w.submit(one_twin(std::string(1, 'E').append(std::to_string(c % 3)), c));
     watermark = 50;
     ASSERT_TRUE(w.flush().ok());
     EXPECT_EQ(*(*db)->checkpoint(), 50u);
@@ -94,7 +94,7 @@ TEST(batch_writer, many_submitters_lose_nothing_under_backpressure) {
     std::vector<std::thread> workers;
     for (int t = 0; t < 4; ++t)
         workers.emplace_back([&, t] {
-            for (int c = 1; c <= 250; ++c) w.submit(one_twin("W" + std::to_string(t), c));
+            for (int c = 1; c <= 250; ++c) w.submit(one_twin(std::string(1, 'W').append(std::to_string(t)), c));
         });
     for (auto& t : workers) t.join();
     ASSERT_TRUE(w.flush().ok());

@@ -76,10 +76,10 @@ TEST(database, commit_stores_snapshots_history_alerts_and_checkpoint_together) {
         ASSERT_TRUE(db.ok());
         change_set a, b;
         a.twins.push_back(twin("ENG-001", 1, "old"));
-        a.ruls.push_back({"ENG-001", 1, 120.5, 100.25, 140.75, alerting::severity::normal});
+        a.ruls.push_back({"ENG-001", 1, 120.5, 100.25, 140.75, alerting::severity::normal, {}});
         b.twins.push_back(twin("ENG-001", 2, blob));
         b.twins.push_back(twin("ENG-002", 7, "two"));
-        b.ruls.push_back({"ENG-001", 2, 119.5, 99.25, 139.75, alerting::severity::warning});
+        b.ruls.push_back({"ENG-001", 2, 119.5, 99.25, 139.75, alerting::severity::warning, {}});
         auto w = raised("ENG-001", 1, 2, alerting::severity::warning);
         b.alerts.push_back(w);
         b.alerts.push_back(cleared(w, 2));
@@ -122,7 +122,7 @@ TEST(database, doubles_round_trip_bit_for_bit_and_nan_stays_nan) {
     ASSERT_TRUE(db.ok());
     change_set cs;
     const double tricky = 0.1 + 0.2;
-    cs.ruls.push_back({"E", 1, tricky, std::nextafter(1.0, 2.0), std::numeric_limits<double>::quiet_NaN(), alerting::severity::critical});
+    cs.ruls.push_back({"E", 1, tricky, std::nextafter(1.0, 2.0), std::numeric_limits<double>::quiet_NaN(), alerting::severity::critical, {}});
     ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
     auto hist = (*db)->rul_history("E", 1);
     ASSERT_TRUE(hist.ok());
@@ -155,7 +155,7 @@ TEST(database, rul_history_is_idempotent_per_asset_and_cycle) {
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     change_set cs;
-    cs.ruls.push_back({"E", 5, 10, 5, 15, alerting::severity::critical});
+    cs.ruls.push_back({"E", 5, 10, 5, 15, alerting::severity::critical, {}});
     ASSERT_TRUE((*db)->commit({cs, cs}, 1, {}).ok());
     EXPECT_EQ((*db)->rul_history("E", 100)->size(), 1u);
 }
