@@ -190,7 +190,9 @@ response_ends check_output(std::string_view out) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    static fixture fx;
+    // One fixture per delivery: the API counts the requests it answers (on /metrics), so each
+    // delivery must see the same history for their answers to be comparable.
+    static fixture fx, fx_pieces;
     // Small limits so that inputs of a few KiB reach the header and body limit paths.
     static const http::server_options options = [] {
         http::server_options o;
@@ -214,7 +216,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The same bytes as TCP might deliver them, in small pieces.
     const std::size_t piece = 1 + size % 7;
     routed = 0;
-    const std::string pieces = http::respond_to_raw(raw, options, counting, piece);
+    const http::handler counting_pieces = [&routed](const http::request& req) {
+        ++routed;
+        return fx_pieces.api(req);
+    };
+    const std::string pieces = http::respond_to_raw(raw, options, counting_pieces, piece);
     const std::size_t routed_pieces = routed;
     const auto piece_finals = check_output(pieces);
     const std::string both = whole + "\n--- in pieces ---\n" + pieces;
