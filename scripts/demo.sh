@@ -30,7 +30,9 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npers
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 & pids+=($!)
 wait_tcp "$mq_port" 10 || { echo "mosquitto did not start: $(tail -3 "$work/mosquitto.log")"; exit 1; }
 
-"$bin" serve --broker "tcp://127.0.0.1:$mq_port" --http "127.0.0.1:$http_port" --data-dir "$work/data" >"$work/serve.log" 2>&1 & pids+=($!)
+# An operator token for this demo only, so the dashboard's Acknowledge button works.
+operator_token=$(head -c 18 /dev/urandom | od -An -tx1 | tr -d ' \n')
+TURBOTWIN_API_TOKENS="operator:$operator_token" "$bin" serve --broker "tcp://127.0.0.1:$mq_port" --http "127.0.0.1:$http_port" --data-dir "$work/data" >"$work/serve.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null || { echo "serve did not start: $(tail -5 "$work/serve.log")"; exit 1; }
 
@@ -45,7 +47,7 @@ cat <<MSG
 
 turbotwin is running.
   REST API   http://127.0.0.1:$http_port/api/v1/assets   (alerts: /api/v1/alerts, metrics: /metrics)
-  dashboard  http://127.0.0.1:$http_port/
+  dashboard  http://127.0.0.1:$http_port/   (to acknowledge alerts, paste this operator token: $operator_token)
   broker     tcp://127.0.0.1:$mq_port   (try: mosquitto_sub -p $mq_port -t 'turbotwin/v1/#' -v)
 Replaying a simulated $engines-engine fleet, all engines flying together, at ${DEMO_SPEED:-80} rows/s.
 Press Ctrl-C to stop everything.
@@ -54,6 +56,6 @@ MSG
 "$bin" replay "$work/fleet.txt" --broker "tcp://127.0.0.1:$mq_port" --interleave --speed "${DEMO_SPEED:-80}" --quiet
 echo
 echo "Replay finished. Fleet now (most at risk first):"
-curl -sf "http://127.0.0.1:$http_port/api/v1/assets?limit=1000" | python3 scripts/demo_format.py fleet
+curl -sf "http://127.0.0.1:$http_port/api/v1/assets?limit=1000&sort=-risk" | python3 scripts/demo_format.py fleet
 echo; echo "The server keeps running: REST on http://127.0.0.1:$http_port/ . Ctrl-C to stop."
 wait "${pids[1]}"

@@ -17,9 +17,10 @@ def alerts():
 
 
 def fleet():
-    for a in sorted(json.load(sys.stdin)["items"], key=lambda a: a["rul"]):
+    # The server sorts (sort=-risk): most at risk of failing within the critical horizon first.
+    for a in json.load(sys.stdin)["items"]:
         print(f"  {a['id']:<10} cycle {a['last_cycle']:>4}  RUL {a['rul']:6.1f}  "
-              f"[{a['rul_lo']:.1f}, {a['rul_hi']:.1f}]  {a['severity']}")
+              f"[{a['rul_lo']:.1f}, {a['rul_hi']:.1f}]  risk {a.get('risk', 0):4.0%}  {a['severity']}")
 
 
 if __name__ == "__main__":
