@@ -1,6 +1,8 @@
 #include "turbotwin/prognostics/model.hpp"
 
 #include <algorithm>
+#include <array>
+#include <span>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -77,14 +79,35 @@ rul_estimate calibrate(const interval_calibration& c, double raw, double widenin
     return e;
 }
 
+namespace {
+// The predictive distribution's quantile points for one raw prediction: levels[k] and the
+// offset of its quantile, from the full table or, in old models, the interval's two ends.
+struct quantile_points {
+    std::span<const double> levels;
+    std::span<const double> offsets;
+    std::array<double, 2> two_levels{}, two_offsets{};  ///< storage for the fallback (no allocation)
+};
+
+void quantiles_for(const interval_calibration& c, double raw, quantile_points& q) {
+    const std::size_t bin = bin_of(c, raw);
+    if (!c.levels.empty() && bin < c.offsets.size() && c.offsets[bin].size() == c.levels.size()) {
+        q.levels = c.levels;
+        q.offsets = c.offsets[bin];
+        return;
+    }
+    q.two_levels = {0.5 - c.coverage / 2, 0.5 + c.coverage / 2};
+    q.two_offsets = {c.lo_offset[bin], c.hi_offset[bin]};
+    q.levels = q.two_levels;
+    q.offsets = q.two_offsets;
+}
+}  // namespace
+
 double rul_quantile(const interval_calibration& c, double raw, double p, double widening) noexcept {
     if (c.bin_upper.empty()) return std::max(0.0, raw);
-    const std::size_t bin = bin_of(c, raw);
-    const bool full = !c.levels.empty() && bin < c.offsets.size() && c.offsets[bin].size() == c.levels.size();
-    const std::vector<double> two_levels = {0.5 - c.coverage / 2, 0.5 + c.coverage / 2};
-    const std::vector<double>& levels = full ? c.levels : two_levels;
-    const double ends[2] = {c.lo_offset[bin], c.hi_offset[bin]};
-    auto offset_at = [&](std::size_t k) { return full ? c.offsets[bin][k] : ends[k]; };
+    quantile_points points;
+    quantiles_for(c, raw, points);
+    const auto levels = points.levels;
+    auto offset_at = [&](std::size_t k) { return points.offsets[k]; };
     double offset;
     if (p <= levels.front()) {
         offset = offset_at(0);
@@ -101,12 +124,10 @@ double rul_quantile(const interval_calibration& c, double raw, double p, double 
 
 double failure_probability(const interval_calibration& c, double raw, double horizon, double widening) noexcept {
     if (c.bin_upper.empty()) return std::max(0.0, raw) <= horizon ? 1.0 : 0.0;
-    const std::size_t bin = bin_of(c, raw);
-    const bool full = !c.levels.empty() && bin < c.offsets.size() && c.offsets[bin].size() == c.levels.size();
-    const std::vector<double> two_levels = {0.5 - c.coverage / 2, 0.5 + c.coverage / 2};
-    const std::vector<double>& levels = full ? c.levels : two_levels;
-    const double ends[2] = {c.lo_offset[bin], c.hi_offset[bin]};
-    auto q = [&](std::size_t k) { return raw + widening * (full ? c.offsets[bin][k] : ends[k]); };
+    quantile_points points;
+    quantiles_for(c, raw, points);
+    const auto levels = points.levels;
+    auto q = [&](std::size_t k) { return raw + widening * points.offsets[k]; };
     const std::size_t n = levels.size();
     // RUL is clamped at 0, so RUL <= horizon is certain once horizon >= 0 passes every quantile.
     auto segment = [&](std::size_t k) {  // linear through (q(k), levels[k]) and (q(k+1), levels[k+1])

@@ -106,6 +106,22 @@ int bind_text(sqlite3_stmt* s, int i, const std::string& v) {
 }
 
 
+// One rul_history row from a statement selecting cycle, rul, rul_lo, rul_hi, severity, levels.
+rul_row read_rul_row(sqlite3_stmt* s, const std::string& asset) {
+    rul_row r;
+    r.asset = asset;
+    r.cycle = sqlite3_column_int64(s, 0);
+    r.rul = column_double(s, 1);
+    r.rul_lo = column_double(s, 2);
+    r.rul_hi = column_double(s, 3);
+    r.level = alerting::parse_severity(column_text(s, 4)).value_or(alerting::severity::normal);
+    if (const void* blob = sqlite3_column_blob(s, 5)) {
+        r.levels.resize(static_cast<std::size_t>(sqlite3_column_bytes(s, 5)) / sizeof(float));
+        std::memcpy(r.levels.data(), blob, r.levels.size() * sizeof(float));
+    }
+    return r;
+}
+
 }  // namespace
 
 struct database::statements {
@@ -315,7 +331,7 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
 Result<std::vector<rul_row>> database::rul_history(const std::string& asset, std::size_t limit) {
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_,
-                           "SELECT cycle, rul, rul_lo, rul_hi, severity FROM rul_history WHERE asset = ?1 ORDER BY cycle DESC LIMIT ?2",
+                           "SELECT cycle, rul, rul_lo, rul_hi, severity, levels FROM rul_history WHERE asset = ?1 ORDER BY cycle DESC LIMIT ?2",
                            -1, &raw, nullptr) != SQLITE_OK)
         return {errc::io_error, error_text("cannot read RUL history")};
     stmt_ptr s(raw);
@@ -324,14 +340,7 @@ Result<std::vector<rul_row>> database::rul_history(const std::string& asset, std
     std::vector<rul_row> out;
     int rc = 0;
     while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-        rul_row r;
-        r.asset = asset;
-        r.cycle = sqlite3_column_int64(raw, 0);
-        r.rul = column_double(raw, 1);
-        r.rul_lo = column_double(raw, 2);
-        r.rul_hi = column_double(raw, 3);
-        r.level = alerting::parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
-        out.push_back(std::move(r));
+        out.push_back(read_rul_row(raw, asset));
     }
     if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read RUL history")};
     return out;
@@ -351,19 +360,7 @@ Result<std::vector<rul_row>> database::rul_range(const std::string& asset, std::
     std::vector<rul_row> out;
     int rc = 0;
     while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-        rul_row r;
-        r.asset = asset;
-        r.cycle = sqlite3_column_int64(raw, 0);
-        r.rul = column_double(raw, 1);
-        r.rul_lo = column_double(raw, 2);
-        r.rul_hi = column_double(raw, 3);
-        r.level = alerting::parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
-        if (const void* blob = sqlite3_column_blob(raw, 5)) {
-            const auto bytes = static_cast<std::size_t>(sqlite3_column_bytes(raw, 5));
-            r.levels.resize(bytes / sizeof(float));
-            std::memcpy(r.levels.data(), blob, r.levels.size() * sizeof(float));
-        }
-        out.push_back(std::move(r));
+        out.push_back(read_rul_row(raw, asset));
     }
     if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read RUL history")};
     return out;
