@@ -2,6 +2,8 @@
 # Builds the libFuzzer targets (clang, -fsanitize=fuzzer,address,undefined) in build/fuzz and
 # runs each for SECONDS (default 60), both at once, one core each.
 # usage: scripts/fuzz.sh [SECONDS]
+# TURBOTWIN_FUZZ_BUILD=DIR uses that build directory instead (scripts/test.sh points it at its
+# sanitizer build, which is configured with the fuzzers and the tests, so clang compiles once).
 # Each target starts from its committed seeds (tests/fuzz/corpus/<target>) plus whatever earlier
 # runs found (build/fuzz/corpus/<target>, kept between runs). Prints per target: executions,
 # exec/s, coverage (cov = edges, ft = features), corpus size, new inputs and findings. Any
@@ -14,10 +16,15 @@ seconds=${1:-60}
 source scripts/deps.sh
 install_deps
 targets=(telemetry http)
-build=build/fuzz
+build=${TURBOTWIN_FUZZ_BUILD:-build/fuzz}
 
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-  -DTURBOTWIN_BUILD_TESTS=OFF -DTURBOTWIN_BUILD_FUZZERS=ON >/dev/null
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+    -DTURBOTWIN_BUILD_TESTS=OFF -DTURBOTWIN_BUILD_FUZZERS=ON >/dev/null
+elif ! grep -q '^TURBOTWIN_BUILD_FUZZERS:BOOL=ON' "$build/CMakeCache.txt"; then
+  echo "fuzz.sh: $build is not configured with -DTURBOTWIN_BUILD_FUZZERS=ON (clang)" >&2
+  exit 2
+fi
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]/#/fuzz_}"
 
 # -max_len: telemetry and requests worth fuzzing fit in 8 KiB (the limits are tested by unit
