@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
     register_train(app);
     register_evaluate(app);
     register_simulate(app);
+    register_loadgen(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -12,8 +12,46 @@
 
 namespace turbotwin::prognostics {
 
+void tree_ensemble::compile() {
+    flat_.clear();
+    roots_.clear();
+    for (const auto& t : trees) {
+        // Breadth first from the root, giving each split's children two adjacent slots.
+        roots_.push_back(std::uint32_t(flat_.size()));
+        std::vector<std::pair<std::int32_t, std::size_t>> pending = {{0, flat_.size()}};  // (node in t, slot)
+        flat_.push_back({});
+        for (std::size_t k = 0; k < pending.size(); ++k) {
+            const auto [node, slot] = pending[k];
+            const auto n = std::size_t(node);
+            if (t.left[n] < 0) {
+                flat_[slot] = {0, t.value[n], 0};
+                continue;
+            }
+            const auto children = std::uint32_t(flat_.size());
+            flat_.push_back({});
+            flat_.push_back({});
+            flat_[slot] = {std::uint32_t(t.feature[n]) | (t.default_left[n] ? 0x8000'0000u : 0u), t.value[n], children};
+            pending.push_back({t.left[n], children});
+            pending.push_back({t.right[n], children + 1});
+        }
+    }
+}
+
 double tree_ensemble::predict(std::span<const float> features) const noexcept {
     double sum = base_score;
+    if (roots_.size() == trees.size()) {
+        const flat_node* nodes = flat_.data();
+        for (const std::uint32_t root : roots_) {
+            const flat_node* n = nodes + root;
+            while (n->left != 0) {
+                const float f = features[n->feature & 0x7fff'ffffu];
+                const bool left = std::isnan(f) ? (n->feature >> 31) != 0 : f < n->value;
+                n = nodes + n->left + (left ? 0 : 1);
+            }
+            sum += n->value;
+        }
+        return sum;
+    }
     for (const auto& t : trees) {
         std::int32_t node = 0;
         while (t.left[node] >= 0) {
@@ -311,6 +349,7 @@ Result<rul_model> load_model(const std::string& path) {
             }
             m.trees.trees.push_back(std::move(tree));
         }
+        m.trees.compile();
         return m;
     } catch (const std::exception& e) {
         return {errc::parse_error, path + ": " + e.what()};

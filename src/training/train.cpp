@@ -93,6 +93,7 @@ prognostics::tree_ensemble to_ensemble(BoosterHandle h, double base_score) {
         tree.default_left = t.at("default_left").get<std::vector<std::uint8_t>>();
         ens.trees.push_back(std::move(tree));
     }
+    ens.compile();
     return ens;
 }
 
