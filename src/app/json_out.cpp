@@ -1,22 +1,75 @@
 #include "turbotwin/app/json_out.hpp"
 
+#include <charconv>
 #include <cmath>
+#include <cstdio>
+#include <string_view>
 
 namespace turbotwin::app {
 
 using nlohmann::json;
 
+namespace {
+
+// Appends a JSON number: the shortest text that parses back to the same double (as nlohmann
+// prints it); JSON has no NaN or infinity, so those are null.
+void append_number(std::string& out, double v) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, ec == std::errc{} ? end : buf);
+}
+
+void append_string(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    out += '"';
+}
+
+}  // namespace
+
 std::string rul_message(const std::string& asset, const twin::twin_update& u) {
-    json j = {{"asset", asset},
-              {"cycle", u.cycle},
-              {"rul", u.estimate.rul},
-              {"rul_lo", u.estimate.rul_lo},
-              {"rul_hi", u.estimate.rul_hi},
-              {"severity", alerting::to_string(u.level)},
-              {"confidence", twin::to_string(u.trust)},
-              {"confidence_reason", u.trust_reason.empty() ? json(nullptr) : json(u.trust_reason)}};
-    if (u.ts_ms) j["ts"] = *u.ts_ms;
-    return j.dump();
+    // Written by hand, not through nlohmann::json: it goes out once per reading, and building a
+    // json object cost more than the whole filter update (tests/bench). Same keys and numbers.
+    std::string out;
+    out.reserve(256);
+    out += "{\"asset\":";
+    append_string(out, asset);
+    out += ",\"confidence\":";
+    append_string(out, twin::to_string(u.trust));
+    out += ",\"confidence_reason\":";
+    if (u.trust_reason.empty()) out += "null";
+    else append_string(out, u.trust_reason);
+    out += ",\"cycle\":";
+    out += std::to_string(u.cycle);
+    out += ",\"rul\":";
+    append_number(out, u.estimate.rul);
+    out += ",\"rul_hi\":";
+    append_number(out, u.estimate.rul_hi);
+    out += ",\"rul_lo\":";
+    append_number(out, u.estimate.rul_lo);
+    out += ",\"severity\":";
+    append_string(out, alerting::to_string(u.level));
+    if (u.ts_ms) {
+        out += ",\"ts\":";
+        out += std::to_string(*u.ts_ms);
+    }
+    out += '}';
+    return out;
 }
 
 json alert_json(const alerting::alert& a) {
@@ -36,7 +89,7 @@ json alert_json(const alerting::alert& a) {
     return j;
 }
 
-json asset_json(const asset_summary& s, bool detail) {
+json asset_json(const asset_summary& s, std::span<const std::string> channel_names) {
     json j = {{"id", s.id},
               {"last_cycle", s.last_cycle},
               {"rul", s.rul},
@@ -54,10 +107,12 @@ json asset_json(const asset_summary& s, bool detail) {
               {"updated_ms", s.updated_ms},
               {"life_start_cycle", s.life_start},
               {"closed", s.closed ? json{{"type", s.closed->type}, {"cycle", s.closed->cycle}} : json(nullptr)}};
-    if (detail) {
+    if (!channel_names.empty()) {
         json sensors = json::object();
-        for (const auto& c : s.channels)
-            sensors[c.name] = {{"level", c.level}, {"level_std", c.level_std}, {"slope", c.slope}, {"slope_std", c.slope_std}};
+        for (std::size_t i = 0; i < s.channels.size() && i < channel_names.size(); ++i) {
+            const auto& c = s.channels[i];
+            sensors[channel_names[i]] = {{"level", c.level}, {"level_std", c.level_std}, {"slope", c.slope}, {"slope_std", c.slope_std}};
+        }
         j["sensors"] = sensors;
     }
     return j;

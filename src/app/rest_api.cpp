@@ -270,7 +270,7 @@ http::response rest_api::assets(const http::request& req) const {
     const auto p = view_.assets(q);
     if (!p) return http::json_error(400, "bad_request", "cursor is not valid for this sort order");
     json items = json::array();
-    for (const auto& a : p->items) items.push_back(asset_json(a, false));
+    for (const auto& a : p->items) items.push_back(asset_json(a));
     return json_ok({{"items", items}, {"next_cursor", p->next_cursor ? json(*p->next_cursor) : json(nullptr)}});
 }
 
@@ -374,7 +374,7 @@ http::response rest_api::record_event(const http::request& req, const std::strin
         }
     }
     json event = {{"asset", id}, {"type", e.type}, {"cycle", e.cycle}, {"note", e.note}, {"by", e.by}, {"at_ms", e.at_ms}};
-    json answer = {{"event", event}, {"asset", done->asset ? asset_json(*done->asset, false) : json(nullptr)},
+    json answer = {{"event", event}, {"asset", done->asset ? asset_json(*done->asset) : json(nullptr)},
                    {"cleared_alert", done->alert ? alert_json(*done->alert) : json(nullptr)}};
     return json_ok(answer, 201);
 }
@@ -382,7 +382,7 @@ http::response rest_api::record_event(const http::request& req, const std::strin
 http::response rest_api::fleet() const {
     const auto c = view_.counts(10);
     json top = json::array();
-    for (const auto& a : c.most_at_risk) top.push_back(asset_json(a, false));
+    for (const auto& a : c.most_at_risk) top.push_back(asset_json(a));
     const bool broker = status_.broker_connected && status_.broker_connected();
     return json_ok({{"assets", c.assets},
                     {"by_severity", {{"normal", c.by_severity[0]}, {"warning", c.by_severity[1]}, {"critical", c.by_severity[2]}}},
@@ -402,7 +402,7 @@ http::response rest_api::asset(const std::string& id) const {
     if (!valid_asset_id(id)) return http::json_error(400, "bad_request", "asset id must be 1..64 of [A-Za-z0-9._-]");
     const auto a = view_.asset(id);
     if (!a) return http::json_error(404, "not_found", "unknown asset " + id);
-    return json_ok(asset_json(*a, true));
+    return json_ok(asset_json(*a, status_.channel_names));
 }
 
 http::response rest_api::alerts(const http::request& req) const {

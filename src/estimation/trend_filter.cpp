@@ -4,7 +4,7 @@
 
 namespace turbotwin::estimation {
 
-trend_filter::trend_filter(const trend_filter_params& params) : params_(params) {
+trend_filter::trend_filter(const trend_filter_params& params) : params_(&params) {
     x_ << params.initial_level, 0.0;
     p_ << params.initial_level_var, 0.0, 0.0, params.initial_slope_var;
 }
@@ -17,15 +17,15 @@ bool trend_filter::step(double dt, double z, update_info& info) noexcept {
     if (dt > 0) {
         state_matrix f;
         f << 1.0, dt, 0.0, 1.0;
-        const double q = params_.slope_process_var;
+        const double q = params_->slope_process_var;
         state_matrix qm;
-        qm << params_.level_process_var * dt + q * dt * dt * dt / 3.0, q * dt * dt / 2.0,
+        qm << params_->level_process_var * dt + q * dt * dt * dt / 3.0, q * dt * dt / 2.0,
               q * dt * dt / 2.0, q * dt;
         x = f * x;
         p = f * p * f.transpose() + qm;
     }
     if (!std::isnan(z)) {
-        const double s = p(idx::level, idx::level) + params_.measurement_var;
+        const double s = p(idx::level, idx::level) + params_->measurement_var;
         const double nu = z - x(idx::level);
         if (!(s > 0.0) || !std::isfinite(s) || !std::isfinite(nu)) return false;
         const state_vector k = p.col(idx::level) / s;
@@ -33,7 +33,7 @@ bool trend_filter::step(double dt, double z, update_info& info) noexcept {
         // Joseph form keeps P symmetric positive semi-definite in finite precision.
         state_matrix i_kh = state_matrix::Identity();
         i_kh.col(idx::level) -= k;
-        p = i_kh * p * i_kh.transpose() + k * params_.measurement_var * k.transpose();
+        p = i_kh * p * i_kh.transpose() + k * params_->measurement_var * k.transpose();
         info.applied = true;
         info.innovation = nu;
         info.innovation_var = s;

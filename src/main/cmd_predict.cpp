@@ -8,7 +8,8 @@ namespace turbotwin::cli {
 
 namespace {
 // One CSV row: the five contract columns, then confidence and its reason (quoted).
-void print_row(const std::string& id, const twin::twin_update& u) {
+template <class Estimate>  // twin::twin_update or twin::latest_estimate
+void print_row(const std::string& id, const Estimate& u) {
     std::cout << id << ',' << u.cycle << ',' << app::round_trip(u.estimate.rul) << ',' << app::round_trip(u.estimate.rul_lo) << ','
               << app::round_trip(u.estimate.rul_hi) << ',' << twin::to_string(u.trust) << ",\"" << u.trust_reason << "\"\n";
 }

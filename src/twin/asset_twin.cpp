@@ -1,12 +1,16 @@
 #include "turbotwin/twin/asset_twin.hpp"
 
 #include <algorithm>
+#include <array>
+#include <vector>
 #include <cmath>
 #include <cstdio>
 
 namespace turbotwin::twin {
 
 namespace {
+// Channels whose pre-step state process() keeps on the stack (C-MAPSS has 21 sensors).
+constexpr std::size_t max_inline_channels = 32;
 // EWMA weight of the innovation ratio (about a 10-cycle memory) and the level beyond which the
 // readings are not what the filter expects: the mean of ~14 chi-square(1) terms smoothed this way
 // has a standard deviation near 0.09, so 2.0 is far outside normal operation.
@@ -61,14 +65,27 @@ Result<twin_update> asset_twin::process(reading r) {
     if (report.present_sensors == 0) return {errc::no_valid_sensors, "no plausible sensor value"};
 
     const double dt = applied_ == 0 ? 0.0 : double(r.cycle - last_cycle_);
-    // Step copies first: a numerical fault in one channel must not leave the others advanced.
-    std::vector<estimation::trend_filter> next = filters_;
     const auto& model = *config_.model;
     double nis_sum = 0;
     int nis_count = 0;
-    for (std::size_t i = 0; i < next.size(); ++i) {
+    // Stepped in place; a numerical fault in one channel must not leave the others advanced, so
+    // each state is kept (on the stack: no allocation per reading) until every step succeeded.
+    struct saved_state {
+        estimation::state_vector x;
+        estimation::state_matrix p;
+    };
+    std::array<saved_state, max_inline_channels> saved_inline;
+    std::vector<saved_state> saved_heap;  // only for a model with more channels than that
+    saved_state* saved = saved_inline.data();
+    if (filters_.size() > saved_inline.size()) {
+        saved_heap.resize(filters_.size());
+        saved = saved_heap.data();
+    }
+    for (std::size_t i = 0; i < filters_.size(); ++i) {
+        saved[i] = {filters_[i].state(), filters_[i].covariance()};
         estimation::update_info info;
-        if (!next[i].step(dt, r.sensors[model.channels[i].sensor], info)) {
+        if (!filters_[i].step(dt, r.sensors[model.channels[i].sensor], info)) {
+            for (std::size_t k = 0; k < i; ++k) filters_[k].set_state(saved[k].x, saved[k].p);
             fault_ = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
             return {errc::numerical_fault, *fault_};
         }
@@ -77,7 +94,6 @@ Result<twin_update> asset_twin::process(reading r) {
             ++nis_count;
         }
     }
-    filters_ = std::move(next);
     last_cycle_ = r.cycle;
     ++applied_;
 
@@ -117,7 +133,7 @@ Result<twin_update> asset_twin::process(reading r) {
     u.alerts = alerts_.evaluate(config_.alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi,
                                 u.risk_rul);
     u.level = alerts_.current();
-    last_ = u;
+    last_ = latest_estimate{u.cycle, u.estimate, u.risk_rul, u.risk, u.trust, u.trust_reason, u.novelty, u.innovation_ratio, u.level};
     return u;
 }
 

@@ -168,7 +168,7 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     std::uint64_t raised = 0;
     if (!r.get(t.last_cycle_) || !r.get(t.applied_) || !r.get(has_last)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
     if (has_last) {
-        twin_update u;
+        latest_estimate u;
         std::int32_t ulevel = 0;
         if (!r.get(u.cycle) || !r.get(u.estimate.rul) || !r.get(u.estimate.rul_lo) || !r.get(u.estimate.rul_hi) || !r.get(ulevel) ||
             ulevel < 0 || ulevel > 2)

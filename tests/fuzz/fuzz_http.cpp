@@ -61,8 +61,8 @@ struct fixture {
             s.rul_hi = 61.0;
             s.level = alerting::severity::warning;
             s.readings = 120;
-            s.channels.push_back({"T30", 1590.2, 0.4, 0.05, 0.01});
-            s.channels.push_back({"Ps30", 47.6, 0.1, 0.002, 0.001});
+            s.channels.push_back({1590.2, 0.4, 0.05, 0.01});
+            s.channels.push_back({47.6, 0.1, 0.002, 0.001});
             if (s.id == "ENG-002") s.fault = "covariance not positive definite";
             view.upsert(std::move(s));
         }
@@ -85,6 +85,7 @@ struct fixture {
         s.broker_reconnects = [] { return std::uint64_t{0}; };
         s.ingest_backlog = [] { return std::size_t{0}; };
         s.model_name = "fuzz";
+        s.channel_names = {"T30", "Ps30"};
         s.version = "0.0.0";
         return s;
     }

@@ -14,6 +14,12 @@
 
 namespace turbotwin::app {
 
+/// A filtered sensor in the read model: values only; names are the model's channel names, in
+/// the same order (rest_api's status.channel_names), kept once rather than per engine.
+struct channel_values {
+    double level = 0, level_std = 0, slope = 0, slope_std = 0;
+};
+
 struct asset_summary {
     std::string id;
     std::int64_t last_cycle = 0;
@@ -29,7 +35,7 @@ struct asset_summary {
     std::optional<std::string> fault;           ///< numerical fault, if any
     std::int64_t life_start = 0;                ///< cycle of the last maintenance event (0: first life)
     std::optional<twin::asset_twin::closure> closed;  ///< recorded failure or removal
-    std::vector<twin::channel_state> channels;  ///< filtered sensors
+    std::vector<channel_values> channels;       ///< filtered sensors, in the model's channel order
     std::int64_t updated_ms = 0;                ///< wall clock of the last update (server time)
 };
 

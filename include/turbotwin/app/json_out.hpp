@@ -2,6 +2,7 @@
 /// JSON documents the server publishes and serves. Numbers are written with round-trip
 /// precision (nlohmann/json prints the shortest text that parses back to the same double).
 #include <nlohmann/json.hpp>
+#include <span>
 #include <string>
 
 #include "turbotwin/alerting/rules.hpp"
@@ -14,7 +15,7 @@ namespace turbotwin::app {
 std::string rul_message(const std::string& asset, const twin::twin_update& u);
 /// turbotwin/v1/alerts/{id} and REST: {"id","asset","type","severity","state","cycle",...}
 nlohmann::json alert_json(const alerting::alert& a);
-/// REST asset; `detail` adds the filtered sensors.
-nlohmann::json asset_json(const asset_summary& s, bool detail);
+/// REST asset. With `channel_names` (the model's, in order) it adds the filtered sensors.
+nlohmann::json asset_json(const asset_summary& s, std::span<const std::string> channel_names = {});
 
 }  // namespace turbotwin::app

@@ -37,7 +37,10 @@ struct update_info {
 
 class trend_filter {
 public:
+    /// Keeps a reference to `params` (the model's, shared by every engine's filter of that
+    /// channel: a fleet holds thousands of filters), which must outlive the filter.
     explicit trend_filter(const trend_filter_params& params);
+    trend_filter(trend_filter_params&&) = delete;  ///< would dangle
 
     /// Advances the state by dt_cycles (>= 0) and incorporates z unless it is NaN.
     /// Returns false, leaving the state untouched, on a negative or non-finite dt and on
@@ -54,7 +57,7 @@ public:
     double slope_std() const noexcept;
 
 private:
-    trend_filter_params params_;
+    const trend_filter_params* params_;  ///< not owned: see the constructor
     state_vector x_;   ///< [level (units), slope (units/cycle)]
     state_matrix p_;   ///< state covariance
 };

@@ -45,6 +45,21 @@ struct twin_update {
     std::optional<std::int64_t> ts_ms;     ///< echoed from the reading
 };
 
+/// The latest estimate as a twin keeps it between readings: a twin_update without what only
+/// matters the moment it is made (alert changes, dropped sensors, the sender's timestamp), so
+/// that a fleet of 100,000 twins does not carry them.
+struct latest_estimate {
+    std::int64_t cycle = 0;
+    prognostics::rul_estimate estimate;
+    double risk_rul = 0;
+    double risk = 0;
+    confidence trust = confidence::high;
+    std::string trust_reason;
+    double novelty = 0;
+    double innovation_ratio = 1;
+    alerting::severity level = alerting::severity::normal;
+};
+
 /// A filtered sensor's current estimate.
 struct channel_state {
     std::string name;
@@ -63,7 +78,7 @@ public:
     const std::string& id() const noexcept { return id_; }
     std::int64_t last_cycle() const noexcept { return last_cycle_; }
     std::uint64_t readings_applied() const noexcept { return applied_; }
-    const std::optional<twin_update>& last_update() const noexcept { return last_; }
+    const std::optional<latest_estimate>& last_update() const noexcept { return last_; }
     const alerting::asset_alerts& alerts() const noexcept { return alerts_; }
     /// An operator acknowledges this engine's active alert (see asset_alerts::acknowledge).
     Result<alerting::alert> acknowledge_alert(std::string_view alert_id, alerting::acknowledgement ack) {
@@ -87,6 +102,8 @@ public:
     const std::optional<closure>& closed() const noexcept { return closed_; }
     std::vector<channel_state> channels() const;
     std::size_t channel_count() const noexcept { return filters_.size(); }
+    /// The filters, in the model's channel order.
+    const std::vector<estimation::trend_filter>& filters() const noexcept { return filters_; }
     /// Filtered level of channel i (the model's channel order); no allocation.
     double channel_level(std::size_t i) const noexcept { return filters_[i].level(); }
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.
@@ -107,7 +124,7 @@ private:
     std::vector<float> features_;                     ///< scratch, reused every cycle
     std::int64_t last_cycle_ = 0;
     std::uint64_t applied_ = 0;
-    std::optional<twin_update> last_;
+    std::optional<latest_estimate> last_;
     alerting::asset_alerts alerts_;
     std::optional<std::string> fault_;
     std::int64_t life_start_ = 0;

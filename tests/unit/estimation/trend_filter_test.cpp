@@ -64,7 +64,8 @@ TEST(trend_filter, StartsAtThePrior) {
 // (a) No process noise, diffuse prior, noise-free line: the state is the line itself.
 TEST(trend_filter, NoiseFreeLineIsRecoveredExactly) {
     const double a = 641.82, b = 0.0375;
-    trend_filter f(diffuse_no_process_noise(0.09));
+    const auto params = diffuse_no_process_noise(0.09);
+    trend_filter f(params);
     update_info info;
     const int n = 60;
     for (int t = 1; t <= n; ++t) {
@@ -152,7 +153,8 @@ TEST(trend_filter, EqualsOrdinaryLeastSquaresWithoutProcessNoise) {
         t[i] = 1.0 + i + (i >= 100 ? 5.0 : 0.0);  // includes one 5-cycle gap
         z[i] = a + b * t[i] + noise(rng);
     }
-    trend_filter f(diffuse_no_process_noise(0.09));
+    const auto params = diffuse_no_process_noise(0.09);
+    trend_filter f(params);
     update_info info;
     for (int i = 0; i < n; ++i) ASSERT_TRUE(f.step(i == 0 ? 0.0 : t[i] - t[i - 1], z[i], info));
 
@@ -205,7 +207,8 @@ TEST(trend_filter, NanMeasurementOnlyPredicts) {
 }
 
 TEST(trend_filter, NanMeasurementWithZeroDtChangesNothing) {
-    trend_filter f(trend_filter_params{});
+    const trend_filter_params defaults;
+    trend_filter f(defaults);
     const state_vector x = f.state();
     const state_matrix cov = f.covariance();
     update_info info;
@@ -403,7 +406,8 @@ TEST(trend_filter, NonFiniteMeasurementIsRejectedWithoutSideEffects) {
 }
 
 TEST(trend_filter, InfiniteDtIsRejectedWithoutSideEffects) {
-    trend_filter f(trend_filter_params{});
+    const trend_filter_params defaults;
+    trend_filter f(defaults);
     update_info info;
     ASSERT_TRUE(f.step(0.0, 0.5, info));
     const state_vector x = f.state();

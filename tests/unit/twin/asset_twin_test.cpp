@@ -85,7 +85,7 @@ protected:
         std::uint64_t applied;
         std::vector<channel_state> channels;
         std::vector<float> features;
-        std::optional<twin_update> last;
+        std::optional<latest_estimate> last;
         alerting::severity level;
         std::uint64_t raised;
     };

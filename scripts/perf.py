@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Performance measurements of issue 6, every figure beside its baseline from the same run.
+docs/performance.md explains each and records the results.
+
+    python3 scripts/perf.py --bin build/release/src/turbotwin [--only throughput,memory,rest] [--json OUT]
+
+- throughput: `loadgen --rate max` through the broker alone (--passthrough), then through the
+  twin, QoS 1; then the twin at 50% and 90% of its own maximum for the latency figures.
+- memory: ENGINES engines (default 100,000) streamed through a durable server; resident memory
+  per engine beyond the model (RSS after, minus RSS at start with the model loaded); then a
+  restart, timed until /readyz is ready with every engine restored.
+- rest: `wrk` on GET /api/v1/assets/{id} while loadgen keeps ingest busy, against nginx serving
+  that same JSON as a static file in the same run; ingest's loss and rate while it happens.
+
+Starts its own Mosquitto, server and nginx on free loopback ports and stops them. Needs
+mosquitto, wrk and nginx (Debian `wrk`, `nginx`)."""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_http(url, timeout=60, ok=lambda status, body: status == 200):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                body = r.read()
+                if ok(r.status, body):
+                    return body
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} not ready after {timeout} s")
+
+
+def get_json(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return json.loads(r.read())
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def metric(port, name):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    return 0.0
+
+
+class Bench:
+    def __init__(self, binary, work):
+        self.bin = os.path.abspath(binary)
+        self.work = work
+        self.procs = []
+        self.mq_port = free_port()
+        conf = os.path.join(work, "mosquitto.conf")
+        with open(conf, "w") as f:
+            # Large queues: the measurement must see the twin's limits, not the broker's drops.
+            f.write(f"listener {self.mq_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 1000000\nmax_inflight_messages 0\n")
+        self.broker = f"tcp://127.0.0.1:{self.mq_port}"
+        self.mosquitto = self.spawn(["mosquitto", "-c", conf], "mosquitto.log")
+        time.sleep(0.3)
+        self.serve = None
+        self.http_port = None
+
+    def spawn(self, argv, log):
+        p = subprocess.Popen(argv, stdout=open(os.path.join(self.work, log), "ab"), stderr=subprocess.STDOUT)
+        self.procs.append(p)
+        return p
+
+    def start_serve(self, *extra, data="data"):
+        self.http_port = free_port()
+        t0 = time.time()
+        self.serve = self.spawn([self.bin, "serve", "--broker", self.broker, "--http", f"127.0.0.1:{self.http_port}",
+                                 "--data-dir", os.path.join(self.work, data), "--log-level", "warn", *extra], "serve.log")
+        wait_http(f"http://127.0.0.1:{self.http_port}/readyz", timeout=300)
+        return time.time() - t0
+
+    def stop_serve(self):
+        self.serve.send_signal(signal.SIGTERM)
+        self.serve.wait(120)
+
+    def loadgen(self, *args, timeout=900):
+        r = subprocess.run([self.bin, "loadgen", "--broker", self.broker, "--json", *args], capture_output=True, text=True,
+                           timeout=timeout)
+        if r.returncode not in (0, 3):
+            raise RuntimeError(f"loadgen {args} exited {r.returncode}: {r.stderr[-1500:]}")
+        return json.loads(r.stdout)
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(20)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+def say(text):
+    print(text, flush=True)
+
+
+def throughput(b, args, out):
+    b.start_serve(*(["--no-durability"] if args.no_durability else []))
+    common = ["--assets", str(args.assets), "--qos", "1", "--duration", str(args.trial_seconds), "--rate", "max",
+              "--start-rate", str(args.start_rate)]
+    passthrough = b.loadgen(*common, "--passthrough")
+    twin = b.loadgen(*common)
+    out["passthrough_max_rate"] = passthrough["max_sustained_rate"]
+    out["twin_max_rate"] = twin["max_sustained_rate"]
+    out["twin_to_passthrough"] = twin["max_sustained_rate"] / passthrough["max_sustained_rate"] if passthrough["max_sustained_rate"] else 0
+    say(f"throughput (QoS 1, {args.assets} engines): pass-through {passthrough['max_sustained_rate']:.0f}/s, "
+        f"twin {twin['max_sustained_rate']:.0f}/s, ratio {out['twin_to_passthrough']:.2f}")
+    for t in passthrough["trials"] + twin["trials"]:
+        say(f"  {t['mode']:11s} {t['target_rate']:8.0f}/s sent {t['achieved_rate']:8.0f}/s lost {t['lost']:6d} "
+            f"p99 {t['latency_ms']['p99']:8.2f} ms drain {t['drain_seconds']:.2f} s {'ok' if t['sustained'] else 'NOT sustained'}")
+    base = twin["max_sustained_rate"]
+    for share in (0.5, 0.9):
+        rate = round(base * share)
+        if rate <= 0:
+            continue
+        for mode in ("twin", "passthrough"):
+            r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(rate),
+                          *(["--passthrough"] if mode == "passthrough" else []))
+            out[f"{mode}_at_{int(share * 100)}pct"] = r
+            say(f"{mode} at {int(share * 100)}% of the twin's max ({rate}/s): lost {r['lost']}, latency ms p50 "
+                f"{r['latency_ms']['p50']:.2f} p90 {r['latency_ms']['p90']:.2f} p99 {r['latency_ms']['p99']:.2f} max {r['latency_ms']['max']:.2f}")
+    b.stop_serve()
+
+
+def memory(b, args, out):
+    engines = args.engines
+    b.start_serve(data="data-memory")
+    time.sleep(1)
+    rss0 = rss_kib(b.serve.pid)
+    per_round = engines / args.memory_rate
+    duration = per_round * args.memory_rounds
+    r = b.loadgen("--assets", str(engines), "--rate", str(args.memory_rate), "--duration", f"{duration:.1f}", "--drain", "60")
+    # Let the store's batch writer catch up, so what is measured is the steady state.
+    time.sleep(3)
+    rss1 = rss_kib(b.serve.pid)
+    fleet = get_json(f"http://127.0.0.1:{b.http_port}/api/v1/fleet")
+    per_engine = (rss1 - rss0) * 1024 / engines
+    out["memory"] = {"engines": engines, "readings": r["sent"], "lost": r["lost"], "rss_start_kib": rss0, "rss_kib": rss1,
+                     "bytes_per_engine": per_engine, "fleet_assets": fleet.get("assets")}
+    say(f"memory: {engines} engines ({r['sent']} readings, lost {r['lost']}): RSS {rss0 / 1024:.0f} MiB at start with the model, "
+        f"{rss1 / 1024:.0f} MiB after: {per_engine:.0f} bytes per engine")
+    b.stop_serve()
+    restart = b.start_serve(data="data-memory")
+    # Ready means restored; check the count to be sure.
+    fleet = get_json(f"http://127.0.0.1:{b.http_port}/api/v1/fleet")
+    rss2 = rss_kib(b.serve.pid)
+    out["restart"] = {"seconds_to_ready": restart, "assets_restored": fleet.get("assets"), "rss_kib": rss2,
+                      "bytes_per_engine": (rss2 - rss0) * 1024 / engines}
+    say(f"restart: ready in {restart:.2f} s with {fleet.get('assets')} engines restored; RSS {rss2 / 1024:.0f} MiB "
+        f"({(rss2 - rss0) * 1024 / engines:.0f} bytes per engine)")
+    b.stop_serve()
+
+
+def wrk(url, seconds, threads=1, connections=32):
+    r = subprocess.run(["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency", url],
+                       capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", r.stdout)
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", r.stdout)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", r.stdout)
+    scale = {"us": 0.001, "ms": 1, "s": 1000}
+    return {"rps": float(m.group(1)) if m else 0.0, "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+            "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None}
+
+
+def rest(b, args, out):
+    b.start_serve(*(["--no-durability"] if args.no_durability else []))
+    # A fleet to read, then ingest kept busy while wrk reads one engine.
+    b.loadgen("--assets", "1000", "--rate", "5000", "--duration", "2")
+    asset = "LG-000001"
+    with urllib.request.urlopen(f"http://127.0.0.1:{b.http_port}/api/v1/assets/{asset}") as r:
+        body = r.read()
+    site = os.path.join(b.work, "site")
+    os.makedirs(site, exist_ok=True)
+    with open(os.path.join(site, "asset.json"), "wb") as f:
+        f.write(body)
+    nginx_port = free_port()
+    conf = os.path.join(b.work, "nginx.conf")
+    with open(conf, "w") as f:
+        # One worker, as the server's HTTP side gets one thread's worth of a 2-core box.
+        f.write(f"""worker_processes 1;
+error_log {b.work}/nginx-error.log;
+pid {b.work}/nginx.pid;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  default_type application/json;
+  client_body_temp_path {b.work}/nginx-tmp; proxy_temp_path {b.work}/nginx-tmp; fastcgi_temp_path {b.work}/nginx-tmp;
+  uwsgi_temp_path {b.work}/nginx-tmp; scgi_temp_path {b.work}/nginx-tmp;
+  server {{ listen 127.0.0.1:{nginx_port}; root {site}; }}
+}}
+""")
+    os.makedirs(os.path.join(b.work, "nginx-tmp"), exist_ok=True)
+    b.spawn(["nginx", "-c", conf, "-g", "daemon off;"], "nginx.log")
+    wait_http(f"http://127.0.0.1:{nginx_port}/asset.json")
+    ingest_rate = args.rest_ingest_rate
+    results = {}
+    for name, url in (("nginx", f"http://127.0.0.1:{nginx_port}/asset.json"),
+                      ("turbotwin", f"http://127.0.0.1:{b.http_port}/api/v1/assets/{asset}")):
+        load = subprocess.Popen([b.bin, "loadgen", "--broker", b.broker, "--json", "--assets", "1000", "--rate", str(ingest_rate),
+                                 "--duration", str(args.rest_seconds + 2)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        results[name] = wrk(url, args.rest_seconds)
+        so, se = load.communicate(timeout=120)
+        results[name]["ingest"] = json.loads(so) if so.strip() else {"error": se[-500:]}
+    out["rest"] = {"body_bytes": len(body), "ingest_rate": ingest_rate, **results,
+                   "ratio": results["turbotwin"]["rps"] / results["nginx"]["rps"] if results["nginx"]["rps"] else 0}
+    for name, r in results.items():
+        ing = r["ingest"]
+        say(f"rest {name}: {r['rps']:.0f} requests/s (p99 {r['p99_ms']} ms, non-2xx {r['non_2xx']}) with ingest at "
+            f"{ing.get('achieved_rate', 0):.0f}/s, lost {ing.get('lost')}, ingest p99 {ing.get('latency_ms', {}).get('p99', 0):.2f} ms")
+    say(f"rest: turbotwin / nginx = {out['rest']['ratio']:.2f} ({len(body)}-byte body)")
+    b.stop_serve()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--only", default="throughput,memory,rest")
+    ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--assets", type=int, default=10000, help="engines in the throughput runs")
+    ap.add_argument("--trial-seconds", type=float, default=5)
+    ap.add_argument("--start-rate", type=float, default=4000)
+    ap.add_argument("--latency-seconds", type=float, default=10)
+    ap.add_argument("--engines", type=int, default=100000, help="engines in the memory run")
+    ap.add_argument("--memory-rate", type=float, default=10000)
+    ap.add_argument("--memory-rounds", type=int, default=2, help="readings per engine in the memory run")
+    ap.add_argument("--rest-seconds", type=int, default=10)
+    ap.add_argument("--rest-ingest-rate", type=float, default=2000)
+    ap.add_argument("--no-durability", action="store_true", help="throughput and REST runs without the journal and store")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    args = ap.parse_args()
+    for tool in ("mosquitto", "wrk", "nginx"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"perf.py: {tool} not found (apt-get install mosquitto wrk nginx)")
+    work = tempfile.mkdtemp(prefix="turbotwin-perf-")
+    out = {"machine": {"cpus": os.cpu_count(), "model": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")}}
+    b = Bench(args.bin, work)
+    try:
+        for part in args.only.split(","):
+            {"throughput": throughput, "memory": memory, "rest": rest}[part](b, args, out)
+    finally:
+        b.close()
+        if args.keep:
+            say(f"logs in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
