@@ -10,12 +10,22 @@
 namespace turbotwin::app {
 
 void fleet_view::upsert(asset_summary s) {
-    std::unique_lock lock(mu_);
-    assets_[s.id] = std::move(s);
+    auto next = std::make_shared<const asset_summary>(std::move(s));
+    {
+        std::shared_lock lock(assets_mu_);
+        if (auto it = assets_.find(next->id); it != assets_.end()) {
+            it->second->current.store(std::move(next), std::memory_order_release);
+            return;
+        }
+    }
+    std::unique_lock lock(assets_mu_);  // a new engine: the only write to the index
+    auto& entry = assets_[next->id];
+    if (!entry) entry = std::make_unique<slot>();
+    entry->current.store(std::move(next), std::memory_order_release);
 }
 
 void fleet_view::record_alert(const alerting::alert& a) {
-    std::unique_lock lock(mu_);
+    std::unique_lock lock(alerts_mu_);
     if (auto it = alert_seq_.find(a.id); it != alert_seq_.end()) {
         alerts_[it->second] = a;
         return;
@@ -31,27 +41,37 @@ void fleet_view::record_alert(const alerting::alert& a) {
 }
 
 std::optional<asset_summary> fleet_view::asset(const std::string& id) const {
-    std::shared_lock lock(mu_);
-    auto it = assets_.find(id);
-    if (it == assets_.end()) return std::nullopt;
-    return it->second;
+    snapshot current;
+    {
+        std::shared_lock lock(assets_mu_);
+        auto it = assets_.find(id);
+        if (it == assets_.end()) return std::nullopt;
+        current = it->second->current.load(std::memory_order_acquire);
+    }
+    return *current;
 }
 
 page<asset_summary> fleet_view::assets(const std::optional<std::string>& cursor, std::size_t limit) const {
-    std::shared_lock lock(mu_);
+    std::vector<snapshot> shown;
+    bool more = false;
+    {
+        std::shared_lock lock(assets_mu_);
+        auto it = cursor ? assets_.upper_bound(*cursor) : assets_.begin();
+        for (; it != assets_.end() && shown.size() < limit; ++it) shown.push_back(it->second->current.load(std::memory_order_acquire));
+        more = it != assets_.end();
+    }
     page<asset_summary> p;
-    auto it = cursor ? assets_.upper_bound(*cursor) : assets_.begin();
-    for (; it != assets_.end() && p.items.size() < limit; ++it) {
-        asset_summary s = it->second;
+    for (const auto& a : shown) {
+        asset_summary s = *a;
         s.channels.clear();  // lists stay light; the asset route has the detail
         p.items.push_back(std::move(s));
     }
-    if (it != assets_.end() && !p.items.empty()) p.next_cursor = p.items.back().id;
+    if (more && !p.items.empty()) p.next_cursor = p.items.back().id;
     return p;
 }
 
 page<alerting::alert> fleet_view::alerts(const std::optional<std::uint64_t>& cursor, std::size_t limit, const alert_filter& filter) const {
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(alerts_mu_);
     page<alerting::alert> p;
     auto it = cursor ? std::make_reverse_iterator(alerts_.lower_bound(*cursor)) : alerts_.rbegin();
     std::uint64_t last_seq = 0;
@@ -67,7 +87,7 @@ page<alerting::alert> fleet_view::alerts(const std::optional<std::uint64_t>& cur
 }
 
 std::optional<alerting::alert> fleet_view::alert(const std::string& id) const {
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(alerts_mu_);
     auto seq = alert_seq_.find(id);
     if (seq == alert_seq_.end()) return std::nullopt;
     return alerts_.at(seq->second);
@@ -126,14 +146,16 @@ std::optional<page<asset_summary>> fleet_view::assets(const asset_query& q) cons
     auto matches = [&](const asset_summary& a) {
         return (!q.level || a.level == *q.level) && (!q.rul_lt || a.rul < *q.rul_lt) && (!q.trust || a.trust == *q.trust);
     };
-    std::shared_lock lock(mu_);
+    // Every engine's current snapshot, taken under the index lock (pointer copies only); the
+    // filtering and sorting happen after it is released.
+    std::vector<snapshot> all = current_snapshots();
     // Candidates after the cursor in (key, id) order; ids are unique, so the order is total.
     std::vector<std::pair<double, const asset_summary*>> keyed;
-    for (const auto& [id, a] : assets_) {
-        if (!matches(a)) continue;
-        const double key = sort_key(a, q.sort);
-        if (after && (key < after->first || (key == after->first && id <= after->second))) continue;
-        keyed.emplace_back(key, &a);
+    for (const auto& a : all) {
+        if (!matches(*a)) continue;
+        const double key = sort_key(*a, q.sort);
+        if (after && (key < after->first || (key == after->first && a->id <= after->second))) continue;
+        keyed.emplace_back(key, a.get());
     }
     const std::size_t shown = std::min(q.limit, keyed.size());
     auto less = [](const auto& x, const auto& y) { return x.first < y.first || (x.first == y.first && x.second->id < y.second->id); };
@@ -149,46 +171,57 @@ std::optional<page<asset_summary>> fleet_view::assets(const asset_query& q) cons
     return p;
 }
 
+std::vector<fleet_view::snapshot> fleet_view::current_snapshots() const {
+    std::vector<snapshot> all;
+    std::shared_lock lock(assets_mu_);
+    all.reserve(assets_.size());
+    for (const auto& [id, entry] : assets_) all.push_back(entry->current.load(std::memory_order_acquire));
+    return all;
+}
+
 fleet_counts fleet_view::counts(std::size_t top) const {
     fleet_counts c;
-    std::shared_lock lock(mu_);
-    c.assets = assets_.size();
-    std::vector<const asset_summary*> all;
-    all.reserve(assets_.size());
-    for (const auto& [id, a] : assets_) {
-        ++c.by_severity[std::size_t(a.level)];
-        ++c.by_confidence[std::size_t(a.trust)];
-        all.push_back(&a);
+    const std::vector<snapshot> all = current_snapshots();
+    c.assets = all.size();
+    std::vector<const asset_summary*> order;
+    order.reserve(all.size());
+    for (const auto& a : all) {
+        ++c.by_severity[std::size_t(a->level)];
+        ++c.by_confidence[std::size_t(a->trust)];
+        order.push_back(a.get());
     }
-    for (const auto& [seq, a] : alerts_) {
-        c.alerts_active += a.state == alerting::alert_state::active;
-        c.alerts_acknowledged += a.state == alerting::alert_state::acknowledged;
-        c.alerts_cleared += a.state == alerting::alert_state::cleared;
+    {
+        std::shared_lock lock(alerts_mu_);
+        for (const auto& [seq, a] : alerts_) {
+            c.alerts_active += a.state == alerting::alert_state::active;
+            c.alerts_acknowledged += a.state == alerting::alert_state::acknowledged;
+            c.alerts_cleared += a.state == alerting::alert_state::cleared;
+        }
     }
-    const std::size_t n = std::min(top, all.size());
-    std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(n), all.end(),
+    const std::size_t n = std::min(top, order.size());
+    std::partial_sort(order.begin(), order.begin() + std::ptrdiff_t(n), order.end(),
                       [](const asset_summary* x, const asset_summary* y) { return x->risk > y->risk || (x->risk == y->risk && x->id < y->id); });
     for (std::size_t i = 0; i < n; ++i) {
-        c.most_at_risk.push_back(*all[i]);
+        c.most_at_risk.push_back(*order[i]);
         c.most_at_risk.back().channels.clear();
     }
     return c;
 }
 
 std::size_t fleet_view::asset_count() const {
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(assets_mu_);
     return assets_.size();
 }
 
 std::size_t fleet_view::active_alert_count() const {
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(alerts_mu_);
     std::size_t n = 0;
     for (const auto& [seq, a] : alerts_) n += a.state != alerting::alert_state::cleared;
     return n;
 }
 
 std::size_t fleet_view::alert_count() const {
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(alerts_mu_);
     return alerts_.size();
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 /// The read model that REST serves: a copy of every asset's latest state and the alert log.
 /// Written by the fleet's workers (each asset by its one owner), read by HTTP threads.
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -75,6 +77,11 @@ struct alert_filter {
     }
 };
 
+/// Ingest and REST meet here, and neither waits for the other: each engine's summary is an
+/// immutable snapshot behind an atomic pointer, replaced whole by the engine's one owner and
+/// read whole by any number of HTTP threads (a reader keeps the snapshot it loaded alive). The
+/// index of engines only changes when a new engine appears; listings hold it shared, so they
+/// delay only the first reading of a brand-new engine, never the readings of known ones.
 class fleet_view {
 public:
     explicit fleet_view(std::size_t max_alerts = 100000) : max_alerts_(max_alerts) {}
@@ -101,8 +108,16 @@ public:
     std::size_t alert_count() const;
 
 private:
-    mutable std::shared_mutex mu_;
-    std::map<std::string, asset_summary> assets_;
+    using snapshot = std::shared_ptr<const asset_summary>;
+    struct slot {
+        std::atomic<snapshot> current;  ///< replaced by the engine's owner, loaded by readers
+    };
+    std::vector<snapshot> current_snapshots() const;  ///< every engine's, in id order
+
+    mutable std::shared_mutex assets_mu_;  ///< guards the index (not the slots' contents)
+    std::map<std::string, std::unique_ptr<slot>, std::less<>> assets_;  ///< by id; slots never move or go
+
+    mutable std::shared_mutex alerts_mu_;  ///< guards the alert log below
     std::map<std::uint64_t, alerting::alert> alerts_;             ///< by sequence number
     std::unordered_map<std::string, std::uint64_t> alert_seq_;    ///< alert id -> sequence
     std::uint64_t next_seq_ = 1;

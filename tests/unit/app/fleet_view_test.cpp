@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 
 namespace turbotwin::app {
 namespace {
@@ -139,6 +141,46 @@ TEST(fleet_view_counts, counts_by_severity_confidence_alert_state_and_ranks_by_r
     EXPECT_EQ(c.most_at_risk[0].id, "A");
     EXPECT_EQ(c.most_at_risk[1].id, "B");
     EXPECT_EQ(v.active_alert_count(), 2u) << "acknowledged alerts are still in force";
+}
+
+TEST(fleet_view, ReadersSeeWholeSummariesWhileOwnersReplaceThem) {
+    // GIVEN two owners replacing their engines' summaries as fast as they can, each summary
+    // internally consistent (rul_lo = rul - 1, rul_hi = rul + 1, last_cycle = rul)
+    fleet_view view;
+    std::atomic<bool> done{false};
+    auto owner = [&](int first) {
+        for (int cycle = 1; cycle <= 20000; ++cycle) {
+            asset_summary s;
+            s.id = "ENG-" + std::to_string(first + cycle % 8);
+            s.last_cycle = cycle;
+            s.rul = cycle;
+            s.rul_lo = cycle - 1;
+            s.rul_hi = cycle + 1;
+            view.upsert(std::move(s));
+        }
+    };
+    std::thread a(owner, 0), b(owner, 100);
+    // WHEN a reader lists and sorts the fleet meanwhile
+    int torn = 0, listings = 0;
+    std::thread reader([&] {
+        while (!done.load()) {
+            asset_query q;
+            q.sort = asset_query::order::rul;
+            const auto listed = view.assets(q);
+            for (const auto& item : listed->items) torn += item.rul_lo != item.rul - 1 || item.rul_hi != item.rul + 1 || item.last_cycle != item.rul;
+            if (auto one = view.asset("ENG-3")) torn += one->rul_lo != one->rul - 1;
+            ++listings;
+        }
+    });
+    a.join();
+    b.join();
+    done = true;
+    reader.join();
+    // THEN every summary it saw was one owner's whole write, and the last writes are what stays
+    EXPECT_EQ(torn, 0);
+    EXPECT_GT(listings, 0);
+    EXPECT_EQ(view.asset_count(), 16u);
+    EXPECT_EQ(view.asset("ENG-0")->last_cycle, 20000);
 }
 
 }  // namespace
