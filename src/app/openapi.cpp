@@ -111,7 +111,8 @@ oj schemas() {
                                            {"message", typed("string", "for people; may change")}})}},
                         {}, "Every error answer: a stable machine code and a message.");
     s["Health"] = object({{"status", enum_of({"ok"})}, {"version", typed("string", "server version")}});
-    s["Readiness"] = object({{"ready", typed("boolean", "broker connected and store taking commits")},
+    s["Readiness"] = object({{"ready", typed("boolean", "broker connected, store taking commits, start-up recovery done")},
+                             {"recovering", typed("boolean", "journal entries from before the restart are still being re-applied")},
                              {"broker_connected", typed("boolean")},
                              {"model_loaded", typed("boolean")},
                              {"model", typed("string", "model name")},
@@ -300,9 +301,9 @@ oj paths() {
     oj p = oj::object();
     p["/healthz"]["get"] = get_op("getHealth", "probes", "Liveness", access::open, oj::array(),
                                   {{"200", ok_json("the process runs", "Health")}});
-    p["/readyz"]["get"] = get_op("getReadiness", "probes", "Readiness: broker connected, store healthy", access::open, oj::array(),
+    p["/readyz"]["get"] = get_op("getReadiness", "probes", "Readiness: broker connected, store healthy, recovery done", access::open, oj::array(),
                                  {{"200", ok_json("ready", "Readiness")},
-                                  {"503", ok_json("not connected to the broker, or the store is failing", "Readiness")}});
+                                  {"503", ok_json("not connected to the broker, the store is failing, or the journal is still being re-applied", "Readiness")}});
     p["/metrics"]["get"] = get_op(
         "getMetrics", "probes", "Prometheus metrics", access::read, oj::array(),
         {{"200", {{"description", "Prometheus text exposition 0.0.4 (no ETag)"},

@@ -123,11 +123,14 @@ http::response rest_api::route(const http::request& req) const {
     if (path == "/healthz") return open([&] { return json_ok({{"status", "ok"}, {"version", status_.version}}); });
     if (path == "/readyz")
         return open([&] {
-            // Ready: broker connected, model loaded (serve does not start without one), store taking commits.
+            // Ready: broker connected, model loaded (serve does not start without one), store taking
+            // commits, and what the journal held at start-up applied (REST is current).
             const bool broker = status_.broker_connected && status_.broker_connected();
             const bool store_ok = !status_.store_healthy || status_.store_healthy();
-            const bool ready = broker && store_ok;
+            const bool recovering = status_.recovering && status_.recovering();
+            const bool ready = broker && store_ok && !recovering;
             return json_ok({{"ready", ready},
+                            {"recovering", recovering},
                             {"broker_connected", broker},
                             {"model_loaded", !status_.model_name.empty()},
                             {"model", status_.model_name},

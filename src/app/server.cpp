@@ -209,12 +209,14 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
 
     // Start-up recovery, before the broker can deliver anything: the snapshots as of the
     // checkpoint, then every journal entry after it, queued ahead of whatever arrives live.
+    std::uint64_t recovery_end = 0;  // journal position up to which start-up recovery re-applies
     if (durable) {
         auto report = durable->restore(engines, view);
         if (!report) return {report.error(), report.detail()};
         durable->start_writer(engines);
         auto replayed = durable->replay_journal(engines, counters);
         if (!replayed) return {replayed.error(), replayed.detail()};
+        recovery_end = engines.enqueued_watermark();
         spdlog::info("restored {} engines and {} alert changes from {} (checkpoint {}); re-applying {} journal entries",
                      report->twins, report->alert_changes, cfg.data_dir, report->checkpoint, *replayed);
         if (!report->unpublished.empty())
@@ -278,6 +280,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     if (durable) {
         status.extra_metrics = [d = durable.get()] { return d->prometheus(); };
         status.store_healthy = [d = durable.get()] { return d->healthy(); };
+        status.recovering = [&engines, recovery_end] { return engines.processed_watermark() < recovery_end; };
         status.history = [d = durable.get()](const std::string& asset, std::int64_t from, std::int64_t to) { return d->history(asset, from, to); };
     }
     for (const auto& c : rt.twin.model->channels) status.channel_names.push_back(c.name);

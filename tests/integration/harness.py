@@ -160,6 +160,17 @@ class Stack:
             time.sleep(0.1)
         raise RuntimeError("serve not healthy after 15 s")
 
+    def wait_ready(self, timeout=60):
+        """Waits until /readyz says ready: broker connected and, after a restart, the journal's
+        entries from before it re-applied (REST current)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            status, body, _ = self.get("/readyz")
+            if status == 200:
+                return json.loads(body)
+            time.sleep(0.1)
+        raise AssertionError(f"serve not ready after {timeout} s: {body}")
+
     def stop_serve(self):
         self.serve_proc.send_signal(signal.SIGTERM)
         return self.serve_proc.wait(15)

@@ -88,6 +88,8 @@ def main():
         check(status == 200, f"second ack: {status}")
         st.kill_serve()
         st.start_serve(env=env)
+        # Ready only once the journal's entries after the last checkpoint are applied again.
+        st.wait_ready()
         for alert_id in (target, second):
             status, body = st.get_json(f"/api/v1/alerts/{alert_id}")
             check(status == 200 and body["state"] == "acknowledged" and body["acknowledged"]["by"] == operator_name,

@@ -80,6 +80,8 @@ public:
     std::uint64_t processed_watermark() const;
     /// Processes everything queued, then joins the workers. Idempotent.
     void stop();
+    /// The sequence number of the last message enqueued.
+    std::uint64_t enqueued_watermark() const noexcept { return last_enqueued_seq_.load(std::memory_order_acquire); }
     /// Messages queued and not yet processed.
     std::size_t backlog() const;
     /// True when every queue is empty and no worker is busy.

@@ -21,6 +21,9 @@ struct server_status {
     std::function<std::uint64_t()> broker_reconnects;
     std::function<std::size_t()> ingest_backlog;
     std::function<bool()> store_healthy;   ///< empty: durability off
+    /// True while journal entries from before a restart are still being re-applied (REST then
+    /// lags the journal): not ready yet. Empty: never.
+    std::function<bool()> recovering;
     std::function<std::string()> extra_metrics;  ///< more Prometheus text (durable state), may be empty
     std::string model_name;
     std::string version;
