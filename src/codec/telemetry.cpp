@@ -22,7 +22,8 @@ void append_number(std::string& out, double v) {
     out.append(buf, ec == std::errc{} ? end : buf);
 }
 
-// Depth check before parsing: simdjson's own limit is far larger than any telemetry needs.
+// Nesting deeper than `limit`, counting brackets outside strings. Only run on a payload
+// simdjson refused, to name the reason: a hostile document is often both too deep and malformed.
 bool deeper_than(std::string_view s, std::size_t limit) {
     std::size_t depth = 0;
     bool in_string = false, escaped = false;
@@ -60,13 +61,20 @@ bool number_of(const element& e, double& out) {
 Result<decoded_telemetry> decode_telemetry(std::string_view payload, const telemetry_limits& limits) {
     if (payload.size() > limits.max_payload_bytes)
         return {errc::payload_too_large, std::to_string(payload.size()) + " bytes > " + std::to_string(limits.max_payload_bytes)};
-    if (deeper_than(payload, limits.max_depth)) return {errc::too_deep, "nesting deeper than " + std::to_string(limits.max_depth)};
-
-    // One parser per thread: parsing allocates its buffers once and reuses them.
+    // One parser per thread: parsing allocates its buffers once and reuses them. Its depth
+    // limit is ours (simdjson's default is far beyond any telemetry), checked while parsing.
+    // simdjson counts the document itself as a level, hence the + 1.
     thread_local simdjson::dom::parser parser;
+    if (parser.max_depth() != limits.max_depth + 1) {
+        if (parser.allocate(std::max<std::size_t>(payload.size(), 4096), limits.max_depth + 1) != simdjson::SUCCESS)
+            return {errc::malformed_json, "cannot allocate the parser"};
+    }
     element root;
-    if (auto err = parser.parse(payload.data(), payload.size()).get(root))
+    if (auto err = parser.parse(payload.data(), payload.size()).get(root)) {
+        if (err == simdjson::DEPTH_ERROR || deeper_than(payload, limits.max_depth))
+            return {errc::too_deep, "nesting deeper than " + std::to_string(limits.max_depth)};
         return {errc::malformed_json, simdjson::error_message(err)};
+    }
     simdjson::dom::object obj;
     if (root.get_object().get(obj)) return {errc::not_an_object};
 
@@ -99,8 +107,15 @@ Result<decoded_telemetry> decode_telemetry(std::string_view payload, const telem
             simdjson::dom::object group;
             if (value.get_object().get(group)) return {errc::wrong_type, std::string(key) + " is not an object"};
             const bool sensors = key == "sensors";
+            std::size_t expected = 0;  // senders list names in catalogue order: try the next one first
             for (auto item : group) {
-                auto idx = sensors ? sensor_index(item.key) : setting_index(item.key);
+                std::optional<std::size_t> idx;
+                if (sensors) {
+                    idx = expected < sensor_count && sensor_names[expected] == item.key ? std::optional(expected) : sensor_index(item.key);
+                    if (idx) expected = *idx + 1;
+                } else {
+                    idx = setting_index(item.key);
+                }
                 if (!idx) { ++out.ignored_fields; continue; }
                 double v = 0;
                 if (!number_of(item.value, v) || !std::isfinite(v)) {

@@ -13,42 +13,93 @@
 namespace turbotwin::prognostics {
 
 void tree_ensemble::compile() {
-    flat_.clear();
-    roots_.clear();
+    compiled_trees_ = 0;
+    split_feature_.clear();
+    split_value_.clear();
+    leaf_.clear();
+    // Depth of the deepest leaf over the ensemble (splits on the way to it).
+    int depth = 0;
     for (const auto& t : trees) {
-        // Breadth first from the root, giving each split's children two adjacent slots.
-        roots_.push_back(std::uint32_t(flat_.size()));
-        std::vector<std::pair<std::int32_t, std::size_t>> pending = {{0, flat_.size()}};  // (node in t, slot)
-        flat_.push_back({});
-        for (std::size_t k = 0; k < pending.size(); ++k) {
-            const auto [node, slot] = pending[k];
-            const auto n = std::size_t(node);
-            if (t.left[n] < 0) {
-                flat_[slot] = {0, t.value[n], 0};
+        std::vector<std::pair<std::int32_t, int>> stack = {{0, 0}};
+        while (!stack.empty()) {
+            const auto [node, d] = stack.back();
+            stack.pop_back();
+            if (t.left[std::size_t(node)] < 0) {
+                depth = std::max(depth, d);
                 continue;
             }
-            const auto children = std::uint32_t(flat_.size());
-            flat_.push_back({});
-            flat_.push_back({});
-            flat_[slot] = {std::uint32_t(t.feature[n]) | (t.default_left[n] ? 0x8000'0000u : 0u), t.value[n], children};
-            pending.push_back({t.left[n], children});
-            pending.push_back({t.right[n], children + 1});
+            if (d >= max_compiled_depth) return;  // too deep to pad: predict uses the plain trees
+            stack.push_back({t.left[std::size_t(node)], d + 1});
+            stack.push_back({t.right[std::size_t(node)], d + 1});
         }
     }
+    depth_ = depth;
+    const std::size_t inner = (std::size_t(1) << depth) - 1, leaves = std::size_t(1) << depth;
+    split_feature_.assign(trees.size() * inner, 0);
+    split_value_.assign(trees.size() * inner, 0.0f);
+    leaf_.assign(trees.size() * leaves, 0.0f);
+    for (std::size_t k = 0; k < trees.size(); ++k) {
+        const auto& t = trees[k];
+        // (node in t, slot in the complete tree); a leaf reached above the bottom fills every
+        // bottom slot under it.
+        std::vector<std::pair<std::int32_t, std::size_t>> stack = {{0, 0}};
+        while (!stack.empty()) {
+            const auto [node, slot] = stack.back();
+            stack.pop_back();
+            const auto n = std::size_t(node);
+            if (t.left[n] < 0) {
+                std::size_t first = slot, count = 1;
+                while (first < inner) {
+                    first = 2 * first + 1;
+                    count *= 2;
+                }
+                for (std::size_t i = 0; i < count; ++i) leaf_[k * leaves + first - inner + i] = t.value[n];
+                continue;
+            }
+            split_feature_[k * inner + slot] = std::uint32_t(t.feature[n]) | (t.default_left[n] ? 0x8000'0000u : 0u);
+            split_value_[k * inner + slot] = t.value[n];
+            stack.push_back({t.left[n], 2 * slot + 1});
+            stack.push_back({t.right[n], 2 * slot + 2});
+        }
+    }
+    compiled_trees_ = trees.size();
 }
+
+namespace {
+
+// One step down a compiled tree: the child of `slot` the features lead to.
+inline std::uint32_t descend(const std::uint32_t* feature, const float* value, std::span<const float> x, std::uint32_t slot) noexcept {
+    const std::uint32_t fk = feature[slot];
+    const float f = x[fk & 0x7fff'ffffu];
+    const bool left = std::isnan(f) ? (fk >> 31) != 0 : f < value[slot];
+    return 2 * slot + (left ? 1u : 2u);
+}
+
+}  // namespace
 
 double tree_ensemble::predict(std::span<const float> features) const noexcept {
     double sum = base_score;
-    if (roots_.size() == trees.size()) {
-        const flat_node* nodes = flat_.data();
-        for (const std::uint32_t root : roots_) {
-            const flat_node* n = nodes + root;
-            while (n->left != 0) {
-                const float f = features[n->feature & 0x7fff'ffffu];
-                const bool left = std::isnan(f) ? (n->feature >> 31) != 0 : f < n->value;
-                n = nodes + n->left + (left ? 0 : 1);
-            }
-            sum += n->value;
+    if (compiled_trees_ == trees.size() && compiled_trees_ > 0) {
+        const std::size_t inner = (std::size_t(1) << depth_) - 1, leaves = std::size_t(1) << depth_;
+        const std::uint32_t* feature = split_feature_.data();
+        const float* value = split_value_.data();
+        const float* leaf = leaf_.data();
+        std::size_t k = 0;
+        // Several trees side by side: their walks are independent, so their loads overlap.
+        constexpr std::size_t lanes = 4;
+        for (; k + lanes <= compiled_trees_; k += lanes) {
+            std::uint32_t slot[lanes] = {};
+            const std::uint32_t* f0 = feature + k * inner;
+            const float* v0 = value + k * inner;
+            for (int d = 0; d < depth_; ++d)
+                for (std::size_t l = 0; l < lanes; ++l) slot[l] = descend(f0 + l * inner, v0 + l * inner, features, slot[l]);
+            // Added in tree order, as the plain form does: the same bits.
+            for (std::size_t l = 0; l < lanes; ++l) sum += leaf[(k + l) * leaves + slot[l] - inner];
+        }
+        for (; k < compiled_trees_; ++k) {
+            std::uint32_t s = 0;
+            for (int d = 0; d < depth_; ++d) s = descend(feature + k * inner, value + k * inner, features, s);
+            sum += leaf[k * leaves + s - inner];
         }
         return sum;
     }

@@ -35,20 +35,22 @@ struct tree_ensemble {
     /// Sum of leaf values plus base_score (leaves added in tree order, so the compiled and the
     /// plain form give the same bits).
     double predict(std::span<const float> features) const noexcept;
-    /// Lays `trees` out for fast evaluation: every node in one array, 12 bytes each, siblings
-    /// side by side (the predictor's cost is mostly cache misses walking 400 trees). load_model
+    /// Lays `trees` out for fast evaluation: each tree padded to a complete tree of the
+    /// ensemble's depth (a leaf above the bottom is copied into every leaf below it, so every
+    /// path gives the same value) and stored implicitly (children of node i at 2i+1 and 2i+2),
+    /// so a step needs no child pointer and several trees are walked side by side. load_model
     /// and training call it; call it again after changing `trees` (predict falls back to the
-    /// plain form while the compiled one does not match `trees` in count).
+    /// plain form while the compiled one does not match `trees` in count, or for trees deeper
+    /// than max_compiled_depth).
     void compile();
+    static constexpr int max_compiled_depth = 8;
 
 private:
-    struct flat_node {
-        std::uint32_t feature;  ///< split feature; top bit: a missing feature goes left
-        float value;            ///< threshold, or the leaf value at a leaf
-        std::uint32_t left;     ///< left child (right = left + 1); 0 at a leaf (a root is nobody's child)
-    };
-    std::vector<flat_node> flat_;
-    std::vector<std::uint32_t> roots_;
+    int depth_ = 0;                       ///< levels of splits in every compiled tree
+    std::size_t compiled_trees_ = 0;      ///< 0: not compiled
+    std::vector<std::uint32_t> split_feature_;  ///< per tree 2^depth - 1; top bit: a missing feature goes left
+    std::vector<float> split_value_;            ///< thresholds, same layout
+    std::vector<float> leaf_;                   ///< per tree 2^depth leaf values
 };
 
 /// Split-conformal offsets by bin of the raw prediction: the interval is
