@@ -63,6 +63,13 @@ def rss_kib(pid):
     raise RuntimeError("no VmRSS")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a running process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def metric(port, name):
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         for line in r.read().decode().splitlines():
@@ -106,11 +113,27 @@ class Bench:
         self.serve.wait(120)
 
     def loadgen(self, *args, timeout=900):
-        r = subprocess.run([self.bin, "loadgen", "--broker", self.broker, "--json", *args], capture_output=True, text=True,
-                           timeout=timeout)
+        """One loadgen run with its own engine ids (a twin refuses cycles it already has). Adds
+        "prefix" and "cpu_us_per_message" (CPU time of loadgen, mosquitto and serve over the run,
+        divided by the messages sent) to the report."""
+        self.runs = getattr(self, "runs", 0) + 1
+        prefix = f"R{self.runs}-"
+        before = {"mosquitto": cpu_seconds(self.mosquitto.pid), "serve": cpu_seconds(self.serve.pid) if self.serve and self.serve.poll() is None else 0.0}
+        children = os.times()
+        r = subprocess.run([self.bin, "loadgen", "--broker", self.broker, "--json", "--prefix", prefix, *args], capture_output=True,
+                           text=True, timeout=timeout)
+        after_children = os.times()
         if r.returncode not in (0, 3):
             raise RuntimeError(f"loadgen {args} exited {r.returncode}: {r.stderr[-1500:]}")
-        return json.loads(r.stdout)
+        report = json.loads(r.stdout)
+        report["prefix"] = prefix
+        sent = report.get("sent") or sum(t["sent"] for t in report.get("trials", [])) or 1
+        cpu = {"loadgen": (after_children.children_user + after_children.children_system) - (children.children_user + children.children_system),
+               "mosquitto": cpu_seconds(self.mosquitto.pid) - before["mosquitto"]}
+        if self.serve and self.serve.poll() is None:
+            cpu["serve"] = cpu_seconds(self.serve.pid) - before["serve"]
+        report["cpu_us_per_message"] = {k: v * 1e6 / sent for k, v in cpu.items()}
+        return report
 
     def close(self):
         for p in reversed(self.procs):
@@ -149,8 +172,10 @@ def throughput(b, args, out):
             r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(rate),
                           *(["--passthrough"] if mode == "passthrough" else []))
             out[f"{mode}_at_{int(share * 100)}pct"] = r
+            cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu_us_per_message"].items())
             say(f"{mode} at {int(share * 100)}% of the twin's max ({rate}/s): lost {r['lost']}, latency ms p50 "
-                f"{r['latency_ms']['p50']:.2f} p90 {r['latency_ms']['p90']:.2f} p99 {r['latency_ms']['p99']:.2f} max {r['latency_ms']['max']:.2f}")
+                f"{r['latency_ms']['p50']:.2f} p90 {r['latency_ms']['p90']:.2f} p99 {r['latency_ms']['p99']:.2f} max {r['latency_ms']['max']:.2f}; "
+                f"CPU us per message: {cpu}")
     b.stop_serve()
 
 
@@ -197,8 +222,8 @@ def wrk(url, seconds, threads=1, connections=32):
 def rest(b, args, out):
     b.start_serve(*(["--no-durability"] if args.no_durability else []))
     # A fleet to read, then ingest kept busy while wrk reads one engine.
-    b.loadgen("--assets", "1000", "--rate", "5000", "--duration", "2")
-    asset = "LG-000001"
+    fleet = b.loadgen("--assets", "1000", "--rate", "5000", "--duration", "2")
+    asset = fleet["prefix"] + "000001"
     with urllib.request.urlopen(f"http://127.0.0.1:{b.http_port}/api/v1/assets/{asset}") as r:
         body = r.read()
     site = os.path.join(b.work, "site")
@@ -228,7 +253,7 @@ http {{
     results = {}
     for name, url in (("nginx", f"http://127.0.0.1:{nginx_port}/asset.json"),
                       ("turbotwin", f"http://127.0.0.1:{b.http_port}/api/v1/assets/{asset}")):
-        load = subprocess.Popen([b.bin, "loadgen", "--broker", b.broker, "--json", "--assets", "1000", "--rate", str(ingest_rate),
+        load = subprocess.Popen([b.bin, "loadgen", "--broker", b.broker, "--json", "--prefix", f"W{name}-", "--assets", "1000", "--rate", str(ingest_rate),
                                  "--duration", str(args.rest_seconds + 2)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(1)
         results[name] = wrk(url, args.rest_seconds)

@@ -83,14 +83,19 @@ Result<std::string> fleet::admit(const std::string& topic, std::size_t payload_b
 void fleet::enqueue(std::string asset, std::string topic, std::string payload, std::uint64_t seq, bool replayed,
                     command_reply reply) {
     auto& s = shard_for(asset);
+    bool wake = false;
     {
         std::lock_guard lock(s.mu);
         s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply),
                            std::chrono::steady_clock::now()});
+        // A lingering worker is woken only by a full batch (or its timeout): see run().
+        // An operator waits on a command: no lingering then.
+        if (s.queue.back().reply) s.urgent = true;
+        wake = s.idle || s.urgent || s.queue.size() >= linger_batch;
     }
     // After the push: processed_watermark() reads this first, so every seq it sees is queued.
     last_enqueued_seq_.store(std::max(seq, last_enqueued_seq_.load(std::memory_order_relaxed)), std::memory_order_release);
-    s.cv.notify_one();
+    if (wake) s.cv.notify_one();
 }
 
 void fleet::submit(std::string topic, std::string payload) {
@@ -159,8 +164,16 @@ void fleet::run(shard& s) {
             // messages may now count as processed (busy_low_seq = 0).
             s.busy = false;
             s.busy_low_seq = 0;
+            s.idle = true;
             s.cv.wait(lock, [&] { return !s.queue.empty() || s.stopping; });
+            s.idle = false;
             if (s.queue.empty()) return;  // stopping and drained
+            // Under load, let a batch gather for a moment: one wake-up (and one burst of
+            // publishes) per batch instead of per message. Context switches, not the twin,
+            // were the server's main cost per message (docs/performance.md).
+            if (s.queue.size() < linger_batch && !s.stopping && !s.urgent)
+                s.cv.wait_for(lock, linger, [&] { return s.queue.size() >= linger_batch || s.stopping || s.urgent; });
+            s.urgent = false;
             batch.swap(s.queue);
             s.busy = true;
             s.busy_low_seq = batch.front().seq;

@@ -19,6 +19,7 @@ struct loadgen_args {
     std::string broker;
     std::string config;
     int assets = 1000;
+    std::string prefix = "LG-";
     std::string rate = "1000";
     double duration_s = 10;
     int qos = 1;
@@ -87,6 +88,7 @@ void run(const loadgen_args& a) {
     o.broker.tls = {c.mqtt_tls.ca_file, c.mqtt_tls.cert_file, c.mqtt_tls.key_file, c.mqtt_tls.key_password, c.mqtt_tls.verify_server};
     if (auto ok = mqtt::check_options(o.broker); !ok) usage_error(ok.detail());
     o.assets = a.assets;
+    o.asset_prefix = a.prefix;
     o.duration_s = a.duration_s;
     o.qos = a.qos;
     o.passthrough = a.passthrough;
@@ -134,7 +136,11 @@ void register_loadgen(CLI::App& app) {
     auto* sub = app.add_subcommand("loadgen", "Publish simulated telemetry for N engines at a fixed rate and measure the twin's answers");
     sub->add_option("--broker", args->broker, "Broker URL, e.g. tcp://127.0.0.1:1883 (or $TURBOTWIN_BROKER, or --config)");
     sub->add_option("--config", args->config, "Take the broker URL, user, password and TLS files from this config file, as serve does");
-    sub->add_option("--assets", args->assets, "Engines, LG-000001 .. LG-N, sending in turn")->check(CLI::Range(1, 999999))->capture_default_str();
+    sub->add_option("--assets", args->assets, "Engines, PREFIX000001 .. PREFIX<N>, sending in turn")->check(CLI::Range(1, 999999))->capture_default_str();
+    sub->add_option("--prefix", args->prefix,
+                    "Engine id prefix. Each run starts its engines' cycles afresh and a twin refuses cycles it already has: "
+                    "give every run against the same server its own prefix")
+        ->capture_default_str();
     sub->add_option("--rate", args->rate,
                     "Messages per second (all engines together), or 'max': trials of --duration each, doubling the rate until one "
                     "is not sustained, then bisecting")

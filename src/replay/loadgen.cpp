@@ -19,19 +19,19 @@ namespace {
 using steady = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
-constexpr std::string_view asset_prefix = "LG-";
+constexpr auto tick = 1ms;  // the publisher sends what is due, then sleeps at least this long
+
 constexpr int trajectory_pool = 64;  // distinct simulated lives the engines cycle through
 
-std::string asset_name(int index) {
+std::string asset_name(const std::string& prefix, int index) {
     const std::string digits = std::to_string(index + 1);
-    std::string id(asset_prefix);
+    std::string id(prefix);
     id.append(digits.size() < 6 ? 6 - digits.size() : 0, '0').append(digits);
     return id;
 }
 
-// The engine index from ".../engines/LG-000123/...", or -1.
-int asset_index_from_topic(std::string_view topic, int assets) {
-    constexpr std::string_view marker = "/engines/LG-";
+// The engine index from ".../engines/<prefix>000123/...", or -1.
+int asset_index_from_topic(std::string_view topic, std::string_view marker, int assets) {
     const auto at = topic.find(marker);
     if (at == std::string_view::npos) return -1;
     const char* first = topic.data() + at + marker.size();
@@ -69,7 +69,8 @@ double percentile(std::vector<float>& sorted, double p) {
 /// between trials, so the twin sees one continuous life per engine.
 class generator {
 public:
-    generator(const loadgen_options& options, const simulation::simulator_params& params) : options_(options) {
+    generator(const loadgen_options& options, const simulation::simulator_params& params)
+        : options_(options), topic_marker_("/engines/" + options.asset_prefix) {
         simulation::fleet_options fo;
         fo.engines = std::min(options.assets, trajectory_pool);
         fo.seed = options.seed;
@@ -89,7 +90,7 @@ public:
         for (int i = 0; i < options.assets; ++i) {
             const auto& t = trajectories_[std::size_t(i) % trajectories_.size()];
             engine e;
-            e.id = asset_name(i);
+            e.id = asset_name(options.asset_prefix, i);
             e.start_age = std::int64_t(rng() % std::uint64_t(std::max<std::size_t>(1, t.size() * 6 / 10)));
             e.topic = options.passthrough ? passthrough_topic(e.id) : codec::telemetry_topic(e.id);
             engines_.push_back(std::move(e));
@@ -153,7 +154,10 @@ public:
             const auto now = steady::now();
             const auto due = std::min<std::uint64_t>(total, std::uint64_t((now - start) / period) + 1);
             if (attempted >= due) {
-                std::this_thread::sleep_until(start + std::chrono::duration_cast<steady::duration>(period * double(attempted)));
+                // Ticks of at least a millisecond: waking for every message would cost this
+                // process (and the broker, and the twin) a context switch per message.
+                const auto next_due = start + std::chrono::duration_cast<steady::duration>(period * double(attempted));
+                std::this_thread::sleep_until(std::max(next_due, now + tick));
                 continue;
             }
             while (attempted < due) {
@@ -245,7 +249,7 @@ private:
     // On the listener's Paho thread: match the answer to what was sent.
     void on_answer(const mqtt::message& m) {
         const auto now = steady::now();
-        const int index = asset_index_from_topic(m.topic, int(engines_.size()));
+        const int index = asset_index_from_topic(m.topic, topic_marker_, int(engines_.size()));
         const auto cycle = integer_field(m.payload, "\"cycle\":");
         if (index < 0 || !cycle) return;
         const auto ts = integer_field(m.payload, "\"ts\":");
@@ -267,6 +271,7 @@ private:
     }
 
     loadgen_options options_;
+    std::string topic_marker_;  ///< "/engines/<prefix>": where an answer's engine number starts
     std::vector<std::vector<std::string>> trajectories_;
     std::vector<engine> engines_;  ///< read by the listener under mu_ (ids and start ages never change)
     std::unique_ptr<mqtt::client> publisher_, listener_;
@@ -279,6 +284,8 @@ private:
 
 Result<bool> check(const loadgen_options& o) {
     if (o.assets < 1 || o.assets > 999999) return {errc::invalid_argument, "assets must be 1..999999"};
+    if (o.asset_prefix.empty() || o.asset_prefix.size() > 40 || !valid_asset_id(o.asset_prefix + "1"))
+        return {errc::invalid_argument, "the asset prefix must be 1..40 of [A-Za-z0-9._-]"};
     if (!(o.duration_s > 0)) return {errc::invalid_argument, "duration must be positive"};
     if (o.qos < 0 || o.qos > 1) return {errc::invalid_argument, "qos must be 0 or 1"};
     if (o.max_in_flight < 1) return {errc::invalid_argument, "the in-flight window must be at least 1"};

@@ -18,7 +18,10 @@ namespace turbotwin::replay {
 
 struct loadgen_options {
     mqtt::client_options broker;         ///< URL, credentials, TLS; client ids are generated
-    int assets = 1000;                   ///< engines LG-000001 .. LG-<assets>
+    int assets = 1000;                   ///< engines <prefix>000001 .. <prefix><assets>
+    /// Engine ids start with it. A twin refuses cycles it already has, and every run starts its
+    /// engines' cycles afresh: give each run against the same server its own prefix.
+    std::string asset_prefix = "LG-";
     double rate = 1000;                  ///< messages per second, all engines together
     double duration_s = 10;              ///< how long to publish
     int qos = 1;                         ///< for the telemetry and the subscription
