@@ -38,7 +38,8 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
     summary.life_start = tw.life_start();
     summary.closed = tw.closed();
     summary.channels.reserve(tw.channel_count());
-    for (const auto& f : tw.filters()) summary.channels.push_back({f.level(), f.level_std(), f.slope(), f.slope_std()});
+    for (const auto& f : tw.filters())
+        summary.channels.push_back({float(f.level()), float(f.level_std()), float(f.slope()), float(f.slope_std())});
     summary.updated_ms = updated_ms;
     return summary;
 }

@@ -24,8 +24,6 @@ asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(st
     filters_.reserve(config.model->channels.size());
     for (const auto& ch : config.model->channels) filters_.emplace_back(ch.filter);
     baselines_.assign(config.model->channels.size(), missing);
-    deviations_.assign(config.model->channels.size(), missing);
-    features_.resize(prognostics::feature_count(*config.model));
 }
 
 Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view type, std::int64_t cycle) {
@@ -101,12 +99,27 @@ Result<twin_update> asset_twin::process(reading r) {
         for (std::size_t i = 0; i < filters_.size(); ++i) baselines_[i] = filters_[i].level();
     // Innovation consistency: readings the filter cannot explain (EWMA over about 10 cycles).
     if (nis_count > 0) innovation_ratio_ += innovation_smoothing * (nis_sum / nis_count - innovation_ratio_);
-    prognostics::compute_features(model, r.cycle - life_start_, filters_, baselines_, features_);
-    for (std::size_t i = 0; i < filters_.size(); ++i) deviations_[i] = filters_[i].level() - baselines_[i];
+    // Scratch on the stack (heap only for an unusually wide model): a fleet of twins does not
+    // carry per-reading buffers.
+    const std::size_t n_features = prognostics::feature_count(model), n_channels = filters_.size();
+    std::array<float, 4 + 3 * max_inline_channels> features_inline;
+    std::array<double, max_inline_channels> deviations_inline;
+    std::vector<float> features_heap;
+    std::vector<double> deviations_heap;
+    std::span<float> features(features_inline.data(), n_features);
+    std::span<double> deviations(deviations_inline.data(), n_channels);
+    if (n_features > features_inline.size() || n_channels > deviations_inline.size()) {
+        features_heap.resize(n_features);
+        deviations_heap.resize(n_channels);
+        features = features_heap;
+        deviations = deviations_heap;
+    }
+    prognostics::compute_features(model, r.cycle - life_start_, filters_, baselines_, features);
+    for (std::size_t i = 0; i < n_channels; ++i) deviations[i] = filters_[i].level() - baselines_[i];
 
     twin_update u;
     u.cycle = r.cycle;
-    u.novelty = prognostics::novelty_score(model, deviations_);
+    u.novelty = prognostics::novelty_score(model, deviations);
     u.innovation_ratio = innovation_ratio_;
     double widening = 1.0;
     if (u.novelty > 1.0) {
@@ -124,7 +137,7 @@ Result<twin_update> asset_twin::process(reading r) {
                       u.trust_reason.empty() ? "" : "; ", innovation_ratio_, innovation_limit);
         u.trust_reason += why;
     }
-    u.estimate = prognostics::predict(model, features_, widening);
+    u.estimate = prognostics::predict(model, features, widening);
     const double p = config_.alert_thresholds.probability;
     u.risk_rul = p > 0 && p < 1 ? prognostics::rul_quantile(model.calibration, u.estimate.raw, p, widening) : u.estimate.rul;
     u.risk = prognostics::failure_probability(model.calibration, u.estimate.raw, config_.alert_thresholds.critical_rul, widening);
@@ -143,6 +156,16 @@ std::vector<channel_state> asset_twin::channels() const {
     for (std::size_t i = 0; i < filters_.size(); ++i)
         out.push_back({config_.model->channels[i].name, filters_[i].level(), filters_[i].level_std(), filters_[i].slope(),
                        filters_[i].slope_std()});
+    return out;
+}
+
+}  // namespace turbotwin::twin
+
+namespace turbotwin::twin {
+
+std::vector<float> asset_twin::features() const {
+    std::vector<float> out(prognostics::feature_count(*config_.model));
+    prognostics::compute_features(*config_.model, last_cycle_ - life_start_, filters_, baselines_, out);
     return out;
 }
 

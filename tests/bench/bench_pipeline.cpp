@@ -134,7 +134,7 @@ void predictor(benchmark::State& state) {
     std::vector<std::vector<float>> features;
     twin::asset_twin tw("ENG-001", in.rt.twin);
     for (std::size_t k = 0; k < in.readings.size() && features.size() < 200; ++k)
-        if (in.engine_of[k] == 0 && tw.process(in.readings[k])) features.emplace_back(tw.features().begin(), tw.features().end());
+        if (in.engine_of[k] == 0 && tw.process(in.readings[k])) features.push_back(tw.features());
     std::size_t i = 0;
     for (auto _ : state) {
         auto estimate = prognostics::predict(model, features[i++ % features.size()]);

@@ -112,16 +112,15 @@ public:
     static Result<asset_twin> restore(std::string_view blob, const twin_config& config);
 
     /// Model features computed at the last applied cycle (training reads them).
-    std::span<const float> features() const noexcept { return features_; }
+    /// (Computed from the current state: the same numbers the last process() predicted from.)
+    std::vector<float> features() const;
 
 private:
     std::string id_;
     twin_config config_;  ///< shared model and catalogue (pointers), thresholds by value
     std::vector<estimation::trend_filter> filters_;  ///< one per model channel
     std::vector<double> baselines_;                   ///< per channel level frozen after baseline_cycles readings (NaN before)
-    std::vector<double> deviations_;                  ///< scratch: level - baseline per channel
     double innovation_ratio_ = 1.0;                   ///< EWMA of the mean NIS over channels
-    std::vector<float> features_;                     ///< scratch, reused every cycle
     std::int64_t last_cycle_ = 0;
     std::uint64_t applied_ = 0;
     std::optional<latest_estimate> last_;

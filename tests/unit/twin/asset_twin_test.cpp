@@ -90,7 +90,7 @@ protected:
         std::uint64_t raised;
     };
     static snapshot take(const asset_twin& t) {
-        return {t.last_cycle(), t.readings_applied(), t.channels(), {t.features().begin(), t.features().end()}, t.last_update(),
+        return {t.last_cycle(), t.readings_applied(), t.channels(), t.features(), t.last_update(),
                 t.alerts().current(), t.alerts().raised_count()};
     }
     static void expect_same(const snapshot& a, const snapshot& b) {
