@@ -228,8 +228,12 @@ def rest(b, args, out):
         body = r.read()
     site = os.path.join(b.work, "site")
     os.makedirs(site, exist_ok=True)
+    # nginx started as root serves as its unprivileged user: let it read the page.
+    os.chmod(b.work, 0o755)
+    os.chmod(site, 0o755)
     with open(os.path.join(site, "asset.json"), "wb") as f:
         f.write(body)
+    os.chmod(os.path.join(site, "asset.json"), 0o644)
     nginx_port = free_port()
     conf = os.path.join(b.work, "nginx.conf")
     with open(conf, "w") as f:
