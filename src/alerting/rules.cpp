@@ -59,7 +59,7 @@ asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_vie
         active_->rul_lo = rul_lo;
         active_->rul_hi = rul_hi;
         active_->risk_rul = risk_rul;
-        ch.cleared = std::move(active_);
+        ch.cleared = std::move(*active_);
         active_.reset();
     }
     if (next != severity::normal) {
@@ -72,7 +72,7 @@ asset_alerts::change asset_alerts::evaluate(const thresholds& t, std::string_vie
         a.rul_lo = rul_lo;
         a.rul_hi = rul_hi;
         a.risk_rul = risk_rul;
-        active_ = a;
+        active_ = std::make_unique<alert>(a);
         ch.raised = std::move(a);
     }
     return ch;
@@ -85,7 +85,7 @@ asset_alerts::change asset_alerts::clear(std::int64_t cycle) {
         active_->state = alert_state::cleared;
         active_->cleared_cycle = cycle;
         active_->cycle = cycle;
-        ch.cleared = std::move(active_);
+        ch.cleared = std::move(*active_);
         active_.reset();
     }
     return ch;

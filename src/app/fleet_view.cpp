@@ -14,14 +14,13 @@ void fleet_view::upsert(asset_summary s) {
     {
         std::shared_lock lock(assets_mu_);
         if (auto it = assets_.find(next->id); it != assets_.end()) {
-            it->second->current.store(std::move(next), std::memory_order_release);
+            it->second.current.store(std::move(next), std::memory_order_release);
             return;
         }
     }
     std::unique_lock lock(assets_mu_);  // a new engine: the only write to the index
-    auto& entry = assets_[next->id];
-    if (!entry) entry = std::make_unique<slot>();
-    entry->current.store(std::move(next), std::memory_order_release);
+    auto [entry, inserted] = assets_.try_emplace(next->id);
+    entry->second.current.store(std::move(next), std::memory_order_release);
 }
 
 void fleet_view::record_alert(const alerting::alert& a) {
@@ -46,7 +45,7 @@ std::optional<asset_summary> fleet_view::asset(const std::string& id) const {
         std::shared_lock lock(assets_mu_);
         auto it = assets_.find(id);
         if (it == assets_.end()) return std::nullopt;
-        current = it->second->current.load(std::memory_order_acquire);
+        current = it->second.current.load(std::memory_order_acquire);
     }
     return *current;
 }
@@ -57,7 +56,7 @@ page<asset_summary> fleet_view::assets(const std::optional<std::string>& cursor,
     {
         std::shared_lock lock(assets_mu_);
         auto it = cursor ? assets_.upper_bound(*cursor) : assets_.begin();
-        for (; it != assets_.end() && shown.size() < limit; ++it) shown.push_back(it->second->current.load(std::memory_order_acquire));
+        for (; it != assets_.end() && shown.size() < limit; ++it) shown.push_back(it->second.current.load(std::memory_order_acquire));
         more = it != assets_.end();
     }
     page<asset_summary> p;
@@ -175,7 +174,7 @@ std::vector<fleet_view::snapshot> fleet_view::current_snapshots() const {
     std::vector<snapshot> all;
     std::shared_lock lock(assets_mu_);
     all.reserve(assets_.size());
-    for (const auto& [id, entry] : assets_) all.push_back(entry->current.load(std::memory_order_acquire));
+    for (const auto& [id, entry] : assets_) all.push_back(entry.current.load(std::memory_order_acquire));
     return all;
 }
 

@@ -20,7 +20,7 @@ constexpr double innovation_limit = 2.0;
 
 const char* to_string(confidence c) noexcept { return c == confidence::high ? "high" : "low"; }
 
-asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(std::move(asset_id)), config_(config) {
+asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(std::move(asset_id)), config_(&config) {
     filters_.reserve(config.model->channels.size());
     for (const auto& ch : config.model->channels) filters_.emplace_back(ch.filter);
     baselines_.assign(config.model->channels.size(), missing);
@@ -39,7 +39,7 @@ Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view
     if (maintenance) {
         // A fresh life: everything learnt about the old one goes, except identity, alert
         // numbering and the cycle count.
-        asset_twin fresh(id_, config_);
+        asset_twin fresh(id_, *config_);
         fresh.alerts_ = std::move(alerts_);
         fresh.last_cycle_ = cycle;
         fresh.life_start_ = cycle;
@@ -59,11 +59,11 @@ Result<twin_update> asset_twin::process(reading r) {
     if (r.cycle == last_cycle_) return {errc::duplicate_cycle, "cycle " + std::to_string(r.cycle) + " already applied"};
     if (r.cycle < last_cycle_)
         return {errc::out_of_order_cycle, "cycle " + std::to_string(r.cycle) + " after " + std::to_string(last_cycle_)};
-    const auto report = sanitize(r, *config_.catalogue);
+    const auto report = sanitize(r, *config_->catalogue);
     if (report.present_sensors == 0) return {errc::no_valid_sensors, "no plausible sensor value"};
 
     const double dt = applied_ == 0 ? 0.0 : double(r.cycle - last_cycle_);
-    const auto& model = *config_.model;
+    const auto& model = *config_->model;
     double nis_sum = 0;
     int nis_count = 0;
     // Stepped in place; a numerical fault in one channel must not leave the others advanced, so
@@ -138,12 +138,12 @@ Result<twin_update> asset_twin::process(reading r) {
         u.trust_reason += why;
     }
     u.estimate = prognostics::predict(model, features, widening);
-    const double p = config_.alert_thresholds.probability;
+    const double p = config_->alert_thresholds.probability;
     u.risk_rul = p > 0 && p < 1 ? prognostics::rul_quantile(model.calibration, u.estimate.raw, p, widening) : u.estimate.rul;
-    u.risk = prognostics::failure_probability(model.calibration, u.estimate.raw, config_.alert_thresholds.critical_rul, widening);
+    u.risk = prognostics::failure_probability(model.calibration, u.estimate.raw, config_->alert_thresholds.critical_rul, widening);
     u.dropped_sensors = report.dropped_sensors;
     u.ts_ms = r.ts_ms;
-    u.alerts = alerts_.evaluate(config_.alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi,
+    u.alerts = alerts_.evaluate(config_->alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi,
                                 u.risk_rul);
     u.level = alerts_.current();
     last_ = latest_estimate{u.cycle, u.estimate, u.risk_rul, u.risk, u.trust, u.trust_reason, u.novelty, u.innovation_ratio, u.level};
@@ -154,7 +154,7 @@ std::vector<channel_state> asset_twin::channels() const {
     std::vector<channel_state> out;
     out.reserve(filters_.size());
     for (std::size_t i = 0; i < filters_.size(); ++i)
-        out.push_back({config_.model->channels[i].name, filters_[i].level(), filters_[i].level_std(), filters_[i].slope(),
+        out.push_back({config_->model->channels[i].name, filters_[i].level(), filters_[i].level_std(), filters_[i].slope(),
                        filters_[i].slope_std()});
     return out;
 }
@@ -164,8 +164,8 @@ std::vector<channel_state> asset_twin::channels() const {
 namespace turbotwin::twin {
 
 std::vector<float> asset_twin::features() const {
-    std::vector<float> out(prognostics::feature_count(*config_.model));
-    prognostics::compute_features(*config_.model, last_cycle_ - life_start_, filters_, baselines_, out);
+    std::vector<float> out(prognostics::feature_count(*config_->model));
+    prognostics::compute_features(*config_->model, last_cycle_ - life_start_, filters_, baselines_, out);
     return out;
 }
 

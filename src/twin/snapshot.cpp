@@ -127,7 +127,7 @@ std::string asset_twin::snapshot() const {
     }
     w.put(std::int32_t(alerts_.current()));
     w.put(alerts_.raised_count());
-    w.put(std::uint8_t(alerts_.active().has_value()));
+    w.put(std::uint8_t(alerts_.active() != nullptr));
     if (alerts_.active()) put_alert(w, *alerts_.active());
     w.put(std::uint8_t(fault_.has_value()));
     if (fault_) w.put_string(*fault_);

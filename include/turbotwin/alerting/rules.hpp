@@ -2,6 +2,7 @@
 /// RUL alert rules: a severity per asset with hysteresis, and the alert lifecycle it drives.
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,8 +67,22 @@ public:
         std::optional<alert> raised;   ///< the alert that just started
     };
 
+    asset_alerts() = default;
+    asset_alerts(const asset_alerts& other) { *this = other; }
+    asset_alerts& operator=(const asset_alerts& other) {
+        if (this != &other) {
+            severity_ = other.severity_;
+            active_ = other.active_ ? std::make_unique<alert>(*other.active_) : nullptr;
+            raised_count_ = other.raised_count_;
+        }
+        return *this;
+    }
+    asset_alerts(asset_alerts&&) noexcept = default;
+    asset_alerts& operator=(asset_alerts&&) noexcept = default;
+
     severity current() const noexcept { return severity_; }
-    const std::optional<alert>& active() const noexcept { return active_; }
+    /// The alert in force (active or acknowledged), or null.
+    const alert* active() const noexcept { return active_.get(); }
     std::uint64_t raised_count() const noexcept { return raised_count_; }
 
     /// Applies one estimate; returns what changed (both empty when nothing did).
@@ -88,13 +103,13 @@ public:
     /// Restores a snapshot of this state.
     void restore(severity s, std::optional<alert> active, std::uint64_t raised_count) {
         severity_ = s;
-        active_ = std::move(active);
+        active_ = active ? std::make_unique<alert>(std::move(*active)) : nullptr;
         raised_count_ = raised_count;
     }
 
 private:
     severity severity_ = severity::normal;
-    std::optional<alert> active_;
+    std::unique_ptr<alert> active_;  ///< out of line: most engines of a fleet have none
     std::uint64_t raised_count_ = 0;
 };
 

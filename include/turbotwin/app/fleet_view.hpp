@@ -117,7 +117,7 @@ private:
     std::vector<snapshot> current_snapshots() const;  ///< every engine's, in id order
 
     mutable std::shared_mutex assets_mu_;  ///< guards the index (not the slots' contents)
-    std::map<std::string, std::unique_ptr<slot>, std::less<>> assets_;  ///< by id; slots never move or go
+    std::map<std::string, slot, std::less<>> assets_;  ///< by id; map nodes never move, slots never go
 
     mutable std::shared_mutex alerts_mu_;  ///< guards the alert log below
     std::map<std::uint64_t, alerting::alert> alerts_;             ///< by sequence number

@@ -68,7 +68,9 @@ struct channel_state {
 
 class asset_twin {
 public:
+    /// Keeps a reference to `config` (shared by the whole fleet), which must outlive the twin.
     asset_twin(std::string asset_id, const twin_config& config);
+    asset_twin(std::string, twin_config&&) = delete;  ///< would dangle
 
     /// Applies one reading. Rejects (without changing state) a cycle not after the last one
     /// (duplicate_cycle / out_of_order_cycle), a reading with no plausible sensor
@@ -117,7 +119,7 @@ public:
 
 private:
     std::string id_;
-    twin_config config_;  ///< shared model and catalogue (pointers), thresholds by value
+    const twin_config* config_;  ///< the fleet's: model, catalogue, thresholds (not owned)
     std::vector<estimation::trend_filter> filters_;  ///< one per model channel
     std::vector<double> baselines_;                   ///< per channel level frozen after baseline_cycles readings (NaN before)
     double innovation_ratio_ = 1.0;                   ///< EWMA of the mean NIS over channels

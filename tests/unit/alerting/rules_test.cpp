@@ -85,7 +85,7 @@ TEST(next_severity, EqualThresholdsGoStraightToCritical) {
 TEST(asset_alerts, StartsNormalWithNothingActive) {
     asset_alerts a;
     EXPECT_EQ(a.current(), N);
-    EXPECT_FALSE(a.active().has_value());
+    EXPECT_EQ(a.active(), nullptr);
     EXPECT_EQ(a.raised_count(), 0u);
 }
 
