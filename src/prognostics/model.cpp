@@ -125,7 +125,7 @@ std::vector<std::string> feature_names(const rul_model& m) {
     return names;
 }
 
-void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_filter> filters,
+void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_state> filters,
                       std::span<const double> baselines, std::span<float> out) noexcept {
     const std::size_t n = m.channels.size();
     double hi = m.hi_bias, hi_slope = 0.0, hi_dev = 0.0;

@@ -82,7 +82,7 @@ Result<twin_update> asset_twin::process(reading r) {
     for (std::size_t i = 0; i < filters_.size(); ++i) {
         saved[i] = {filters_[i].state(), filters_[i].covariance()};
         estimation::update_info info;
-        if (!filters_[i].step(dt, r.sensors[model.channels[i].sensor], info)) {
+        if (!filters_[i].step(model.channels[i].filter, dt, r.sensors[model.channels[i].sensor], info)) {
             for (std::size_t k = 0; k < i; ++k) filters_[k].set_state(saved[k].x, saved[k].p);
             fault_ = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
             return {errc::numerical_fault, *fault_};

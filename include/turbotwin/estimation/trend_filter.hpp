@@ -35,31 +35,48 @@ struct update_info {
     double innovation_var = 0.0;  ///< S = H P H' + R
 };
 
-class trend_filter {
+/// The filter's state alone, stepped with parameters the caller keeps: what a twin stores per
+/// channel (48 bytes; a fleet holds a million of them, all sharing the model's parameters).
+class trend_state {
 public:
-    /// Keeps a reference to `params` (the model's, shared by every engine's filter of that
-    /// channel: a fleet holds thousands of filters), which must outlive the filter.
-    explicit trend_filter(const trend_filter_params& params);
-    trend_filter(trend_filter_params&&) = delete;  ///< would dangle
-
+    explicit trend_state(const trend_filter_params& params);  ///< the prior
     /// Advances the state by dt_cycles (>= 0) and incorporates z unless it is NaN.
     /// Returns false, leaving the state untouched, on a negative or non-finite dt and on
     /// numerical trouble (non-finite or non-positive innovation variance).
-    bool step(double dt_cycles, double z, update_info& info) noexcept;
-
+    bool step(const trend_filter_params& params, double dt_cycles, double z, update_info& info) noexcept;
     const state_vector& state() const noexcept { return x_; }
     const state_matrix& covariance() const noexcept { return p_; }
     double level() const noexcept { return x_(idx::level); }
     double slope() const noexcept { return x_(idx::slope); }
     double level_std() const noexcept;
+    double slope_std() const noexcept;
     /// Replaces the state (restoring a snapshot); no check beyond finiteness.
     bool set_state(const state_vector& x, const state_matrix& p) noexcept;
-    double slope_std() const noexcept;
+
+private:
+    state_vector x_;   ///< [level (units), slope (units/cycle)]
+    state_matrix p_;   ///< state covariance
+};
+
+/// A filter with its parameters: trend_state plus a reference to them (tests, training).
+class trend_filter {
+public:
+    /// Keeps a reference to `params`, which must outlive the filter.
+    explicit trend_filter(const trend_filter_params& params) : params_(&params), state_(params) {}
+    trend_filter(trend_filter_params&&) = delete;  ///< would dangle
+    bool step(double dt_cycles, double z, update_info& info) noexcept { return state_.step(*params_, dt_cycles, z, info); }
+    const state_vector& state() const noexcept { return state_.state(); }
+    const state_matrix& covariance() const noexcept { return state_.covariance(); }
+    double level() const noexcept { return state_.level(); }
+    double slope() const noexcept { return state_.slope(); }
+    double level_std() const noexcept { return state_.level_std(); }
+    double slope_std() const noexcept { return state_.slope_std(); }
+    bool set_state(const state_vector& x, const state_matrix& p) noexcept { return state_.set_state(x, p); }
+    const trend_state& core() const noexcept { return state_; }
 
 private:
     const trend_filter_params* params_;  ///< not owned: see the constructor
-    state_vector x_;   ///< [level (units), slope (units/cycle)]
-    state_matrix p_;   ///< state covariance
+    trend_state state_;
 };
 
 }  // namespace turbotwin::estimation

@@ -105,7 +105,7 @@ std::vector<std::string> feature_names(const rul_model& m);
 
 /// Fills `out` (size feature_count) from the filters' current states and the engine's
 /// baselines (one each per channel; NaN baselines give missing deviation features).
-void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_filter> filters,
+void compute_features(const rul_model& m, std::int64_t cycle, std::span<const estimation::trend_state> filters,
                       std::span<const double> baselines, std::span<float> out) noexcept;
 
 struct rul_estimate {

@@ -105,7 +105,7 @@ public:
     std::vector<channel_state> channels() const;
     std::size_t channel_count() const noexcept { return filters_.size(); }
     /// The filters, in the model's channel order.
-    const std::vector<estimation::trend_filter>& filters() const noexcept { return filters_; }
+    const std::vector<estimation::trend_state>& filters() const noexcept { return filters_; }
     /// Filtered level of channel i (the model's channel order); no allocation.
     double channel_level(std::size_t i) const noexcept { return filters_[i].level(); }
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.
@@ -120,7 +120,7 @@ public:
 private:
     std::string id_;
     const twin_config* config_;  ///< the fleet's: model, catalogue, thresholds (not owned)
-    std::vector<estimation::trend_filter> filters_;  ///< one per model channel
+    std::vector<estimation::trend_state> filters_;  ///< one per model channel
     std::vector<double> baselines_;                   ///< per channel level frozen after baseline_cycles readings (NaN before)
     double innovation_ratio_ = 1.0;                   ///< EWMA of the mean NIS over channels
     std::int64_t last_cycle_ = 0;

@@ -306,13 +306,13 @@ TEST(features, CountAndNamesFollowTheLayout) {
 TEST(features, ComputeFeaturesLayout) {
     const auto m = two_channel_model();
     // GIVEN two filters with distinct, non-zero levels and slopes
-    std::vector<estimation::trend_filter> filters;
+    std::vector<estimation::trend_state> filters;
     for (const auto& ch : m.channels) filters.emplace_back(ch.filter);
     estimation::update_info info;
-    ASSERT_TRUE(filters[0].step(0.0, 642.3, info));
-    ASSERT_TRUE(filters[0].step(1.0, 642.9, info));
-    ASSERT_TRUE(filters[1].step(0.0, 47.2, info));
-    ASSERT_TRUE(filters[1].step(1.0, 47.0, info));
+    ASSERT_TRUE(filters[0].step(m.channels[0].filter, 0.0, 642.3, info));
+    ASSERT_TRUE(filters[0].step(m.channels[0].filter, 1.0, 642.9, info));
+    ASSERT_TRUE(filters[1].step(m.channels[1].filter, 0.0, 47.2, info));
+    ASSERT_TRUE(filters[1].step(m.channels[1].filter, 1.0, 47.0, info));
     ASSERT_NE(filters[0].slope(), 0.0);
     ASSERT_NE(filters[1].slope(), 0.0);
     // WHEN features are computed
@@ -574,7 +574,7 @@ TEST_F(committed_model, PredictionsStayInsideTheInterval) {
     ASSERT_TRUE(m) << m.message();
     // Features from the filters' priors at various cycles: not a real engine, just a sweep
     // that must still obey the interval invariants.
-    std::vector<estimation::trend_filter> filters;
+    std::vector<estimation::trend_state> filters;
     for (const auto& ch : m->channels) filters.emplace_back(ch.filter);
     std::vector<float> f(feature_count(*m));
     std::vector<double> baselines;
