@@ -23,6 +23,16 @@ void append_number(std::string& out, double v) {
     out.append(buf, ec == std::errc{} ? end : buf);
 }
 
+void append_number(std::string& out, float v) {
+    if (!std::isfinite(v)) {
+        out += "null";
+        return;
+    }
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.append(buf, ec == std::errc{} ? end : buf);
+}
+
 void append_string(std::string& out, std::string_view text) {
     out += '"';
     for (const char c : text) {
@@ -116,6 +126,88 @@ json asset_json(const asset_summary& s, std::span<const std::string> channel_nam
         j["sensors"] = sensors;
     }
     return j;
+}
+
+std::string asset_json_text(const asset_summary& s, std::span<const std::string> channel_names) {
+    // The same document as asset_json(s, channel_names).dump() (tested), written directly: it
+    // is what fleet dashboards poll, and building it as a json object cost more than the rest
+    // of the request.
+    std::string out;
+    out.reserve(channel_names.empty() ? 400 : 400 + 90 * channel_names.size());
+    auto key = [&](std::string_view k) {
+        out += out.size() > 1 ? ",\"" : "\"";
+        out += k;
+        out += "\":";
+    };
+    auto optional_string = [&](const std::optional<std::string>& v) {
+        if (v) append_string(out, *v);
+        else out += "null";
+    };
+    out += '{';
+    key("active_alert");
+    optional_string(s.active_alert);
+    key("closed");
+    if (s.closed) {
+        out += "{\"cycle\":";
+        out += std::to_string(s.closed->cycle);
+        out += ",\"type\":";
+        append_string(out, s.closed->type);
+        out += '}';
+    } else {
+        out += "null";
+    }
+    key("confidence");
+    append_string(out, twin::to_string(s.trust));
+    key("confidence_reason");
+    if (s.trust_reason.empty()) out += "null";
+    else append_string(out, s.trust_reason);
+    key("fault");
+    optional_string(s.fault);
+    key("id");
+    append_string(out, s.id);
+    key("last_cycle");
+    out += std::to_string(s.last_cycle);
+    key("life_start_cycle");
+    out += std::to_string(s.life_start);
+    key("novelty");
+    append_number(out, s.novelty);
+    key("readings");
+    out += std::to_string(s.readings);
+    key("risk");
+    append_number(out, s.risk);
+    key("risk_rul");
+    append_number(out, s.risk_rul);
+    key("rul");
+    append_number(out, s.rul);
+    key("rul_hi");
+    append_number(out, s.rul_hi);
+    key("rul_lo");
+    append_number(out, s.rul_lo);
+    if (!channel_names.empty()) {
+        key("sensors");
+        out += '{';
+        for (std::size_t i = 0; i < s.channels.size() && i < channel_names.size(); ++i) {
+            const auto& c = s.channels[i];
+            if (i) out += ',';
+            append_string(out, channel_names[i]);
+            out += ":{\"level\":";
+            append_number(out, c.level);
+            out += ",\"level_std\":";
+            append_number(out, c.level_std);
+            out += ",\"slope\":";
+            append_number(out, c.slope);
+            out += ",\"slope_std\":";
+            append_number(out, c.slope_std);
+            out += '}';
+        }
+        out += '}';
+    }
+    key("severity");
+    append_string(out, alerting::to_string(s.level));
+    key("updated_ms");
+    out += std::to_string(s.updated_ms);
+    out += '}';
+    return out;
 }
 
 }  // namespace turbotwin::app

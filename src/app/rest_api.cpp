@@ -24,6 +24,26 @@ http::response json_ok(const json& j, unsigned status = 200) {
     return r;
 }
 
+http::response json_ok_text(std::string body) {
+    http::response r;
+    r.status = 200;
+    r.body = std::move(body);
+    return r;
+}
+
+// {"items":[asset...],"next_cursor":...}, as json_ok of the same json would write it.
+std::string page_text(const std::vector<asset_summary>& items, const std::optional<std::string>& next_cursor) {
+    std::string out = "{\"items\":[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ',';
+        out += asset_json_text(items[i]);
+    }
+    out += "],\"next_cursor\":";
+    out += next_cursor ? json(*next_cursor).dump() : "null";
+    out += '}';
+    return out;
+}
+
 // Parses ?limit=N (1..1000, default 100); nullopt means a 400 is due.
 std::optional<std::size_t> parse_limit(const http::request& req) {
     auto v = req.query_param("limit");
@@ -272,9 +292,7 @@ http::response rest_api::assets(const http::request& req) const {
     }
     const auto p = view_.assets(q);
     if (!p) return http::json_error(400, "bad_request", "cursor is not valid for this sort order");
-    json items = json::array();
-    for (const auto& a : p->items) items.push_back(asset_json(a));
-    return json_ok({{"items", items}, {"next_cursor", p->next_cursor ? json(*p->next_cursor) : json(nullptr)}});
+    return json_ok_text(page_text(p->items, p->next_cursor));
 }
 
 namespace {
@@ -405,7 +423,7 @@ http::response rest_api::asset(const std::string& id) const {
     if (!valid_asset_id(id)) return http::json_error(400, "bad_request", "asset id must be 1..64 of [A-Za-z0-9._-]");
     const auto a = view_.asset(id);
     if (!a) return http::json_error(404, "not_found", "unknown asset " + id);
-    return json_ok(asset_json(*a, status_.channel_names));
+    return json_ok_text(asset_json_text(*a, status_.channel_names));
 }
 
 http::response rest_api::alerts(const http::request& req) const {

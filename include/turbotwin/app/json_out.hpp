@@ -17,5 +17,8 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u);
 nlohmann::json alert_json(const alerting::alert& a);
 /// REST asset. With `channel_names` (the model's, in order) it adds the filtered sensors.
 nlohmann::json asset_json(const asset_summary& s, std::span<const std::string> channel_names = {});
+/// The same document as asset_json(s, channel_names).dump(), written without building a json
+/// object (the REST asset routes).
+std::string asset_json_text(const asset_summary& s, std::span<const std::string> channel_names = {});
 
 }  // namespace turbotwin::app

@@ -147,8 +147,9 @@ TEST(fleet_view, ReadersSeeWholeSummariesWhileOwnersReplaceThem) {
     // GIVEN two owners replacing their engines' summaries as fast as they can, each summary
     // internally consistent (rul_lo = rul - 1, rul_hi = rul + 1, last_cycle = rul)
     fleet_view view;
-    std::atomic<bool> done{false};
+    std::atomic<bool> done{false}, reading{false};
     auto owner = [&](int first) {
+        while (!reading.load()) std::this_thread::yield();  // overlap with the reader for sure
         for (int cycle = 1; cycle <= 20000; ++cycle) {
             asset_summary s;
             s.id = "ENG-" + std::to_string(first + cycle % 8);
@@ -163,7 +164,8 @@ TEST(fleet_view, ReadersSeeWholeSummariesWhileOwnersReplaceThem) {
     // WHEN a reader lists and sorts the fleet meanwhile
     int torn = 0, listings = 0;
     std::thread reader([&] {
-        while (!done.load()) {
+        reading = true;
+        while (!done.load() || listings == 0) {
             asset_query q;
             q.sort = asset_query::order::rul;
             const auto listed = view.assets(q);

@@ -58,5 +58,54 @@ TEST(rul_message, NonFiniteNumbersAreNullNotInvalidJson) {
     EXPECT_TRUE(j.at("rul_hi").is_null());
 }
 
+asset_summary busy_summary() {
+    asset_summary s;
+    s.id = "ENG-007";
+    s.last_cycle = 191;
+    s.rul = 12.345678901234567;
+    s.rul_lo = 0.1 + 0.2;
+    s.rul_hi = 1e-7;
+    s.level = alerting::severity::critical;
+    s.trust = twin::confidence::low;
+    s.trust_reason = "readings \"odd\"\n";
+    s.risk_rul = 3.5;
+    s.risk = 0.875;
+    s.novelty = std::numeric_limits<double>::quiet_NaN();
+    s.readings = 191;
+    s.active_alert = "ENG-007-2";
+    s.fault = "numerical fault in T30 filter at cycle 5";
+    s.life_start = 40;
+    s.closed = twin::asset_twin::closure{"removal", 191};
+    s.channels = {{1589.7234f, 0.25f, 0.0125f, 0.001f}, {47.51f, 0.02f, -0.0003f, 1e-5f}};
+    s.updated_ms = 1764000000999;
+    return s;
+}
+
+TEST(asset_json_text, SameDocumentAsTheJsonObjectBuilder) {
+    const std::vector<std::string> names = {"T30", "Ps30"};
+    asset_summary quiet;
+    quiet.id = "ENG-001";
+    quiet.novelty = 0.5;
+    for (const auto& s : {busy_summary(), quiet}) {
+        for (bool detail : {false, true}) {
+            const auto channel_names = detail ? std::span<const std::string>(names) : std::span<const std::string>();
+            auto written = nlohmann::json::parse(asset_json_text(s, channel_names));
+            auto built = asset_json(s, channel_names);
+            // Channel values are single precision: written as the shortest float text, which
+            // the builder (doubles only) prints longer; compare them as floats.
+            if (detail) {
+                EXPECT_EQ(written["sensors"].size(), s.channels.size());
+                for (std::size_t i = 0; i < s.channels.size(); ++i)
+                    for (const auto& n : {names[i]})
+                    for (const char* field : {"level", "level_std", "slope", "slope_std"})
+                        EXPECT_EQ(written["sensors"][n][field].get<float>(), built["sensors"][n][field].get<float>()) << n << field;
+                written.erase("sensors");
+                built.erase("sensors");
+            }
+            EXPECT_EQ(written, built) << s.id << (detail ? " detail" : "");
+        }
+    }
+}
+
 }  // namespace
 }  // namespace turbotwin::app
