@@ -79,8 +79,9 @@ def metric(port, name):
 
 
 class Bench:
-    def __init__(self, binary, work):
+    def __init__(self, binary, work, serve_args=()):
         self.bin = os.path.abspath(binary)
+        self.serve_args = list(serve_args)
         self.work = work
         self.procs = []
         self.mq_port = free_port()
@@ -104,7 +105,8 @@ class Bench:
         self.http_port = free_port()
         t0 = time.time()
         self.serve = self.spawn([self.bin, "serve", "--broker", self.broker, "--http", f"127.0.0.1:{self.http_port}",
-                                 "--data-dir", os.path.join(self.work, data), "--log-level", "warn", *extra], "serve.log")
+                                 "--data-dir", os.path.join(self.work, data), "--log-level", "warn", *self.serve_args, *extra],
+                                "serve.log")
         wait_http(f"http://127.0.0.1:{self.http_port}/readyz", timeout=300)
         return time.time() - t0
 
@@ -289,13 +291,14 @@ def main():
     ap.add_argument("--rest-ingest-rate", type=float, default=2000)
     ap.add_argument("--no-durability", action="store_true", help="throughput and REST runs without the journal and store")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs)")
+    ap.add_argument("--workers", type=int, help="serve --workers N (default: the config's)")
     args = ap.parse_args()
     for tool in ("mosquitto", "wrk", "nginx"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
             sys.exit(f"perf.py: {tool} not found (apt-get install mosquitto wrk nginx)")
     work = tempfile.mkdtemp(prefix="turbotwin-perf-")
     out = {"machine": {"cpus": os.cpu_count(), "model": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")}}
-    b = Bench(args.bin, work)
+    b = Bench(args.bin, work, ["--workers", str(args.workers)] if args.workers else [])
     try:
         for part in args.only.split(","):
             {"throughput": throughput, "memory": memory, "rest": rest}[part](b, args, out)
