@@ -11,19 +11,10 @@ using nlohmann::json;
 
 namespace {
 
-// Appends a JSON number: the shortest text that parses back to the same double (as nlohmann
-// prints it); JSON has no NaN or infinity, so those are null.
-void append_number(std::string& out, double v) {
-    if (!std::isfinite(v)) {
-        out += "null";
-        return;
-    }
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, ec == std::errc{} ? end : buf);
-}
-
-void append_number(std::string& out, float v) {
+// Appends a JSON number: the shortest text that parses back to the same value, double or float
+// (as nlohmann prints a double); JSON has no NaN or infinity, so those are null.
+template <class Number>
+void append_number(std::string& out, Number v) {
     if (!std::isfinite(v)) {
         out += "null";
         return;
