@@ -68,14 +68,9 @@ void print_text(std::ostream& out, const replay::loadgen_report& r) {
 }
 
 void run(const loadgen_args& a) {
-    codec::serve_config c;
-    c.broker_url.clear();
-    if (!a.config.empty()) {
-        auto loaded = codec::load_config(a.config);
-        if (!loaded) usage_error(loaded.detail());
-        c = std::move(*loaded);
-    }
-    codec::apply_mqtt_environment(c);
+    auto loaded = client_connection_config(a.config);
+    if (!loaded) usage_error(loaded.detail());
+    codec::serve_config c = std::move(*loaded);
     if (!a.broker.empty()) c.broker_url = a.broker;
     if (c.broker_url.empty()) usage_error("--broker URL is required (or $TURBOTWIN_BROKER, or --config FILE)");
     if (a.qos < 0 || a.qos > 1) usage_error("--qos must be 0 or 1");

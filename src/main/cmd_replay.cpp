@@ -61,14 +61,9 @@ std::string from_env(const std::string& flag, const std::string& name) {
 // Broker URL, credentials and TLS: the --config file's (as serve reads them), then
 // TURBOTWIN_BROKER / TURBOTWIN_MQTT_USERNAME / TURBOTWIN_MQTT_PASSWORD, then the flags.
 void connection_options(const replay_args& a, replay::replay_options& o) {
-    codec::serve_config c;
-    c.broker_url.clear();  // no default broker: replay must be told where to publish
-    if (!a.config.empty()) {
-        auto loaded = codec::load_config(a.config);
-        if (!loaded) usage_error(loaded.detail());
-        c = std::move(*loaded);
-    }
-    codec::apply_mqtt_environment(c);
+    auto loaded = client_connection_config(a.config);
+    if (!loaded) usage_error(loaded.detail());
+    codec::serve_config c = std::move(*loaded);
     if (!a.broker.empty()) c.broker_url = a.broker;
     if (!a.username.empty()) c.mqtt_username = a.username;
     if (!a.password_env.empty()) c.mqtt_password = from_env("--password-env", a.password_env);

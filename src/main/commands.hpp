@@ -3,6 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "turbotwin/codec/config.hpp"
+#include "turbotwin/core/result.hpp"
+
 namespace turbotwin::cli {
 
 void register_serve(CLI::App& app);
@@ -15,5 +18,10 @@ void register_loadgen(CLI::App& app);
 
 /// The default config file: $TURBOTWIN_CONFIG, ./config/turbotwin.json, or the source tree's.
 std::string default_config_path();
+
+/// Broker URL, credentials and TLS for a client command (replay, loadgen): the --config file's
+/// (as serve reads them; none given: no broker URL), then TURBOTWIN_BROKER /
+/// TURBOTWIN_MQTT_USERNAME / TURBOTWIN_MQTT_PASSWORD. The command's flags go on top.
+Result<codec::serve_config> client_connection_config(const std::string& config_path);
 
 }  // namespace turbotwin::cli

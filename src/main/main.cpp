@@ -12,6 +12,18 @@ std::string default_config_path() {
     return std::string(TURBOTWIN_SOURCE_DIR) + "/config/turbotwin.json";
 }
 
+Result<codec::serve_config> client_connection_config(const std::string& config_path) {
+    codec::serve_config c;
+    c.broker_url.clear();  // no default broker: a client must be told where to publish
+    if (!config_path.empty()) {
+        auto loaded = codec::load_config(config_path);
+        if (!loaded) return {loaded.error(), loaded.detail()};
+        c = std::move(*loaded);
+    }
+    codec::apply_mqtt_environment(c);
+    return c;
+}
+
 }  // namespace turbotwin::cli
 
 int main(int argc, char** argv) {
