@@ -44,6 +44,13 @@ bool trend_state::step(const trend_filter_params& params, double dt, double z, u
     return true;
 }
 
+expected_reading trend_state::expect(const trend_filter_params& params, double dt) const noexcept {
+    // The level row of F P F' + Q, written out: the same numbers step() computes.
+    const double q = params.slope_process_var;
+    const double p00 = p_(0, 0) + dt * (p_(0, 1) + p_(1, 0)) + dt * dt * p_(1, 1) + params.level_process_var * dt + q * dt * dt * dt / 3.0;
+    return {x_(idx::level) + dt * x_(idx::slope), p00 + params.measurement_var};
+}
+
 bool trend_state::set_state(const state_vector& x, const state_matrix& p) noexcept {
     if (!x.allFinite() || !p.allFinite()) return false;
     x_ = x;

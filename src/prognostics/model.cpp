@@ -6,6 +6,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
 #include "turbotwin/core/reading.hpp"
@@ -240,11 +241,22 @@ rul_estimate predict(const rul_model& m, std::span<const float> features, double
 }
 
 double novelty_score(const rul_model& m, std::span<const double> deviations) noexcept {
+    // On the stack for the usual width: this runs once per reading.
+    std::array<double, 32> inline_residuals;
+    std::vector<double> heap_residuals;
+    std::span<double> residuals(inline_residuals.data(), deviations.size());
+    if (deviations.size() > inline_residuals.size()) {
+        heap_residuals.resize(deviations.size());
+        residuals = heap_residuals;
+    }
+    return novelty_residuals(m, deviations, residuals);
+}
+
+double novelty_residuals(const rul_model& m, std::span<const double> deviations, std::span<double> r) noexcept {
     const auto& nv = m.novelty;
     const std::size_t n = nv.mean.size();
-    if (!(nv.threshold > 0) || n != deviations.size() || nv.scale.size() != n) return std::nan("");
+    if (!(nv.threshold > 0) || n != deviations.size() || nv.scale.size() != n || r.size() != n) return std::nan("");
     // r = z - mean, minus its projection on each (orthonormal) principal direction.
-    std::vector<double> r(n);
     for (std::size_t i = 0; i < n; ++i) {
         if (std::isnan(deviations[i])) return std::nan("");
         r[i] = deviations[i] * nv.scale[i] - nv.mean[i];
@@ -255,8 +267,39 @@ double novelty_score(const rul_model& m, std::span<const double> deviations) noe
         for (std::size_t i = 0; i < n; ++i) r[i] -= dot * d[i];
     }
     double sq = 0;
-    for (double x : r) sq += x * x;
+    for (std::size_t i = 0; i < n; ++i) sq += r[i] * r[i];
     return sq / nv.threshold;
+}
+
+bool impute_deviations(const rul_model& m, std::span<double> deviations, std::span<const bool> observed, bool centred) {
+    const auto& nv = m.novelty;
+    const std::size_t n = nv.mean.size(), k = nv.directions.size();
+    if (k == 0 || n != deviations.size() || observed.size() != n || nv.scale.size() != n) return false;
+    const auto seen = std::size_t(std::count(observed.begin(), observed.end(), true));
+    if (seen < k || seen == n) return seen == n;
+    // Least squares for the subspace coordinates c over the observed channels:
+    // (D_o' D_o) c = D_o' (y_o - mean_o), y in normalised units.
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(Eigen::Index(k), Eigen::Index(k));
+    Eigen::VectorXd b = Eigen::VectorXd::Zero(Eigen::Index(k));
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!observed[i]) continue;
+        if (std::isnan(deviations[i])) return false;
+        const double y = deviations[i] * nv.scale[i] - (centred ? nv.mean[i] : 0.0);
+        for (std::size_t p = 0; p < k; ++p) {
+            b(Eigen::Index(p)) += nv.directions[p][i] * y;
+            for (std::size_t q = 0; q < k; ++q) a(Eigen::Index(p), Eigen::Index(q)) += nv.directions[p][i] * nv.directions[q][i];
+        }
+    }
+    const Eigen::LDLT<Eigen::MatrixXd> ldlt(a);
+    if (ldlt.info() != Eigen::Success || !(ldlt.rcond() > 1e-9)) return false;
+    const Eigen::VectorXd c = ldlt.solve(b);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (observed[i]) continue;
+        double y = centred ? nv.mean[i] : 0.0;
+        for (std::size_t p = 0; p < k; ++p) y += c(Eigen::Index(p)) * nv.directions[p][i];
+        deviations[i] = y / nv.scale[i];
+    }
+    return true;
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <vector>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 
 namespace turbotwin::twin {
 
@@ -24,6 +25,7 @@ asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(st
     filters_.reserve(config.model->channels.size());
     for (const auto& ch : config.model->channels) filters_.emplace_back(ch.filter);
     baselines_.assign(config.model->channels.size(), missing);
+    health_.resize(config.model->channels.size());
 }
 
 Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view type, std::int64_t cycle) {
@@ -52,6 +54,112 @@ Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view
     return change;
 }
 
+/// Per-reading working space, on the stack for the usual model width (C-MAPSS has 21 sensors):
+/// a fleet of twins does not carry per-reading buffers, and a reading allocates nothing.
+struct asset_twin::channel_scratch {
+    explicit channel_scratch(std::size_t n) {
+        double* d = doubles_inline_.data();
+        bool* b = flags_inline_.data();
+        if (n > max_inline_channels) {
+            doubles_heap_.resize(4 * n);
+            flags_heap_ = std::make_unique<bool[]>(3 * n);
+            d = doubles_heap_.data();
+            b = flags_heap_.get();
+        }
+        z = {d, n};
+        deviations = {d + n, n};
+        residuals = {d + 2 * n, n};
+        slopes = {d + 3 * n, n};
+        gated = {b, n};
+        observed = {b + n, n};
+        was_failed = {b + 2 * n, n};
+    }
+    std::span<double> z;           ///< the reading per channel (NaN: missing or implausible)
+    std::span<double> deviations;  ///< level minus baseline; a failed probe's imputed
+    std::span<double> residuals;   ///< off the fleet's degradation subspace (drift)
+    std::span<double> slopes;      ///< trends, a failed probe's imputed
+    std::span<bool> gated;         ///< outlier this reading: not applied
+    std::span<bool> observed;      ///< the probe's own numbers are used (not failed, or isolation off)
+    std::span<bool> was_failed;    ///< failed before this reading (the recovery rule applies)
+
+private:
+    std::array<double, 4 * max_inline_channels> doubles_inline_;
+    std::array<bool, 3 * max_inline_channels> flags_inline_;
+    std::vector<double> doubles_heap_;
+    std::unique_ptr<bool[]> flags_heap_;
+};
+
+void asset_twin::set_health(std::size_t i, sensor_status status, sensor_fault reason, std::int64_t since, twin_update& u) {
+    auto& h = health_[i];
+    if (h.status == status && h.reason == reason) return;
+    h.status = status;
+    h.reason = reason;
+    h.since = std::int32_t(std::clamp<std::int64_t>(since, 0, INT32_MAX));
+    h.gated = 0;
+    h.dominant = 0;
+    u.sensor_changes.push_back({config_->model->channels[i].name, status, reason, h.since});
+}
+
+void asset_twin::compute_inputs(std::int64_t cycle, channel_scratch& sc, std::span<float> features) const {
+    const auto& model = *config_->model;
+    const std::size_t n = filters_.size();
+    bool any_failed = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        sc.observed[i] = !(config_->isolate_sensor_faults && health_[i].status == sensor_status::failed);
+        any_failed = any_failed || !sc.observed[i];
+        sc.deviations[i] = filters_[i].level() - baselines_[i];
+        sc.slopes[i] = filters_[i].slope();
+    }
+    if (!any_failed) {
+        prognostics::compute_features(model, cycle, filters_, baselines_, features);
+        return;
+    }
+    // A failed probe's filter only coasts; the predictor sees instead the level and trend the
+    // other channels imply (the fleet's degradation subspace). Before the engine has a
+    // baseline there is nothing to impute from, and the coasting filter stands in.
+    std::vector<estimation::trend_state> inputs = filters_;  // only for an engine with a failed probe
+    if (!std::isnan(baselines_[0]) && prognostics::impute_deviations(model, sc.deviations, sc.observed, true) &&
+        prognostics::impute_deviations(model, sc.slopes, sc.observed, false)) {
+        for (std::size_t i = 0; i < n; ++i) {
+            if (sc.observed[i]) continue;
+            estimation::state_vector x;
+            x << baselines_[i] + sc.deviations[i], sc.slopes[i];
+            inputs[i].set_state(x, filters_[i].covariance());
+        }
+    }
+    prognostics::compute_features(model, cycle, inputs, baselines_, features);
+}
+
+void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_update& u) {
+    const auto& rules = config_->sensor_rules;
+    const std::size_t n = filters_.size();
+    std::size_t varying = 0;  // probes whose value changed with this reading
+    for (std::size_t i = 0; i < n; ++i)
+        if (!std::isnan(sc.z[i]) && health_[i].repeats == 0) ++varying;
+    for (std::size_t i = 0; i < n; ++i) {
+        auto& h = health_[i];
+        if (h.status == sensor_status::failed) continue;  // judged by the recovery rule
+        if (h.missing >= rules.dropout_readings) {
+            set_health(i, sensor_status::failed, sensor_fault::dropout, h.reason == sensor_fault::dropout ? h.since : cycle, u);
+        } else if (h.missing > 0) {
+            set_health(i, sensor_status::suspect, sensor_fault::dropout, cycle, u);
+        } else if (h.repeats >= rules.stuck_repeats && varying > 0) {
+            // Others vary, this one repeats bit for bit: a stuck probe (a resent frame repeats all).
+            set_health(i, sensor_status::failed, sensor_fault::stuck, cycle - h.repeats, u);
+        } else if (sc.gated[i]) {
+            h.gated = saturating_increment(h.gated);
+            const std::uint8_t run = h.gated;
+            if (run >= rules.jump_readings) set_health(i, sensor_status::failed, sensor_fault::jump, cycle - run + 1, u);
+            else set_health(i, sensor_status::suspect, sensor_fault::spike, cycle, u);
+            health_[i].gated = run;  // set_health resets the run when the status changes
+            ++u.gated_sensors;
+        } else if (!std::isnan(sc.z[i])) {
+            h.gated = 0;
+            set_health(i, sensor_status::ok, sensor_fault::none, cycle, u);
+        }
+    }
+}
+
 Result<twin_update> asset_twin::process(reading r) {
     if (closed_)
         return {errc::asset_closed, "engine recorded as " + closed_->type + " at cycle " + std::to_string(closed_->cycle) +
@@ -64,6 +172,28 @@ Result<twin_update> asset_twin::process(reading r) {
 
     const double dt = applied_ == 0 ? 0.0 : double(r.cycle - last_cycle_);
     const auto& model = *config_->model;
+    const auto& rules = config_->sensor_rules;
+    const bool isolate = config_->isolate_sensor_faults;
+    const std::size_t n_channels = filters_.size();
+    channel_scratch sc(n_channels);
+
+    // What each probe reads, judged against what its filter expects before anything is applied.
+    std::size_t outliers = 0;
+    for (std::size_t i = 0; i < n_channels; ++i) {
+        const double z = r.sensors[model.channels[i].sensor];
+        sc.z[i] = z;
+        sc.gated[i] = false;
+        if (std::isnan(z)) continue;
+        if (health_[i].status == sensor_status::failed || applied_ == 0) continue;
+        const auto expected = filters_[i].expect(model.channels[i].filter, dt);
+        if (std::abs(z - expected.level) > rules.gate_sigmas * std::sqrt(expected.innovation_var)) {
+            sc.gated[i] = true;
+            ++outliers;
+        }
+    }
+    // Many probes jumping at once is the engine itself, not its probes: nothing is gated.
+    if (outliers > rules.max_isolated) std::fill(sc.gated.begin(), sc.gated.end(), false);
+
     double nis_sum = 0;
     int nis_count = 0;
     // Stepped in place; a numerical fault in one channel must not leave the others advanced, so
@@ -75,14 +205,15 @@ Result<twin_update> asset_twin::process(reading r) {
     std::array<saved_state, max_inline_channels> saved_inline;
     std::vector<saved_state> saved_heap;  // only for a model with more channels than that
     saved_state* saved = saved_inline.data();
-    if (filters_.size() > saved_inline.size()) {
-        saved_heap.resize(filters_.size());
+    if (n_channels > saved_inline.size()) {
+        saved_heap.resize(n_channels);
         saved = saved_heap.data();
     }
-    for (std::size_t i = 0; i < filters_.size(); ++i) {
+    for (std::size_t i = 0; i < n_channels; ++i) {
         saved[i] = {filters_[i].state(), filters_[i].covariance()};
+        const bool excluded = isolate && (sc.gated[i] || health_[i].status == sensor_status::failed);
         estimation::update_info info;
-        if (!filters_[i].step(model.channels[i].filter, dt, r.sensors[model.channels[i].sensor], info)) {
+        if (!filters_[i].step(model.channels[i].filter, dt, excluded ? missing : sc.z[i], info)) {
             for (std::size_t k = 0; k < i; ++k) filters_[k].set_state(saved[k].x, saved[k].p);
             fault_ = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
             return {errc::numerical_fault, *fault_};
@@ -92,34 +223,96 @@ Result<twin_update> asset_twin::process(reading r) {
             ++nis_count;
         }
     }
+    // The probes' records: missing runs and exact repeats (stuck detection).
+    for (std::size_t i = 0; i < n_channels; ++i) {
+        auto& h = health_[i];
+        const double z = sc.z[i];
+        if (std::isnan(z)) {
+            h.missing = saturating_increment(h.missing);
+            continue;
+        }
+        h.missing = 0;
+        const float value = float(z);
+        h.repeats = h.has_value && value == h.last_value ? saturating_increment(h.repeats) : std::uint8_t(0);
+        h.last_value = value;
+        h.has_value = 1;
+    }
     last_cycle_ = r.cycle;
     ++applied_;
 
-    if (std::int64_t(applied_) == model.baseline_cycles)
-        for (std::size_t i = 0; i < filters_.size(); ++i) baselines_[i] = filters_[i].level();
-    // Innovation consistency: readings the filter cannot explain (EWMA over about 10 cycles).
-    if (nis_count > 0) innovation_ratio_ += innovation_smoothing * (nis_sum / nis_count - innovation_ratio_);
-    // Scratch on the stack (heap only for an unusually wide model): a fleet of twins does not
-    // carry per-reading buffers.
-    const std::size_t n_features = prognostics::feature_count(model), n_channels = filters_.size();
-    std::array<float, 4 + 3 * max_inline_channels> features_inline;
-    std::array<double, max_inline_channels> deviations_inline;
-    std::vector<float> features_heap;
-    std::vector<double> deviations_heap;
-    std::span<float> features(features_inline.data(), n_features);
-    std::span<double> deviations(deviations_inline.data(), n_channels);
-    if (n_features > features_inline.size() || n_channels > deviations_inline.size()) {
-        features_heap.resize(n_features);
-        deviations_heap.resize(n_channels);
-        features = features_heap;
-        deviations = deviations_heap;
-    }
-    prognostics::compute_features(model, r.cycle - life_start_, filters_, baselines_, features);
-    for (std::size_t i = 0; i < n_channels; ++i) deviations[i] = filters_[i].level() - baselines_[i];
-
     twin_update u;
     u.cycle = r.cycle;
-    u.novelty = prognostics::novelty_score(model, deviations);
+    for (std::size_t i = 0; i < n_channels; ++i) sc.was_failed[i] = health_[i].status == sensor_status::failed;
+    judge_sensors(r.cycle, sc, u);
+
+    if (std::int64_t(applied_) == model.baseline_cycles)
+        for (std::size_t i = 0; i < n_channels; ++i) baselines_[i] = filters_[i].level();
+    // Innovation consistency: readings the filter cannot explain (EWMA over about 10 cycles).
+    if (nis_count > 0) innovation_ratio_ += innovation_smoothing * (nis_sum / nis_count - innovation_ratio_);
+    const std::size_t n_features = prognostics::feature_count(model);
+    std::array<float, 4 + 3 * max_inline_channels> features_inline;
+    std::vector<float> features_heap;
+    std::span<float> features(features_inline.data(), n_features);
+    if (n_features > features_inline.size()) {
+        features_heap.resize(n_features);
+        features = features_heap;
+    }
+    compute_inputs(r.cycle - life_start_, sc, features);
+    u.novelty = prognostics::novelty_residuals(model, sc.deviations, sc.residuals);
+
+    // Drift: one probe alone carrying most of a deviation pattern the training fleet never showed.
+    if (u.novelty > 1.0) {
+        double total = 0, top = -1;
+        std::size_t top_channel = 0;
+        for (std::size_t i = 0; i < n_channels; ++i) {
+            const double sq = sc.residuals[i] * sc.residuals[i];
+            total += sq;
+            if (sc.observed[i] && sq > top) top = sq, top_channel = i;
+        }
+        for (std::size_t i = 0; i < n_channels; ++i)
+            if (i != top_channel) health_[i].dominant = 0;
+        auto& h = health_[top_channel];
+        if (top >= rules.drift_share * total && h.status != sensor_status::failed) {
+            h.dominant = saturating_increment(h.dominant);
+            if (h.dominant >= rules.drift_cycles) {
+                set_health(top_channel, sensor_status::failed, sensor_fault::drift, r.cycle - rules.drift_cycles + 1, u);
+                if (isolate) {
+                    compute_inputs(r.cycle - life_start_, sc, features);
+                    u.novelty = prognostics::novelty_residuals(model, sc.deviations, sc.residuals);
+                }
+            }
+        } else {
+            h.dominant = 0;
+        }
+    } else {
+        for (auto& h : health_) h.dominant = 0;
+    }
+
+    // A failed probe comes back after reading plausibly (varying, and near the level the other
+    // channels imply) several times in a row; its filter restarts from its reading.
+    for (std::size_t i = 0; i < n_channels; ++i) {
+        if (!sc.was_failed[i]) continue;
+        auto& h = health_[i];
+        const auto& params = model.channels[i].filter;
+        const bool imputed = !std::isnan(baselines_[i]) && !std::isnan(sc.deviations[i]) && !sc.observed[i];
+        const double reference = imputed ? baselines_[i] + sc.deviations[i] : filters_[i].level();
+        const double reference_var = imputed ? params.measurement_var : filters_[i].covariance()(0, 0);
+        const double z = sc.z[i];
+        const bool plausible = !std::isnan(z) && h.repeats == 0 &&
+                               std::abs(z - reference) <= rules.recovery_sigmas * std::sqrt(params.measurement_var + reference_var);
+        h.gated = plausible ? saturating_increment(h.gated) : std::uint8_t(0);
+        if (h.gated >= rules.recovery_readings) {
+            estimation::state_vector x;
+            x << z, imputed ? sc.slopes[i] : filters_[i].slope();
+            estimation::state_matrix p;
+            p << params.measurement_var, 0.0, 0.0, params.initial_slope_var;
+            filters_[i].set_state(x, p);
+            set_health(i, sensor_status::ok, sensor_fault::none, r.cycle, u);
+        }
+    }
+    for (std::size_t i = 0; i < n_channels; ++i)
+        if (health_[i].status != sensor_status::ok) u.sensor_faults.push_back({model.channels[i].name, health_[i].status, health_[i].reason, health_[i].since});
+
     u.innovation_ratio = innovation_ratio_;
     double widening = 1.0;
     if (u.novelty > 1.0) {
@@ -150,6 +343,14 @@ Result<twin_update> asset_twin::process(reading r) {
     return u;
 }
 
+std::vector<sensor_report> asset_twin::sensor_faults() const {
+    std::vector<sensor_report> out;
+    for (std::size_t i = 0; i < health_.size(); ++i)
+        if (health_[i].status != sensor_status::ok)
+            out.push_back({config_->model->channels[i].name, health_[i].status, health_[i].reason, health_[i].since});
+    return out;
+}
+
 std::vector<channel_state> asset_twin::channels() const {
     std::vector<channel_state> out;
     out.reserve(filters_.size());
@@ -165,7 +366,8 @@ namespace turbotwin::twin {
 
 std::vector<float> asset_twin::features() const {
     std::vector<float> out(prognostics::feature_count(*config_->model));
-    prognostics::compute_features(*config_->model, last_cycle_ - life_start_, filters_, baselines_, out);
+    channel_scratch scratch(filters_.size());
+    compute_inputs(last_cycle_ - life_start_, scratch, out);
     return out;
 }
 

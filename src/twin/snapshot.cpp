@@ -8,9 +8,10 @@ namespace turbotwin::twin {
 namespace {
 
 // "TTWn", n the layout version: bump when the layout changes. Older layouts are still read:
-// 3 has no alert risk_rul or acknowledgement, 4 no risk, 5 no life start or closure.
+// 3 has no alert risk_rul or acknowledgement, 4 no risk, 5 no life start or closure, 6 no
+// sensor health.
 constexpr std::uint32_t snapshot_magic_base = 0x54545730;
-constexpr std::uint32_t snapshot_version = 6;
+constexpr std::uint32_t snapshot_version = 7;
 constexpr std::uint32_t snapshot_magic = snapshot_magic_base + snapshot_version;
 
 class writer {
@@ -137,6 +138,7 @@ std::string asset_twin::snapshot() const {
         w.put_string(closed_->type);
         w.put(closed_->cycle);
     }
+    for (const auto& h : health_) w.put(h);
     return w.take();
 }
 
@@ -203,6 +205,13 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
             closure c;
             if (!r.get_string(c.type) || !r.get(c.cycle)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
             t.closed_ = std::move(c);
+        }
+    }
+    if (version >= 7) {
+        for (auto& h : t.health_) {
+            if (!r.get(h)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
+            if (std::uint8_t(h.status) > std::uint8_t(sensor_status::failed) || std::uint8_t(h.reason) > std::uint8_t(sensor_fault::drift))
+                return {errc::parse_error, "snapshot of " + id + ": bad sensor health"};
         }
     }
     if (!r.done()) return {errc::parse_error, "snapshot of " + id + " has trailing bytes"};

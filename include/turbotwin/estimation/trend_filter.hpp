@@ -35,6 +35,13 @@ struct update_info {
     double innovation_var = 0.0;  ///< S = H P H' + R
 };
 
+/// The reading a filter expects next: the predicted level and the innovation variance
+/// S = H P H' + R a reading would be judged against (before it is applied).
+struct expected_reading {
+    double level = 0.0;
+    double innovation_var = 0.0;
+};
+
 /// The filter's state alone, stepped with parameters the caller keeps: what a twin stores per
 /// channel (48 bytes; a fleet holds a million of them, all sharing the model's parameters).
 class trend_state {
@@ -44,6 +51,9 @@ public:
     /// Returns false, leaving the state untouched, on a negative or non-finite dt and on
     /// numerical trouble (non-finite or non-positive innovation variance).
     bool step(const trend_filter_params& params, double dt_cycles, double z, update_info& info) noexcept;
+    /// What step() would compare a reading with after dt_cycles (>= 0), without changing the
+    /// state: lets a caller gate an outlier before applying it.
+    expected_reading expect(const trend_filter_params& params, double dt_cycles) const noexcept;
     const state_vector& state() const noexcept { return x_; }
     const state_matrix& covariance() const noexcept { return p_; }
     double level() const noexcept { return x_(idx::level); }

@@ -133,6 +133,17 @@ rul_estimate predict(const rul_model& m, std::span<const float> features, double
 /// per channel) from its own baseline; NaN when a deviation is unknown or novelty is disabled.
 double novelty_score(const rul_model& m, std::span<const double> deviations) noexcept;
 
+/// novelty_score, also writing each channel's residual off the fleet's degradation subspace
+/// (normalised: units of the channel's measurement noise) into `residuals` (size = channels).
+/// One probe drifting puts its residual in its own channel; wear moves along the subspace.
+double novelty_residuals(const rul_model& m, std::span<const double> deviations, std::span<double> residuals) noexcept;
+
+/// Fills in the deviations (sensor units) of the channels not `observed` from the observed ones:
+/// the point of the fleet's degradation subspace nearest (least squares, in normalised units)
+/// to them. `centred` false for rates of change (the subspace's mean is a level, not a rate).
+/// False, nothing changed, without a subspace or with fewer observed channels than directions.
+bool impute_deviations(const rul_model& m, std::span<double> deviations, std::span<const bool> observed, bool centred = true);
+
 /// Model file (JSON) I/O. Numbers are written with round-trip precision.
 Result<rul_model> load_model(const std::string& path);
 Result<bool> save_model(const rul_model& m, const std::string& path);

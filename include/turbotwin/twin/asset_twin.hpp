@@ -15,6 +15,7 @@
 #include "turbotwin/core/sensor_catalogue.hpp"
 #include "turbotwin/estimation/trend_filter.hpp"
 #include "turbotwin/prognostics/model.hpp"
+#include "turbotwin/twin/sensor_health.hpp"
 
 namespace turbotwin::twin {
 
@@ -23,6 +24,18 @@ struct twin_config {
     std::shared_ptr<const prognostics::rul_model> model;
     std::shared_ptr<const sensor_catalogue> catalogue;
     alerting::thresholds alert_thresholds;
+    sensor_fault_rules sensor_rules;
+    /// Gate outliers and exclude failed probes (the default). Off, faults are still detected and
+    /// reported but every reading is applied as it comes: `evaluate --faults` compares the two.
+    bool isolate_sensor_faults = true;
+};
+
+/// One probe's health as reported (REST, RUL messages, sensor_fault alerts).
+struct sensor_report {
+    std::string_view sensor;  ///< channel name; points into the model, which outlives every twin
+    sensor_status status = sensor_status::ok;
+    sensor_fault reason = sensor_fault::none;
+    std::int64_t since = 0;   ///< cycle at which this status began
 };
 
 /// What one processed reading produced.
@@ -41,6 +54,9 @@ struct twin_update {
     double innovation_ratio = 1;            ///< smoothed mean normalised innovation squared (1 = as the filter expects)
     alerting::severity level = alerting::severity::normal;
     int dropped_sensors = 0;               ///< implausible sensors ignored in this reading
+    int gated_sensors = 0;                 ///< readings gated as outliers (not applied) in this reading
+    std::vector<sensor_report> sensor_faults;   ///< probes not ok after this reading (usually none)
+    std::vector<sensor_report> sensor_changes;  ///< probes whose status changed with this reading
     alerting::asset_alerts::change alerts; ///< alert raised and/or cleared by this reading
     std::optional<std::int64_t> ts_ms;     ///< echoed from the reading
 };
@@ -87,6 +103,10 @@ public:
         return alerts_.acknowledge(id_, alert_id, std::move(ack));
     }
     const std::optional<std::string>& fault() const noexcept { return fault_; }
+    /// Per channel (the model's order): what the twin judges of its probe.
+    const std::vector<sensor_health>& sensors() const noexcept { return health_; }
+    /// The probes not ok, in channel order (empty for a healthy engine).
+    std::vector<sensor_report> sensor_faults() const;
 
     /// Operator events (the REST events route). "maintenance" at `cycle`: a fresh life starts
     /// (filters, baselines and estimate reset; the engine's cycle count goes on, so the next
@@ -118,10 +138,19 @@ public:
     std::vector<float> features() const;
 
 private:
+    struct channel_scratch;
+    /// Spikes, jumps, stuck values and dropouts (the rules in sensor_health.hpp); drift and
+    /// recovery need the deviations and are judged in process().
+    void judge_sensors(std::int64_t cycle, channel_scratch& scratch, twin_update& u);
+    /// Deviations and features, a failed probe's level and trend imputed from the others.
+    void compute_inputs(std::int64_t cycle, channel_scratch& scratch, std::span<float> features) const;
+    void set_health(std::size_t channel, sensor_status status, sensor_fault reason, std::int64_t since, twin_update& u);
+
     std::string id_;
     const twin_config* config_;  ///< the fleet's: model, catalogue, thresholds (not owned)
     std::vector<estimation::trend_state> filters_;  ///< one per model channel
     std::vector<double> baselines_;                   ///< per channel level frozen after baseline_cycles readings (NaN before)
+    std::vector<sensor_health> health_;               ///< per channel: the probe's fault state
     double innovation_ratio_ = 1.0;                   ///< EWMA of the mean NIS over channels
     std::int64_t last_cycle_ = 0;
     std::uint64_t applied_ = 0;

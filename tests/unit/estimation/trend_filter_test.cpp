@@ -448,5 +448,23 @@ TEST(trend_filter, OverflowingStateIsRejected) {
     EXPECT_TRUE(same_bits(f.covariance(), cov));
 }
 
+TEST(trend_filter, ExpectGivesWhatStepJudgesTheReadingAgainst) {
+    trend_filter_params params;
+    params.measurement_var = 0.25;
+    params.level_process_var = 1e-3;
+    params.slope_process_var = 1e-4;
+    params.initial_level = 10.0;
+    trend_filter f(params);
+    update_info info;
+    for (int k = 1; k <= 5; ++k) ASSERT_TRUE(f.step(1.0, 10.0 + 0.1 * k, info));
+    for (double dt : {0.0, 1.0, 3.0}) {
+        const auto expected = f.core().expect(params, dt);
+        trend_filter copy = f;
+        ASSERT_TRUE(copy.step(dt, 12.0, info));
+        EXPECT_NEAR(expected.innovation_var, info.innovation_var, 1e-12 * info.innovation_var) << dt;
+        EXPECT_NEAR(12.0 - expected.level, info.innovation, 1e-12) << dt;
+    }
+}
+
 }  // namespace
 }  // namespace turbotwin::estimation

@@ -381,6 +381,60 @@ rul_model random_model(std::uint64_t seed) {
     return m;
 }
 
+// A known subspace: three channels, one direction (1, 1, 0)/sqrt(2), unit scales, zero mean.
+rul_model subspace_model() {
+    rul_model m;
+    m.novelty.mean = {0.0, 0.0, 0.0};
+    m.novelty.scale = {1.0, 1.0, 1.0};
+    m.novelty.directions = {{1.0 / std::sqrt(2.0), 1.0 / std::sqrt(2.0), 0.0}};
+    m.novelty.threshold = 1.0;
+    return m;
+}
+
+TEST(novelty, ResidualOfOneBiasedChannelLiesMostlyInThatChannel) {
+    const auto m = subspace_model();
+    std::vector<double> residuals(3);
+    // On the subspace: no residual at all.
+    std::vector<double> wear = {2.0, 2.0, 0.0};
+    EXPECT_NEAR(novelty_residuals(m, wear, residuals), 0.0, 1e-12);
+    // A bias b in channel 2 (off the subspace) is all channel 2's; in channel 0 it is shared
+    // with channel 1 (half of it looks like wear) but channel 0 still carries the larger part.
+    std::vector<double> biased = {2.0, 2.0, 3.0};
+    EXPECT_NEAR(novelty_residuals(m, biased, residuals), 9.0, 1e-12);
+    EXPECT_NEAR(residuals[2], 3.0, 1e-12);
+    biased = {5.0, 2.0, 0.0};
+    EXPECT_NEAR(novelty_residuals(m, biased, residuals), 4.5, 1e-12);
+    EXPECT_NEAR(residuals[0], 1.5, 1e-12);
+    EXPECT_NEAR(residuals[1], -1.5, 1e-12);
+    EXPECT_DOUBLE_EQ(novelty_score(m, biased), 4.5);
+}
+
+TEST(novelty, ImputationRecoversAChannelOnTheSubspace) {
+    const auto m = subspace_model();
+    std::vector<double> deviations = {3.0, 99.0, 0.5};  // channel 1 failed: its number is garbage
+    const bool observed[] = {true, false, true};
+    ASSERT_TRUE(impute_deviations(m, deviations, observed));
+    // Least squares on channels 0 and 2: c = 3/sqrt(2), so channel 1 = 3; the observed stay.
+    EXPECT_NEAR(deviations[1], 3.0, 1e-12);
+    EXPECT_EQ(deviations[0], 3.0);
+    EXPECT_EQ(deviations[2], 0.5);
+    // A mean is added for levels and left out for rates of change.
+    auto shifted = m;
+    shifted.novelty.mean = {1.0, 1.0, 0.0};
+    shifted.novelty.scale = {2.0, 2.0, 2.0};
+    std::vector<double> levels = {1.0, 0.0, 0.0};  // normalised 2 - mean 1 = 1 along channel 0
+    ASSERT_TRUE(impute_deviations(shifted, levels, observed, true));
+    EXPECT_NEAR(levels[1], 1.0, 1e-12);  // (1 + 1) / 2
+    std::vector<double> rates = {1.0, 0.0, 0.0};
+    ASSERT_TRUE(impute_deviations(shifted, rates, observed, false));
+    EXPECT_NEAR(rates[1], 1.0, 1e-12);
+    // Nothing to solve from: the only channel on the direction is missing with its twin.
+    const bool too_few[] = {false, false, true};
+    std::vector<double> untouched = {7.0, 8.0, 9.0};
+    EXPECT_FALSE(impute_deviations(m, untouched, too_few));
+    EXPECT_EQ(untouched, (std::vector<double>{7.0, 8.0, 9.0}));
+}
+
 TEST(model_io, SaveLoadRoundTripIsBitExact) {
     temp_dir dir;
     const auto m = random_model(77);

@@ -1,0 +1,57 @@
+#pragma once
+/// Sensor faults told apart from wear. Per channel a twin keeps a small record of what its probe
+/// has been reading; asset_twin::process judges each reading with it:
+///  - spike: the reading lies beyond `gate_sigmas` standard deviations of what the filter expects
+///    (its innovation), so it is gated: not applied, the cycle still processed with the others.
+///    Several consecutive gated readings are a jump: the probe is failed.
+///  - stuck: the probe repeats its last value exactly, `stuck_repeats` times, while other probes vary.
+///  - dropout: the value is missing (absent, or implausible for the catalogue) `dropout_readings` times.
+///  - drift: the channel alone carries most of a novel deviation pattern (off the fleet's
+///    degradation subspace) for `drift_cycles` cycles: wear moves several sensors consistently,
+///    a drifting probe moves one.
+/// A failed probe is excluded: its filter coasts and the predictor sees its level and trend
+/// imputed from the other channels, until it reads plausibly again for `recovery_readings`.
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace turbotwin::twin {
+
+enum class sensor_status : std::uint8_t { ok, suspect, failed };
+enum class sensor_fault : std::uint8_t { none, spike, jump, stuck, dropout, drift };
+const char* to_string(sensor_status s) noexcept;
+const char* to_string(sensor_fault f) noexcept;
+std::optional<sensor_fault> parse_sensor_fault(std::string_view s) noexcept;
+
+/// Thresholds of the sensor fault rules (see the top of this file). The false alarm rates they
+/// give on clean data are measured by `turbotwin evaluate --faults` (docs/trust.md).
+struct sensor_fault_rules {
+    double gate_sigmas = 5.0;          ///< |innovation| / sqrt(S) beyond this is gated (P < 6e-7 per Gaussian reading)
+    std::uint8_t jump_readings = 3;    ///< consecutive gated readings that fail a probe
+    std::uint8_t stuck_repeats = 5;    ///< exact repeats of the last value (6 equal readings) that fail a probe
+    std::uint8_t dropout_readings = 3; ///< consecutive missing readings that fail a probe
+    std::uint8_t drift_cycles = 5;     ///< consecutive cycles of one channel dominating a novel residual
+    double drift_share = 0.5;          ///< share of the residual sum of squares that counts as dominating
+    std::uint8_t recovery_readings = 5;///< consecutive plausible readings that clear a failed probe
+    double recovery_sigmas = 4.0;      ///< plausible: within this many measurement sd of the reference level
+    std::uint8_t max_isolated = 2;     ///< more gated channels in one reading than this is the engine, not probes
+};
+
+/// What a twin keeps per channel: 16 bytes, since a fleet holds a hundred thousand engines.
+struct sensor_health {
+    float last_value = 0.0f;        ///< last value read (stuck detection); float is exact enough to tell readings apart
+    std::int32_t since = 0;         ///< cycle at which the current status began
+    sensor_status status = sensor_status::ok;
+    sensor_fault reason = sensor_fault::none;
+    std::uint8_t repeats = 0;       ///< consecutive exact repeats of last_value
+    std::uint8_t missing = 0;       ///< consecutive missing readings
+    std::uint8_t gated = 0;         ///< consecutive gated readings; while failed: consecutive plausible ones
+    std::uint8_t dominant = 0;      ///< consecutive cycles dominating a novel residual
+    std::uint8_t has_value = 0;     ///< 1: last_value holds a reading (a byte, as snapshots copy it raw)
+    std::uint8_t reserved = 0;
+};
+static_assert(sizeof(sensor_health) == 16);
+
+inline std::uint8_t saturating_increment(std::uint8_t n) noexcept { return n == 255 ? n : std::uint8_t(n + 1); }
+
+}  // namespace turbotwin::twin
