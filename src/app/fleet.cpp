@@ -40,6 +40,10 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
     summary.channels.reserve(tw.channel_count());
     for (const auto& f : tw.filters())
         summary.channels.push_back({float(f.level()), float(f.level_std()), float(f.slope()), float(f.slope_std())});
+    for (std::size_t i = 0; i < tw.sensors().size(); ++i) {
+        const auto& h = tw.sensors()[i];
+        if (h.status != twin::sensor_status::ok) summary.sensor_faults.push_back({std::uint16_t(i), h.status, h.reason, h.since});
+    }
     summary.updated_ms = updated_ms;
     return summary;
 }

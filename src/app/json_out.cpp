@@ -41,6 +41,37 @@ void append_string(std::string& out, std::string_view text) {
     out += '"';
 }
 
+// [{"reason","sensor","since","status"}...] for the probes that are not ok.
+template <class Items, class NameOf>
+void append_sensor_faults(std::string& out, const Items& items, NameOf name_of) {
+    out += '[';
+    bool first = true;
+    for (const auto& f : items) {
+        if (!first) out += ',';
+        first = false;
+        out += "{\"reason\":";
+        append_string(out, twin::to_string(f.reason));
+        out += ",\"sensor\":";
+        append_string(out, name_of(f));
+        out += ",\"since\":";
+        out += std::to_string(f.since);
+        out += ",\"status\":";
+        append_string(out, twin::to_string(f.status));
+        out += '}';
+    }
+    out += ']';
+}
+
+twin::sensor_status health_of(const asset_summary& s, std::size_t channel) {
+    for (const auto& f : s.sensor_faults)
+        if (f.channel == channel) return f.status;
+    return twin::sensor_status::ok;
+}
+
+std::string_view channel_name(std::span<const std::string> names, std::size_t i) {
+    return i < names.size() ? std::string_view(names[i]) : std::string_view("?");
+}
+
 }  // namespace
 
 std::string rul_message(const std::string& asset, const twin::twin_update& u) {
@@ -63,6 +94,8 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u) {
     append_number(out, u.estimate.rul_hi);
     out += ",\"rul_lo\":";
     append_number(out, u.estimate.rul_lo);
+    out += ",\"sensor_faults\":";
+    append_sensor_faults(out, u.sensor_faults, [](const twin::sensor_report& f) { return f.sensor; });
     out += ",\"severity\":";
     append_string(out, alerting::to_string(u.level));
     if (u.ts_ms) {
@@ -112,9 +145,15 @@ json asset_json(const asset_summary& s, std::span<const std::string> channel_nam
         json sensors = json::object();
         for (std::size_t i = 0; i < s.channels.size() && i < channel_names.size(); ++i) {
             const auto& c = s.channels[i];
-            sensors[channel_names[i]] = {{"level", c.level}, {"level_std", c.level_std}, {"slope", c.slope}, {"slope_std", c.slope_std}};
+            sensors[channel_names[i]] = {{"health", twin::to_string(health_of(s, i))}, {"level", c.level}, {"level_std", c.level_std},
+                                         {"slope", c.slope}, {"slope_std", c.slope_std}};
         }
         j["sensors"] = sensors;
+        json faults = json::array();
+        for (const auto& f : s.sensor_faults)
+            faults.push_back({{"reason", twin::to_string(f.reason)}, {"sensor", channel_name(channel_names, f.channel)},
+                              {"since", f.since}, {"status", twin::to_string(f.status)}});
+        j["sensor_faults"] = faults;
     }
     return j;
 }
@@ -175,13 +214,17 @@ std::string asset_json_text(const asset_summary& s, std::span<const std::string>
     key("rul_lo");
     append_number(out, s.rul_lo);
     if (!channel_names.empty()) {
+        key("sensor_faults");
+        append_sensor_faults(out, s.sensor_faults, [&](const sensor_flag& f) { return channel_name(channel_names, f.channel); });
         key("sensors");
         out += '{';
         for (std::size_t i = 0; i < s.channels.size() && i < channel_names.size(); ++i) {
             const auto& c = s.channels[i];
             if (i) out += ',';
             append_string(out, channel_names[i]);
-            out += ":{\"level\":";
+            out += ":{\"health\":";
+            append_string(out, twin::to_string(health_of(s, i)));
+            out += ",\"level\":";
             append_number(out, c.level);
             out += ",\"level_std\":";
             append_number(out, c.level_std);

@@ -50,6 +50,11 @@ oj enum_of(std::vector<std::string> values, const char* description = nullptr) {
     return s;
 }
 oj array_of(oj items) { return {{"type", "array"}, {"items", std::move(items)}}; }
+oj array_of(oj items, const char* description) {
+    oj a = array_of(std::move(items));
+    a["description"] = description;
+    return a;
+}
 oj map_of(oj values, const char* description) {
     return {{"type", "object"}, {"description", description}, {"additionalProperties", std::move(values)}};
 }
@@ -119,12 +124,20 @@ oj schemas() {
                              {"store", enum_of({"disabled", "open", "failing"}, "durable state: disabled (durability.enabled false), "
                                                                                 "open, or failing to commit")}});
     s["Asset"] = object(asset_fields(), {}, "One engine's latest state (listings).");
-    s["SensorState"] = object({{"level", typed("number", "filtered level")},
+    s["SensorFault"] = object({{"sensor", typed("string", "sensor name")},
+                               {"status", enum_of({"suspect", "failed"}, "failed: excluded from the state and the prediction "
+                                                                       "(imputed from the other sensors) until it reads plausibly again")},
+                               {"reason", enum_of({"spike", "jump", "stuck", "dropout", "drift"})},
+                               {"since", typed("integer", "cycle at which this status began")}},
+                              {}, "A sensor judged not ok (docs/trust.md).");
+    s["SensorState"] = object({{"health", enum_of({"ok", "suspect", "failed"}, "the probe's health; details in sensor_faults")},
+                               {"level", typed("number", "filtered level")},
                                {"level_std", typed("number", "its standard deviation")},
                                {"slope", typed("number", "trend, units per cycle")},
                                {"slope_std", typed("number", "its standard deviation")}});
     auto detail = asset_fields();
     detail.emplace_back("sensors", map_of(schema_ref("SensorState"), "the filtered state of each informative sensor, by name"));
+    detail.emplace_back("sensor_faults", array_of(schema_ref("SensorFault"), "the sensors not ok; empty for a healthy engine"));
     s["AssetDetail"] = object(detail, {}, "One engine with its filtered sensors.");
     s["AssetPage"] = object({{"items", array_of(schema_ref("Asset"))},
                              {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
@@ -181,6 +194,7 @@ oj schemas() {
                              {"severity", enum_of({"normal", "warning", "critical"})},
                              {"confidence", enum_of({"high", "low"})},
                              {"confidence_reason", nullable(typed("string"))},
+                             {"sensor_faults", array_of(schema_ref("SensorFault"), "the sensors not ok after this reading")},
                              {"ts", typed("integer", "the reading's timestamp, echoed when it had one")}},
                             {"ts"}, "Data of an `rul` stream event; also turbotwin/v1/engines/{id}/rul.");
     s["AckRequest"] = open_object({{"comment", {{"type", "string"}, {"maxLength", 2000}, {"description", "at most 2000 bytes of UTF-8"}}}},

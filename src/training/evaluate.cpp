@@ -85,8 +85,10 @@ Result<evaluation> evaluate(const std::vector<dataset::engine_trajectory>& engin
         }
         auto model = train_model(train_set, o.train);
         if (!model) return {model.error(), "fold " + std::to_string(fold + 1) + ": " + model.detail()};
-        twin::twin_config config{std::make_shared<prognostics::rul_model>(std::move(*model)),
-                                 std::make_shared<sensor_catalogue>(catalogue), o.alerts};
+        twin::twin_config config;
+        config.model = std::make_shared<prognostics::rul_model>(std::move(*model));
+        config.catalogue = std::make_shared<sensor_catalogue>(catalogue);
+        config.alert_thresholds = o.alerts;
         std::vector<scored_point> fold_points;
         std::vector<double> leads;
         std::size_t unwarned = 0, early_false = 0;

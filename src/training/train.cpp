@@ -296,7 +296,9 @@ feature_table build_features(const prognostics::rul_model& m, const std::vector<
     t.cols = prognostics::feature_count(m);
     // A permissive catalogue: training data is taken as it is.
     auto catalogue = std::make_shared<sensor_catalogue>();
-    twin::twin_config config{std::make_shared<prognostics::rul_model>(m), catalogue, {}};
+    twin::twin_config config;
+    config.model = std::make_shared<prognostics::rul_model>(m);
+    config.catalogue = catalogue;
     for (std::size_t e = 0; e < engines.size(); ++e) {
         twin::asset_twin tw("train", config);
         const auto& eng = engines[e];

@@ -24,6 +24,14 @@ struct channel_values {
     float level = 0, level_std = 0, slope = 0, slope_std = 0;
 };
 
+/// A probe that is not ok, as the read model keeps it (names come from the model's channels).
+struct sensor_flag {
+    std::uint16_t channel = 0;  ///< index into the model's channels
+    twin::sensor_status status = twin::sensor_status::suspect;
+    twin::sensor_fault reason = twin::sensor_fault::none;
+    std::int32_t since = 0;     ///< cycle at which this status began
+};
+
 struct asset_summary {
     std::string id;
     std::int64_t last_cycle = 0;
@@ -40,6 +48,7 @@ struct asset_summary {
     std::int64_t life_start = 0;                ///< cycle of the last maintenance event (0: first life)
     std::optional<twin::asset_twin::closure> closed;  ///< recorded failure or removal
     std::vector<channel_values> channels;       ///< filtered sensors, in the model's channel order
+    std::vector<sensor_flag> sensor_faults;     ///< probes not ok (usually none)
     std::int64_t updated_ms = 0;                ///< wall clock of the last update (server time)
 };
 

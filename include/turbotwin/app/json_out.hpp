@@ -11,7 +11,8 @@
 
 namespace turbotwin::app {
 
-/// turbotwin/v1/engines/{id}/rul: {"asset","cycle","rul","rul_lo","rul_hi","severity"[,"ts"]}
+/// turbotwin/v1/engines/{id}/rul: {"asset","confidence","confidence_reason","cycle","rul","rul_hi",
+/// "rul_lo","sensor_faults","severity"[,"ts"]}; sensor_faults lists the probes not ok.
 std::string rul_message(const std::string& asset, const twin::twin_update& u);
 /// turbotwin/v1/alerts/{id} and REST: {"id","asset","type","severity","state","cycle",...}
 nlohmann::json alert_json(const alerting::alert& a);

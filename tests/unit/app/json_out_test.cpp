@@ -29,7 +29,7 @@ TEST(rul_message, HasEveryFieldWithNumbersThatParseBackBitForBit) {
     // WHEN it is encoded and parsed by a general JSON parser
     const auto j = nlohmann::json::parse(rul_message("ENG-042", u));
     // THEN every field is there, with the exact values
-    EXPECT_EQ(j.size(), 9u);
+    EXPECT_EQ(j.size(), 10u);
     EXPECT_EQ(j.at("asset"), "ENG-042");
     EXPECT_EQ(j.at("cycle"), 187);
     EXPECT_TRUE(same_bits(j.at("rul").get<double>(), u.estimate.rul));
@@ -39,6 +39,16 @@ TEST(rul_message, HasEveryFieldWithNumbersThatParseBackBitForBit) {
     EXPECT_EQ(j.at("confidence"), "low");
     EXPECT_EQ(j.at("confidence_reason"), u.trust_reason);
     EXPECT_EQ(j.at("ts"), 1764000000123);
+    EXPECT_EQ(j.at("sensor_faults"), nlohmann::json::array());
+}
+
+TEST(rul_message, ListsTheSensorsNotOk) {
+    auto u = sample_update();
+    u.sensor_faults = {{"T50", twin::sensor_status::failed, twin::sensor_fault::stuck, 120},
+                       {"Ps30", twin::sensor_status::suspect, twin::sensor_fault::spike, 187}};
+    const auto j = nlohmann::json::parse(rul_message("E", u));
+    EXPECT_EQ(j.at("sensor_faults"), nlohmann::json::parse(R"([{"reason":"stuck","sensor":"T50","since":120,"status":"failed"},
+                                                                {"reason":"spike","sensor":"Ps30","since":187,"status":"suspect"}])"));
 }
 
 TEST(rul_message, NullReasonWhenConfidentAndNoTsWhenTheReadingHadNone) {
@@ -77,6 +87,7 @@ asset_summary busy_summary() {
     s.life_start = 40;
     s.closed = twin::asset_twin::closure{"removal", 191};
     s.channels = {{1589.7234f, 0.25f, 0.0125f, 0.001f}, {47.51f, 0.02f, -0.0003f, 1e-5f}};
+    s.sensor_faults = {{1, twin::sensor_status::failed, twin::sensor_fault::drift, 150}};
     s.updated_ms = 1764000000999;
     return s;
 }
@@ -99,6 +110,11 @@ TEST(asset_json_text, SameDocumentAsTheJsonObjectBuilder) {
                     for (const auto& n : {names[i]})
                     for (const char* field : {"level", "level_std", "slope", "slope_std"})
                         EXPECT_EQ(written["sensors"][n][field].get<float>(), built["sensors"][n][field].get<float>()) << n << field;
+                for (const auto& n : names) EXPECT_EQ(written["sensors"][n]["health"], built["sensors"][n]["health"]) << n;
+                if (!s.channels.empty()) {
+                    EXPECT_EQ(written["sensors"]["Ps30"]["health"], s.sensor_faults.empty() ? "ok" : "failed");
+                }
+                EXPECT_EQ(written["sensor_faults"].size(), s.sensor_faults.size());
                 written.erase("sensors");
                 built.erase("sensors");
             }
