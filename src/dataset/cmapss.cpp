@@ -13,8 +13,9 @@ constexpr std::size_t column_count = 2 + setting_count + sensor_count;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'; }
 
-// Shortest text that parses back to the same double.
+// Shortest text that parses back to the same double; any NaN is "missing" and prints as "nan".
 std::string round_trip(double v) {
+    if (std::isnan(v)) return "nan";
     char buf[64];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     return ec == std::errc{} ? std::string(buf, end) : std::string("nan");
@@ -48,8 +49,10 @@ Result<cmapss_row> parse_cmapss_line(std::string_view line) {
         double v = 0;
         std::string_view f = fields[c];
         auto [p, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
-        if (ec != std::errc{} || p != f.data() + f.size() || !std::isfinite(v))
-            return {errc::parse_error, "column " + std::to_string(c + 1) + " is not a finite number: '" + std::string(f) + "'"};
+        if (ec != std::errc{} || p != f.data() + f.size() || std::isinf(v))
+            return {errc::parse_error, "column " + std::to_string(c + 1) + " is neither a finite number nor nan: '" + std::string(f) + "'"};
+        // One NaN for every spelling ("-nan" included), so a missing value always looks the same.
+        if (std::isnan(v)) v = missing;
         if (c < 2 + setting_count) row.data.settings[c - 2] = v;
         else row.data.sensors[c - 2 - setting_count] = v;
     }

@@ -1,14 +1,20 @@
-// `turbotwin simulate` (a C-MAPSS-like fleet from models/simulator.json) and `turbotwin fit-sim`
-// (fit that file to run-to-failure data). The model is in docs/simulator.md.
+// `turbotwin simulate` (a C-MAPSS-like fleet from models/simulator.json, optionally with sensor
+// faults and their ground truth) and `turbotwin fit-sim` (fit that file to run-to-failure data).
+// The model and the fault spec are in docs/simulator.md.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "commands.hpp"
 #include "turbotwin/dataset/cmapss.hpp"
+#include "turbotwin/simulation/faults.hpp"
 #include "turbotwin/simulation/fleet.hpp"
 #include "turbotwin/simulation/simulator_params.hpp"
 
@@ -28,6 +34,9 @@ struct simulate_args {
     std::string out;
     std::string truth;
     std::string params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
+    std::string inject_faults;  ///< fault spec (inline or @file); empty: a healthy fleet
+    std::string faults_truth;
+    std::string config;         ///< its sensor catalogue bounds faulty values; empty: the default config
 };
 
 struct fit_args {
@@ -35,23 +44,62 @@ struct fit_args {
     std::string out;
 };
 
+void write_file(const std::string& path, const auto& write) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) fail("cannot write " + path);
+    write(out);
+    out.flush();
+    if (!out) fail("write error in " + path);
+}
+
+// "50 faults (20 spike, 20 stuck, 10 drift) in 20 of 20 engines, 0 readings clipped to the plausible range".
+std::string describe_faults(const std::vector<simulation::injected_fault>& faults, std::size_t engines) {
+    std::string kinds;
+    for (auto kind : {simulation::fault_kind::spike, simulation::fault_kind::stuck, simulation::fault_kind::dropout,
+                      simulation::fault_kind::drift}) {
+        const auto n = std::count_if(faults.begin(), faults.end(), [kind](const auto& f) { return f.kind == kind; });
+        if (n > 0) (kinds += kinds.empty() ? "" : ", ") += std::to_string(n) + " " + std::string(simulation::fault_kind_name(kind));
+    }
+    std::set<long> hit;
+    int clipped = 0;
+    for (const auto& f : faults) {
+        hit.insert(f.unit);
+        clipped += f.clipped_cycles;
+    }
+    return std::to_string(faults.size()) + (faults.size() == 1 ? " fault" : " faults") +
+           (kinds.empty() ? "" : " (" + kinds + ")") + " in " + std::to_string(hit.size()) + " of " +
+           std::to_string(engines) + " engines, " + std::to_string(clipped) + " readings clipped to the plausible range";
+}
+
 void run_simulate(const simulate_args& a) {
     auto params = simulation::load_simulator_params(a.params);
     if (!params) fail("cannot load simulator params: " + params.message());
-    const auto fleet = simulation::simulate_fleet(*params, {a.engines, a.seed, a.cut_short_fraction});
-
-    std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot write " + a.out);
-    simulation::write_fleet_cmapss(out, fleet, *params);
-    out.flush();
-    if (!out) fail("write error in " + a.out);
-    if (!a.truth.empty()) {
-        std::ofstream truth(a.truth, std::ios::binary | std::ios::trunc);
-        if (!truth) fail("cannot write " + a.truth);
-        simulation::write_fleet_truth(truth, fleet);
-        truth.flush();
-        if (!truth) fail("write error in " + a.truth);
+    // Checked before simulating: a typo in the spec should not cost a long run.
+    std::optional<simulation::fault_spec> spec;
+    sensor_catalogue catalogue;
+    if (!a.inject_faults.empty()) {
+        auto parsed = simulation::parse_fault_spec(a.inject_faults);
+        if (!parsed) fail("--inject-faults: " + parsed.detail());
+        spec = std::move(*parsed);
+        auto config = codec::load_config(a.config.empty() ? default_config_path() : a.config);
+        if (!config) fail("cannot load config: " + config.message());
+        auto loaded = codec::load_catalogue(config->catalogue_path);
+        if (!loaded) fail("cannot load sensor catalogue: " + loaded.message());
+        catalogue = std::move(*loaded);
     }
+
+    auto fleet = simulation::simulate_fleet(*params, {a.engines, a.seed, a.cut_short_fraction});
+    std::vector<simulation::injected_fault> faults;
+    if (spec) {
+        // The same --seed gives the same faults; inject_faults draws from streams of its own.
+        auto injected = simulation::inject_faults(fleet, *spec, *params, a.seed, &catalogue);
+        if (!injected) fail("--inject-faults: " + injected.detail());
+        faults = std::move(*injected);
+    }
+
+    write_file(a.out, [&](std::ostream& out) { simulation::write_fleet_cmapss(out, fleet, *params); });
+    if (!a.truth.empty()) write_file(a.truth, [&](std::ostream& out) { simulation::write_fleet_truth(out, fleet); });
+    if (spec) write_file(a.faults_truth, [&](std::ostream& out) { simulation::write_fault_truth(out, faults); });
 
     std::size_t rows = 0, complete = 0;
     for (const auto& e : fleet) {
@@ -61,6 +109,7 @@ void run_simulate(const simulate_args& a) {
     std::cerr << "simulated " << fleet.size() << " engines (" << complete << " run to failure, " << fleet.size() - complete
               << " cut short), " << rows << " rows, seed " << a.seed << " -> " << a.out
               << (a.truth.empty() ? "" : " (truth: " + a.truth + ")") << '\n';
+    if (spec) std::cerr << "injected " << describe_faults(faults, fleet.size()) << " -> " << a.faults_truth << '\n';
 }
 
 void run_fit(const fit_args& a) {
@@ -103,6 +152,21 @@ void register_simulate(CLI::App& app) {
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--truth", sim->truth, "Also write unit,last_cycle,true_rul_at_last_cycle,life per engine (CSV)");
+    auto* inject = cmd->add_option("--inject-faults", sim->inject_faults,
+                                   "Sensor faults to inject after simulating: 'KIND[:key=value,...];...' or @FILE. KIND: "
+                                   "spike, stuck, dropout, drift; keys: sensor (name or random), engines (share 0..1), "
+                                   "start (fraction < 1 or cycle), size (noise sd), length (cycles). Same --seed, same "
+                                   "faults. Needs --faults-truth. See docs/simulator.md");
+    auto* faults_truth = cmd->add_option("--faults-truth", sim->faults_truth,
+                                         "CSV ground truth of the injected faults (required with --inject-faults): "
+                                         "unit,kind,sensor,start_cycle,end_cycle,size_sigma,sign,noise_sd,"
+                                         "detectable_cycle,clipped_cycles");
+    // Faults without their truth could never be told from the simulated wear afterwards.
+    inject->needs(faults_truth);
+    faults_truth->needs(inject);
+    cmd->add_option("--config", sim->config,
+                    "Config file whose sensor catalogue bounds the faulty values (default: $TURBOTWIN_CONFIG, "
+                    "./config/turbotwin.json, then the source tree's)");
     cmd->callback([sim] { run_simulate(*sim); });
 
     auto fit = std::make_shared<fit_args>();

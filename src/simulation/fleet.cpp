@@ -4,11 +4,11 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
-#include <numeric>
 #include <ostream>
 
 #include "engine_variables.hpp"
 #include "random_stream.hpp"
+#include "rounding.hpp"
 
 namespace turbotwin::simulation {
 
@@ -22,11 +22,6 @@ constexpr std::int64_t min_cut_cycles = 31;
 constexpr int max_life_draws = 1000;
 // Stream 0 picks which engines are cut short; units use streams 1..N.
 constexpr std::uint64_t selection_stream = 0;
-
-double round_to(double x, int decimals) {
-    const double p = std::pow(10.0, decimals);
-    return std::round(x * p) / p;
-}
 
 // The engine-to-engine part of the model, prepared once per fleet.
 struct engine_sampler {
@@ -82,13 +77,8 @@ std::vector<simulated_engine> simulate_fleet(const simulator_params& params, con
     // ten of each; which ones is random.
     const double fraction = std::isfinite(options.cut_short_fraction) ? std::clamp(options.cut_short_fraction, 0.0, 1.0) : 0.0;
     const auto cut_count = static_cast<std::size_t>(std::llround(fraction * static_cast<double>(n)));
-    std::vector<std::size_t> order(n);
-    std::iota(order.begin(), order.end(), std::size_t{0});
     detail::random_stream pick(options.seed, selection_stream);
-    for (std::size_t i = n - 1; i > 0; --i)
-        std::swap(order[i], order[static_cast<std::size_t>(pick.uniform_int(0, static_cast<std::int64_t>(i)))]);
-    std::vector<bool> cut(n, false);
-    for (std::size_t i = 0; i < cut_count; ++i) cut[order[i]] = true;
+    const std::vector<bool> cut = detail::choose_exactly(n, cut_count, pick);
 
     const int min_life = std::max(params.life.min_cycles, min_life_cycles);
     const int max_life = std::max(params.life.max_cycles, min_life);
@@ -125,7 +115,7 @@ std::vector<simulated_engine> simulate_fleet(const simulator_params& params, con
                 double v = c.value;
                 if (!c.constant) {
                     const double level = x[detail::initial_slot(i)] + x[detail::drift_slot(i)] * h;
-                    v = round_to(level + c.noise_sd * rng.normal(), c.decimals);
+                    v = detail::round_to_decimals(level + c.noise_sd * rng.normal(), c.decimals);
                 }
                 if (i < setting_count) r.settings[i] = v;
                 else r.sensors[i - setting_count] = v;
@@ -145,6 +135,10 @@ void write_fleet_cmapss(std::ostream& out, const std::vector<simulated_engine>& 
             line = std::to_string(engine.unit) + ' ' + std::to_string(r.cycle);
             for (std::size_t i = 0; i < column_count; ++i) {
                 const double v = i < setting_count ? r.settings[i] : r.sensors[i - setting_count];
+                if (std::isnan(v)) {
+                    line += " nan";  // missing (an injected dropout); read_cmapss reads it back as NaN
+                    continue;
+                }
                 std::snprintf(buf, sizeof buf, " %.*f", params.column(i).decimals, v);
                 line += buf;
             }

@@ -3,9 +3,12 @@
 // standard, but std::normal_distribution and friends are not (libstdc++ and libc++ give
 // different numbers), and a committed golden replay file must not change with the toolchain.
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <numbers>
 #include <random>
+#include <utility>
+#include <vector>
 
 namespace turbotwin::simulation::detail {
 
@@ -52,5 +55,18 @@ private:
     double spare_ = 0.0;
     bool has_spare_ = false;
 };
+
+/// Exactly `count` of `n` items (count <= n), chosen uniformly: a Fisher-Yates shuffle of 0..n-1,
+/// the first `count` marked true. Always draws n - 1 numbers, whatever `count` is.
+inline std::vector<bool> choose_exactly(std::size_t n, std::size_t count, random_stream& rng) {
+    std::vector<bool> chosen(n, false);
+    if (n == 0) return chosen;
+    std::vector<std::size_t> order(n);
+    for (std::size_t i = 0; i < n; ++i) order[i] = i;
+    for (std::size_t i = n - 1; i > 0; --i)
+        std::swap(order[i], order[static_cast<std::size_t>(rng.uniform_int(0, static_cast<std::int64_t>(i)))]);
+    for (std::size_t i = 0; i < count && i < n; ++i) chosen[order[i]] = true;
+    return chosen;
+}
 
 }  // namespace turbotwin::simulation::detail

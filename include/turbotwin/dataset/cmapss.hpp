@@ -1,6 +1,7 @@
 #pragma once
 /// Reading and writing C-MAPSS text files: 26 space-separated columns per row
-/// (unit, cycle, 3 settings, 21 sensors), trailing spaces allowed.
+/// (unit, cycle, 3 settings, 21 sensors), trailing spaces allowed. NASA's files have no missing
+/// values; ours may (injected sensor dropouts): a setting or sensor written `nan` is missing.
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -28,7 +29,9 @@ struct cmapss_file {
     std::vector<line_issue> issues;  ///< skipped lines (blank lines are skipped silently)
 };
 
-/// Parses one row. Blank lines are an error here; read_cmapss skips them.
+/// Parses one row. Blank lines are an error here; read_cmapss skips them. A measurement that
+/// reads as NaN (`nan`, `NaN`, `-nan`) is missing and becomes `missing`; infinities and numbers
+/// beyond a double's range are errors.
 Result<cmapss_row> parse_cmapss_line(std::string_view line);
 
 /// Reads a whole file; fails only when the file cannot be opened.
@@ -43,7 +46,7 @@ struct engine_trajectory {
 /// Groups rows by unit, engines in order of first appearance, each engine's rows in file order.
 std::vector<engine_trajectory> group_by_unit(const std::vector<cmapss_row>& rows);
 
-/// Writes one row in C-MAPSS format (values printed with round-trip precision).
+/// Writes one row in C-MAPSS format (values printed with round-trip precision, missing as `nan`).
 void write_cmapss_row(std::ostream& out, long unit, const reading& r);
 
 }  // namespace turbotwin::dataset

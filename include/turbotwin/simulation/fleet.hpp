@@ -42,7 +42,7 @@ struct fleet_options {
 std::vector<simulated_engine> simulate_fleet(const simulator_params& params, const fleet_options& options);
 
 /// Writes the fleet as a C-MAPSS text file: unit-major, rows in cycle order, each column with the
-/// decimals in params (FD001 prints 1589.70, not 1589.7).
+/// decimals in params (FD001 prints 1589.70, not 1589.7); a missing value (NaN) as `nan`.
 void write_fleet_cmapss(std::ostream& out, const std::vector<simulated_engine>& fleet, const simulator_params& params);
 
 /// Writes the ground truth: a header, then `unit,last_cycle,true_rul_at_last_cycle,life` per engine.

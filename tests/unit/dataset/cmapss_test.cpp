@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -126,13 +127,30 @@ TEST(parse_cmapss_line, RejectsNonNumericMeasurements) {
     }
 }
 
-TEST(parse_cmapss_line, RejectsNanAndInfinityText) {
-    for (const char* bad : {"nan", "NaN", "-nan", "inf", "-inf", "Infinity", "INF", "1e999", "-1e999"}) {
+TEST(parse_cmapss_line, RejectsInfinityText) {
+    for (const char* bad : {"inf", "-inf", "Infinity", "INF", "1e999", "-1e999", "nanx", "na"}) {
         auto r = parse_cmapss_line(with_column(7, bad));
         EXPECT_FALSE(r) << bad;
         auto s = parse_cmapss_line(with_column(3, bad));  // a setting column too
         EXPECT_FALSE(s) << bad;
     }
+}
+
+TEST(parse_cmapss_line, ReadsNanAsAMissingValue) {
+    // Injected sensor dropouts are written as nan: the row stays usable, that value is missing.
+    for (const char* text : {"nan", "NaN", "-nan", "NAN"}) {
+        auto r = parse_cmapss_line(with_column(7, text));  // T30
+        ASSERT_TRUE(r) << text << ": " << r.message();
+        EXPECT_TRUE(same_bits(r->data.sensors[2], missing)) << text;  // one NaN, whatever the spelling
+        EXPECT_EQ(r->data.sensors[1], 641.82);                       // the neighbours are read
+        EXPECT_EQ(r->data.sensors[3], 1400.60);
+        auto s = parse_cmapss_line(with_column(3, text));  // a setting
+        ASSERT_TRUE(s) << text;
+        EXPECT_TRUE(std::isnan(s->data.settings[1]));
+    }
+    // The unit and cycle are never missing.
+    EXPECT_FALSE(parse_cmapss_line(with_column(0, "nan")));
+    EXPECT_FALSE(parse_cmapss_line(with_column(1, "nan")));
 }
 
 TEST(parse_cmapss_line, AcceptsScientificAndSignedMeasurements) {
@@ -173,7 +191,7 @@ TEST(read_cmapss, ReportsBadLinesWithFileAndOneBasedLineNumber) {
                 "1 2 3\n" +                         // line 3: too few columns
                 good2 + "  \n" +                    // line 4: ok, trailing spaces
                 "   \t \r\n" +                      // line 5: blank (whitespace only)
-                with_column(5, "nan") + "\n" +      // line 6: non-finite
+                with_column(5, "inf") + "\n" +      // line 6: non-finite
                 with_column(0, "2"));               // line 7: ok, no final newline
     // WHEN read
     auto file = read_cmapss(f.path());
@@ -266,6 +284,22 @@ TEST(write_cmapss_row, RoundTripsBitForBit) {
         for (std::size_t i = 0; i < sensor_count; ++i)
             EXPECT_TRUE(same_bits(back->data.sensors[i], r.sensors[i])) << "sensor " << i << " in " << line;
     }
+}
+
+TEST(write_cmapss_row, WritesMissingAsNanAndReadsItBack) {
+    reading r;  // every value missing
+    r.cycle = 7;
+    r.sensors[3] = 1402.5;
+    r.sensors[5] = -std::numeric_limits<double>::quiet_NaN();  // a negative NaN is missing too
+    std::ostringstream out;
+    write_cmapss_row(out, 2, r);
+    EXPECT_EQ(out.str().find("-nan"), std::string::npos) << out.str();
+    auto back = parse_cmapss_line(out.str());
+    ASSERT_TRUE(back) << back.message() << "\n" << out.str();
+    for (std::size_t i = 0; i < sensor_count; ++i)
+        EXPECT_EQ(std::isnan(back->data.sensors[i]), i != 3) << sensor_names[i];
+    EXPECT_EQ(back->data.sensors[3], 1402.5);
+    for (double v : back->data.settings) EXPECT_TRUE(std::isnan(v));
 }
 
 TEST(write_cmapss_row, WritesTwentySixColumnsOnOneLine) {

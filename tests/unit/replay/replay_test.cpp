@@ -114,6 +114,31 @@ TEST(replay_plan, maps_units_and_reports_bad_lines_with_file_and_line) {
     EXPECT_EQ(plan->issues[0].line, 3u);
 }
 
+TEST(replay_plan, a_missing_sensor_is_left_out_of_the_telemetry) {
+    // GIVEN a file where T24 and one setting are missing (an injected sensor dropout)
+    temp_dir dir;
+    std::mt19937_64 rng(4);
+    auto rows = fleet(1, 2, rng);
+    rows[1].data.sensors[*sensor_index("T24")] = missing;
+    rows[1].data.settings[0] = missing;
+    const auto path = dir.file("dropout.txt");
+    write_file(path, rows);
+    // WHEN replayed
+    auto plan = load_replay_plan({path}, "ENG-", false);
+    // THEN the row is kept, and its telemetry has every sensor but T24 (JSON has no NaN; the
+    // server reads an absent sensor as missing)
+    ASSERT_TRUE(plan.ok()) << plan.message();
+    EXPECT_TRUE(plan->issues.empty());
+    ASSERT_EQ(plan->rows.size(), 2u);
+    const std::string healthy = codec::encode_telemetry(plan->rows[0].data);
+    const std::string faulty = codec::encode_telemetry(plan->rows[1].data);
+    EXPECT_NE(healthy.find("\"T24\":"), std::string::npos) << healthy;
+    EXPECT_EQ(faulty.find("\"T24\":"), std::string::npos) << faulty;
+    EXPECT_EQ(faulty.find("\"altitude\":"), std::string::npos) << faulty;
+    EXPECT_NE(faulty.find("\"T50\":"), std::string::npos) << faulty;
+    EXPECT_EQ(faulty.find("nan"), std::string::npos) << faulty;
+}
+
 TEST(replay_plan, missing_file_is_an_io_error) {
     auto plan = load_replay_plan({"/nonexistent/turbotwin/file.txt"}, "ENG-", false);
     ASSERT_FALSE(plan.ok());
