@@ -143,7 +143,8 @@ void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_upd
             set_health(i, sensor_status::failed, sensor_fault::dropout, h.reason == sensor_fault::dropout ? h.since : cycle, u);
         } else if (h.missing > 0) {
             set_health(i, sensor_status::suspect, sensor_fault::dropout, cycle, u);
-        } else if (h.repeats >= rules.stuck_repeats && varying > 0) {
+        } else if (h.repeats >= rules.stuck_repeats && varying > 0 &&
+                   h.repeats >= stuck_repeats_needed(h.decimals, std::sqrt(config_->model->channels[i].filter.measurement_var), rules)) {
             // Others vary, this one repeats bit for bit: a stuck probe (a resent frame repeats all).
             set_health(i, sensor_status::failed, sensor_fault::stuck, cycle - h.repeats, u);
         } else if (sc.gated[i]) {
@@ -236,6 +237,7 @@ Result<twin_update> asset_twin::process(reading r) {
         h.repeats = h.has_value && value == h.last_value ? saturating_increment(h.repeats) : std::uint8_t(0);
         h.last_value = value;
         h.has_value = 1;
+        h.decimals = printed_decimals(z, h.decimals);
     }
     last_cycle_ = r.cycle;
     ++applied_;
@@ -261,18 +263,28 @@ Result<twin_update> asset_twin::process(reading r) {
     u.novelty = prognostics::novelty_residuals(model, sc.deviations, sc.residuals);
 
     // Drift: one probe alone carrying most of a deviation pattern the training fleet never showed.
+    // Each channel's reconstruction-based contribution (how much of the residual reconstructing
+    // that channel alone from the others removes: r_i^2 / (1 - sum_k d_ki^2)), so that a channel
+    // the fleet's wear moves strongly is judged as fairly as one it hardly moves. A drift is the
+    // channel that explains most of it and leaves the rest of the pattern ordinary.
     if (u.novelty > 1.0) {
+        const auto& nv = model.novelty;
         double total = 0, top = -1;
         std::size_t top_channel = 0;
         for (std::size_t i = 0; i < n_channels; ++i) {
             const double sq = sc.residuals[i] * sc.residuals[i];
             total += sq;
-            if (sc.observed[i] && sq > top) top = sq, top_channel = i;
+            if (!sc.observed[i]) continue;
+            double off_subspace = 1.0;
+            for (const auto& d : nv.directions) off_subspace -= d[i] * d[i];
+            const double contribution = sq / std::max(off_subspace, 1e-3);
+            if (contribution > top) top = contribution, top_channel = i;
         }
         for (std::size_t i = 0; i < n_channels; ++i)
             if (i != top_channel) health_[i].dominant = 0;
         auto& h = health_[top_channel];
-        if (top >= rules.drift_share * total && h.status != sensor_status::failed) {
+        const bool explains = top >= rules.drift_share * total && (total - std::min(top, total)) <= nv.threshold;
+        if (explains && h.status != sensor_status::failed) {
             h.dominant = saturating_increment(h.dominant);
             if (h.dominant >= rules.drift_cycles) {
                 set_health(top_channel, sensor_status::failed, sensor_fault::drift, r.cycle - rules.drift_cycles + 1, u);

@@ -1,5 +1,8 @@
 #include "turbotwin/twin/sensor_health.hpp"
 
+#include <algorithm>
+#include <cmath>
+
 namespace turbotwin::twin {
 
 const char* to_string(sensor_status s) noexcept {
@@ -21,6 +24,25 @@ const char* to_string(sensor_fault f) noexcept {
         case sensor_fault::drift: return "drift";
     }
     return "none";
+}
+
+std::uint8_t printed_decimals(double value, std::uint8_t seen) noexcept {
+    static constexpr double powers[] = {1.0, 10.0, 100.0, 1e3, 1e4, 1e5, 1e6};
+    std::uint8_t d = std::min<std::uint8_t>(seen, 6);
+    // Usually one test: the value is whole at the decimals already seen.
+    for (;; ++d) {
+        const double scaled = value * powers[d];
+        if (d == 6 || std::abs(scaled - std::round(scaled)) <= 1e-9 * std::max(1.0, std::abs(scaled))) return d;
+    }
+}
+
+std::uint8_t stuck_repeats_needed(std::uint8_t decimals, double noise_sd, const sensor_fault_rules& rules) noexcept {
+    constexpr double two_sqrt_pi = 3.5449077018110318;
+    const double resolution = std::pow(10.0, -double(std::min<std::uint8_t>(decimals, 6)));
+    const double p = noise_sd > 0 ? resolution / (two_sqrt_pi * noise_sd) : 1.0;
+    if (!(p < 0.95)) return 60;
+    const double needed = std::ceil(std::log(rules.stuck_chance) / std::log(p));
+    return std::uint8_t(std::clamp(needed, double(rules.stuck_repeats), 60.0));
 }
 
 std::optional<sensor_fault> parse_sensor_fault(std::string_view s) noexcept {

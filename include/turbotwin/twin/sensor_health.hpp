@@ -28,7 +28,11 @@ std::optional<sensor_fault> parse_sensor_fault(std::string_view s) noexcept;
 struct sensor_fault_rules {
     double gate_sigmas = 5.0;          ///< |innovation| / sqrt(S) beyond this is gated (P < 6e-7 per Gaussian reading)
     std::uint8_t jump_readings = 3;    ///< consecutive gated readings that fail a probe
-    std::uint8_t stuck_repeats = 5;    ///< exact repeats of the last value (6 equal readings) that fail a probe
+    std::uint8_t stuck_repeats = 5;    ///< fewest exact repeats of the last value (6 equal readings) that fail a probe
+    /// A coarsely printed probe repeats by chance (htBleed is printed in whole units with a noise
+    /// sd near 1: a third of its readings repeat the last). It needs as many repeats as make
+    /// chance repeats this rare per reading; see stuck_repeats_needed.
+    double stuck_chance = 1e-5;
     std::uint8_t dropout_readings = 3; ///< consecutive missing readings that fail a probe
     std::uint8_t drift_cycles = 5;     ///< consecutive cycles of one channel dominating a novel residual
     double drift_share = 0.5;          ///< share of the residual sum of squares that counts as dominating
@@ -48,9 +52,19 @@ struct sensor_health {
     std::uint8_t gated = 0;         ///< consecutive gated readings; while failed: consecutive plausible ones
     std::uint8_t dominant = 0;      ///< consecutive cycles dominating a novel residual
     std::uint8_t has_value = 0;     ///< 1: last_value holds a reading (a byte, as snapshots copy it raw)
-    std::uint8_t reserved = 0;
+    std::uint8_t decimals = 0;      ///< finest resolution its readings showed (printed_decimals)
 };
 static_assert(sizeof(sensor_health) == 16);
+
+/// Exact repeats that fail a probe printed with `decimals` and measurement noise `noise_sd`: the
+/// resolution gives the chance of a repeat,
+/// p = resolution / (2 sqrt(pi) noise_sd) for two Gaussian readings rounded alike, and the probe
+/// needs n repeats with p^n <= stuck_chance (at least stuck_repeats, at most 60).
+std::uint8_t stuck_repeats_needed(std::uint8_t decimals, double noise_sd, const sensor_fault_rules& rules) noexcept;
+
+/// The decimals `value` is printed with, at least `seen` (a probe's resolution is the finest of
+/// its readings: 2388.10 reads as 2388.1), at most 6.
+std::uint8_t printed_decimals(double value, std::uint8_t seen) noexcept;
 
 inline std::uint8_t saturating_increment(std::uint8_t n) noexcept { return n == 255 ? n : std::uint8_t(n + 1); }
 

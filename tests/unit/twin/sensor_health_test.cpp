@@ -269,5 +269,21 @@ TEST_F(sensor_health_test, HealthSurvivesASnapshot) {
     EXPECT_EQ(back->snapshot(), t.snapshot());
 }
 
+TEST(stuck_rule, ResolutionIsTheFinestSeenAndCoarseProbesNeedMoreRepeats) {
+    EXPECT_EQ(printed_decimals(2388.06, 0), 2);
+    EXPECT_EQ(printed_decimals(2388.1, 0), 1);   // printed 2388.10: one reading shows one decimal...
+    EXPECT_EQ(printed_decimals(2388.1, 2), 2);   // ...the probe's resolution stays the finest seen
+    EXPECT_EQ(printed_decimals(392.0, 0), 0);
+    EXPECT_EQ(printed_decimals(8.4195, 0), 4);
+    EXPECT_EQ(printed_decimals(1.0 / 3.0, 0), 6);  // not a printed value: as fine as we look
+    const sensor_fault_rules rules;
+    // htBleed: whole units, noise sd 0.93 -> a repeat a third of the time -> 10 repeats.
+    EXPECT_EQ(stuck_repeats_needed(0, 0.93, rules), 10);
+    // Nf: hundredths, noise sd 0.03 -> p 0.094 -> the minimum of 5.
+    EXPECT_EQ(stuck_repeats_needed(2, 0.0303, rules), 5);
+    // A probe whose noise is below its resolution repeats all the time: never judged stuck early.
+    EXPECT_EQ(stuck_repeats_needed(0, 0.01, rules), 60);
+}
+
 }  // namespace
 }  // namespace turbotwin::twin
