@@ -2,6 +2,14 @@
 
 namespace turbotwin::alerting {
 
+const char* to_string(alert_type t) noexcept { return t == alert_type::rul ? "rul" : "sensor_fault"; }
+
+std::optional<alert_type> parse_alert_type(std::string_view s) noexcept {
+    if (s == "rul") return alert_type::rul;
+    if (s == "sensor_fault") return alert_type::sensor_fault;
+    return std::nullopt;
+}
+
 const char* to_string(severity s) noexcept {
     switch (s) {
         case severity::normal: return "normal";

@@ -48,6 +48,44 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
     return summary;
 }
 
+// The sensor fault alerts a twin's probe changes raise (failed) and clear (a failure ended).
+std::vector<alerting::alert> sensor_alerts(const twin::asset_twin& tw, const std::vector<twin::sensor_report>& changes,
+                                           std::int64_t cycle) {
+    std::vector<alerting::alert> out;
+    for (const auto& c : changes) {
+        auto make = [&](std::int64_t failed_at) {
+            alerting::alert a;
+            a.id = tw.id() + "-" + std::string(c.sensor) + "-" + std::to_string(failed_at);
+            a.asset = tw.id();
+            a.type = alerting::alert_type::sensor_fault;
+            a.sensor = std::string(c.sensor);
+            a.level = alerting::severity::warning;
+            a.raised_cycle = failed_at;
+            a.cycle = cycle;
+            if (const auto& last = tw.last_update()) {
+                a.rul = last->estimate.rul;
+                a.rul_lo = last->estimate.rul_lo;
+                a.rul_hi = last->estimate.rul_hi;
+                a.risk_rul = last->risk_rul;
+            }
+            return a;
+        };
+        if (c.ended_failure) {
+            auto cleared = make(*c.ended_failure);
+            cleared.state = alerting::alert_state::cleared;
+            cleared.reason = twin::to_string(c.ended_reason);
+            cleared.cleared_cycle = cycle;
+            out.push_back(std::move(cleared));
+        }
+        if (c.status == twin::sensor_status::failed) {
+            auto raised = make(c.since);
+            raised.reason = twin::to_string(c.reason);
+            out.push_back(std::move(raised));
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 /// One worker batch's durable changes: the twins it changed (snapshotted once, at the end of the
@@ -254,8 +292,21 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
         return answer({event.error(), event.detail()});
     }
     if (!tw) return answer({errc::not_found, "unknown asset " + j.asset});
+    // A new life (or the end of this one) ends the probes' failures with it.
+    auto failed_probes = tw->sensor_faults();
+    std::erase_if(failed_probes, [](const twin::sensor_report& f) { return f.status != twin::sensor_status::failed; });
     auto change = tw->record_event(event->type, event->cycle);
     if (!change) return refused(change);
+    for (auto& f : failed_probes) {
+        f.ended_failure = f.since;
+        f.ended_reason = f.reason;
+        f.status = twin::sensor_status::ok;
+    }
+    for (const auto& a : sensor_alerts(*tw, failed_probes, event->cycle)) {
+        if (changes) changes->rows.alerts.push_back(a);
+        view_.record_alert(a);
+        sink_.alert(a);
+    }
     if (changes) {
         changes->touched[tw] = updated_ms;
         changes->rows.events.push_back({j.asset, event->type, event->cycle, event->note, event->by, event->at_ms});
@@ -320,12 +371,21 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
             if (update->alerts.raised) changes->rows.alerts.push_back(*update->alerts.raised);
         }
     }
+    std::vector<alerting::alert> probe_alerts;
+    if (update && !update->sensor_changes.empty()) {
+        probe_alerts = sensor_alerts(*tw, update->sensor_changes, update->cycle);
+        if (changes) changes->rows.alerts.insert(changes->rows.alerts.end(), probe_alerts.begin(), probe_alerts.end());
+    }
 
     asset_summary summary = summarize(*tw, updated_ms);
     if (update) {
         // Alerts first into the view, so an asset never points at an alert REST cannot show.
         if (update->alerts.cleared) { view_.record_alert(*update->alerts.cleared); sink_.alert(*update->alerts.cleared); }
         if (update->alerts.raised) { view_.record_alert(*update->alerts.raised); sink_.alert(*update->alerts.raised); }
+        for (const auto& a : probe_alerts) {
+            view_.record_alert(a);
+            sink_.alert(a);
+        }
     }
     view_.upsert(std::move(summary));
     if (update) sink_.rul(tw->id(), *update);

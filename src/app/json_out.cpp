@@ -109,7 +109,9 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u) {
 json alert_json(const alerting::alert& a) {
     json j = {{"id", a.id},
               {"asset", a.asset},
-              {"type", "rul"},
+              {"type", alerting::to_string(a.type)},
+              {"sensor", a.type == alerting::alert_type::sensor_fault ? json(a.sensor) : json(nullptr)},
+              {"reason", a.type == alerting::alert_type::sensor_fault ? json(a.reason) : json(nullptr)},
               {"severity", alerting::to_string(a.level)},
               {"state", alerting::to_string(a.state)},
               {"cycle", a.cycle},

@@ -142,9 +142,12 @@ oj schemas() {
     s["AssetPage"] = object({{"items", array_of(schema_ref("Asset"))},
                              {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
     s["Alert"] = object(
-        {{"id", {{"type", "string"}, {"description", "<asset>-<n>"}, {"example", "ENG-001-1"}}},
+        {{"id", {{"type", "string"}, {"description", "<asset>-<n> (rul) or <asset>-<sensor>-<cycle it failed at> (sensor_fault)"}, {"example", "ENG-001-1"}}},
          {"asset", {{"type", "string"}, {"pattern", asset_id_pattern}}},
-         {"type", enum_of({"rul"})},
+         {"type", enum_of({"rul", "sensor_fault"}, "sensor_fault: a probe judged failed (docs/trust.md); it clears when the probe "
+                                                   "reads plausibly again or at a maintenance event, and never sets the engine's severity")},
+         {"sensor", nullable(typed("string", "sensor_fault: the probe; null for rul"))},
+         {"reason", nullable(typed("string", "sensor_fault: stuck, dropout, drift or jump; null for rul"))},
          {"severity", enum_of({"warning", "critical"})},
          {"state", enum_of({"active", "acknowledged", "cleared"})},
          {"cycle", typed("integer", "cycle of the latest change")},
@@ -157,7 +160,7 @@ oj schemas() {
          {"acknowledged", nullable(object({{"by", typed("string", "name of the operator token")},
                                            {"at_ms", typed("integer", "ms since the Unix epoch")},
                                            {"comment", typed("string")}}))}},
-        {}, "A RUL alert and its lifecycle; also the data of an `alert` stream event and of turbotwin/v1/alerts/{id}.");
+        {}, "An alert and its lifecycle; also the data of an `alert` stream event and of turbotwin/v1/alerts/{asset}.");
     s["AlertPage"] = object({{"items", array_of(schema_ref("Alert"))},
                              {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
     s["Fleet"] = object(
@@ -388,7 +391,8 @@ oj paths() {
         {parameter_ref("Limit"), parameter_ref("Cursor"),
          query("state", enum_of({"active", "acknowledged", "cleared"}), "only alerts in this state", "active"),
          query("severity", enum_of({"warning", "critical"}), "only alerts of this severity", "critical"),
-         query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's alerts", "ENG-001")},
+         query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's alerts", "ENG-001"),
+         query("type", enum_of({"rul", "sensor_fault"}), "only RUL alerts, or only sensor fault alerts", "sensor_fault")},
         {{"200", ok_json("one page", "AlertPage")}, {"400", response_ref("BadRequest")}});
     p["/api/v1/alerts/{id}"]["get"] = get_op("getAlert", "alerts", "One alert", access::read, oj::array({parameter_ref("AlertId")}),
                                              {{"200", ok_json("the alert", "Alert")},
@@ -399,7 +403,8 @@ oj paths() {
         {"tags", oj::array({"alerts"})},
         {"summary", "Acknowledge an active alert (operator)"},
         {"description", "Needs an operator token. Journaled, applied by the engine's worker, stored and published on MQTT "
-                        "before the answer. 409 when the alert is not active (already acknowledged, or cleared)."},
+                        "before the answer. 409 when the alert is not active (already acknowledged, or cleared). "
+                        "RUL alerts only: a sensor_fault alert clears itself when its probe recovers (404)."},
         {"x-required-role", "operator"},
         {"parameters", oj::array({parameter_ref("AlertId")})},
         {"requestBody", {{"required", false}, {"content", json_body(schema_ref("AckRequest"))}}},

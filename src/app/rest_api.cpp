@@ -450,6 +450,10 @@ http::response rest_api::alerts(const http::request& req) const {
         if (!valid_asset_id(*v)) return http::json_error(400, "bad_request", "asset must be 1..64 of [A-Za-z0-9._-]");
         filter.asset = *v;
     }
+    if (auto v = req.query_param("type")) {
+        filter.type = alerting::parse_alert_type(*v);
+        if (!filter.type) return http::json_error(400, "bad_request", "type must be rul or sensor_fault");
+    }
     const auto p = view_.alerts(cursor, *limit, filter);
     json items = json::array();
     for (const auto& a : p.items) items.push_back(alert_json(a));

@@ -12,7 +12,8 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 4;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels
+constexpr int schema_version = 5;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
+                                   // 5: alert_changes.type, sensor, reason
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -62,6 +63,9 @@ CREATE TABLE IF NOT EXISTS alert_changes (
   ack_at_ms     INTEGER,
   ack_comment   TEXT,
   published     INTEGER NOT NULL DEFAULT 0,
+  type          TEXT NOT NULL DEFAULT 'rul',
+  sensor        TEXT,
+  reason        TEXT,
   UNIQUE (alert_id, state)
 );
 )sql";
@@ -194,7 +198,8 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
         };
         const std::pair<const char*, const char*> added[] = {{"alert_changes", "risk_rul REAL"}, {"alert_changes", "ack_by TEXT"},
                                                              {"alert_changes", "ack_at_ms INTEGER"}, {"alert_changes", "ack_comment TEXT"},
-                                                             {"rul_history", "levels BLOB"}};
+                                                             {"rul_history", "levels BLOB"}, {"alert_changes", "type TEXT NOT NULL DEFAULT 'rul'"},
+                                                             {"alert_changes", "sensor TEXT"}, {"alert_changes", "reason TEXT"}};
         std::string sql = "BEGIN IMMEDIATE;";
         for (const auto& [table, column] : added) {
             const std::string name(column, std::strchr(column, ' '));
@@ -229,7 +234,8 @@ Result<bool> database::prepare_all() {
         // with its published flag: re-applying a journal entry must not make it look new.
         prep(st_->insert_alert,
              "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, "
-             "risk_rul, ack_by, ack_at_ms, ack_comment) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) ON CONFLICT(alert_id, state) DO NOTHING") &&
+             "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT(alert_id, state) DO NOTHING") &&
         // The same event re-applied from the journal is stored once.
         prep(st_->insert_event,
              "INSERT INTO events(asset, type, cycle, note, by, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(asset, type, cycle) DO NOTHING") &&
@@ -294,7 +300,7 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_,
                            "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published, "
-                           "risk_rul, ack_by, ack_at_ms, ack_comment "
+                           "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason "
                            "FROM alert_changes ORDER BY seq",
                            -1, &raw, nullptr) != SQLITE_OK)
         return {errc::io_error, error_text("cannot read alerts")};
@@ -321,6 +327,11 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
         a.risk_rul = column_double(raw, 11);
         if (sqlite3_column_type(raw, 12) != SQLITE_NULL)
             a.ack = alerting::acknowledgement{column_text(raw, 12), sqlite3_column_int64(raw, 13), column_text(raw, 14)};
+        const auto type = alerting::parse_alert_type(column_text(raw, 15));
+        if (!type) return {errc::parse_error, path_ + ": alert " + a.id + " has a bad type"};
+        a.type = *type;
+        if (sqlite3_column_type(raw, 16) != SQLITE_NULL) a.sensor = column_text(raw, 16);
+        if (sqlite3_column_type(raw, 17) != SQLITE_NULL) a.reason = column_text(raw, 17);
         fn(std::move(sa));
         ++n;
     }
@@ -447,6 +458,11 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
                 sqlite3_bind_int64(s.get(), 13, a.ack->at_ms);
                 bind_text(s.get(), 14, a.ack->comment);
             }  // else NULL: stmt_use cleared the bindings
+            sqlite3_bind_text(s.get(), 15, alerting::to_string(a.type), -1, SQLITE_STATIC);
+            if (a.type == alerting::alert_type::sensor_fault) {
+                bind_text(s.get(), 16, a.sensor);
+                bind_text(s.get(), 17, a.reason);
+            }
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }

@@ -92,12 +92,14 @@ private:
 void asset_twin::set_health(std::size_t i, sensor_status status, sensor_fault reason, std::int64_t since, twin_update& u) {
     auto& h = health_[i];
     if (h.status == status && h.reason == reason) return;
+    const auto ended_failure = h.status == sensor_status::failed ? std::optional<std::int64_t>(h.since) : std::nullopt;
+    const auto ended_reason = h.status == sensor_status::failed ? h.reason : sensor_fault::none;
     h.status = status;
     h.reason = reason;
     h.since = std::int32_t(std::clamp<std::int64_t>(since, 0, INT32_MAX));
     h.gated = 0;
     h.dominant = 0;
-    u.sensor_changes.push_back({config_->model->channels[i].name, status, reason, h.since});
+    u.sensor_changes.push_back({config_->model->channels[i].name, status, reason, h.since, ended_failure, ended_reason});
 }
 
 void asset_twin::compute_inputs(std::int64_t cycle, channel_scratch& sc, std::span<float> features) const {
@@ -146,7 +148,7 @@ void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_upd
         } else if (h.repeats >= rules.stuck_repeats && varying > 0 &&
                    h.repeats >= stuck_repeats_needed(h.decimals, std::sqrt(config_->model->channels[i].filter.measurement_var), rules)) {
             // Others vary, this one repeats bit for bit: a stuck probe (a resent frame repeats all).
-            set_health(i, sensor_status::failed, sensor_fault::stuck, cycle - h.repeats, u);
+            set_health(i, sensor_status::failed, sensor_fault::stuck, cycle - h.repeats + 1, u);
         } else if (sc.gated[i]) {
             h.gated = saturating_increment(h.gated);
             const std::uint8_t run = h.gated;
@@ -323,7 +325,7 @@ Result<twin_update> asset_twin::process(reading r) {
         }
     }
     for (std::size_t i = 0; i < n_channels; ++i)
-        if (health_[i].status != sensor_status::ok) u.sensor_faults.push_back({model.channels[i].name, health_[i].status, health_[i].reason, health_[i].since});
+        if (health_[i].status != sensor_status::ok) u.sensor_faults.push_back({model.channels[i].name, health_[i].status, health_[i].reason, health_[i].since, std::nullopt, sensor_fault::none});
 
     u.innovation_ratio = innovation_ratio_;
     double widening = 1.0;
@@ -359,7 +361,7 @@ std::vector<sensor_report> asset_twin::sensor_faults() const {
     std::vector<sensor_report> out;
     for (std::size_t i = 0; i < health_.size(); ++i)
         if (health_[i].status != sensor_status::ok)
-            out.push_back({config_->model->channels[i].name, health_[i].status, health_[i].reason, health_[i].since});
+            out.push_back({config_->model->channels[i].name, health_[i].status, health_[i].reason, health_[i].since, std::nullopt, sensor_fault::none});
     return out;
 }
 

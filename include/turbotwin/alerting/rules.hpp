@@ -43,10 +43,21 @@ struct acknowledgement {
     std::string comment;
 };
 
-/// One RUL alert. The id is "<asset>-<n>" with n counting the asset's alerts from 1.
+/// What an alert is about: the engine's RUL, or one of its probes (twin/sensor_health.hpp).
+enum class alert_type { rul, sensor_fault };
+const char* to_string(alert_type t) noexcept;
+std::optional<alert_type> parse_alert_type(std::string_view s) noexcept;
+
+/// One alert. A RUL alert's id is "<asset>-<n>" with n counting the asset's RUL alerts from 1;
+/// a sensor fault's is "<asset>-<sensor>-<cycle it failed at>". A sensor fault alert is raised
+/// when the twin judges a probe failed and clears when it reads plausibly again (or a maintenance
+/// event starts a new life); it never changes the engine's severity.
 struct alert {
     std::string id;
     std::string asset;
+    alert_type type = alert_type::rul;
+    std::string sensor;  ///< sensor_fault: the probe
+    std::string reason;  ///< sensor_fault: stuck, dropout, drift, jump
     severity level = severity::warning;
     alert_state state = alert_state::active;
     std::int64_t raised_cycle = 0;

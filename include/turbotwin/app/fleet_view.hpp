@@ -83,8 +83,10 @@ struct alert_filter {
     std::optional<alerting::alert_state> state;
     std::optional<alerting::severity> level;
     std::optional<std::string> asset;
+    std::optional<alerting::alert_type> type;
     bool matches(const alerting::alert& a) const {
-        return (!state || a.state == *state) && (!level || a.level == *level) && (!asset || a.asset == *asset);
+        return (!state || a.state == *state) && (!level || a.level == *level) && (!asset || a.asset == *asset) &&
+               (!type || a.type == *type);
     }
 };
 

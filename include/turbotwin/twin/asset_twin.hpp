@@ -36,6 +36,8 @@ struct sensor_report {
     sensor_status status = sensor_status::ok;
     sensor_fault reason = sensor_fault::none;
     std::int64_t since = 0;   ///< cycle at which this status began
+    std::optional<std::int64_t> ended_failure;  ///< in a change that ends a failure: the cycle that failure began
+    sensor_fault ended_reason = sensor_fault::none;  ///< ... and why the probe had failed
 };
 
 /// What one processed reading produced.

@@ -44,8 +44,8 @@ TEST(rul_message, HasEveryFieldWithNumbersThatParseBackBitForBit) {
 
 TEST(rul_message, ListsTheSensorsNotOk) {
     auto u = sample_update();
-    u.sensor_faults = {{"T50", twin::sensor_status::failed, twin::sensor_fault::stuck, 120},
-                       {"Ps30", twin::sensor_status::suspect, twin::sensor_fault::spike, 187}};
+    u.sensor_faults = {{"T50", twin::sensor_status::failed, twin::sensor_fault::stuck, 120, std::nullopt, twin::sensor_fault::none},
+                       {"Ps30", twin::sensor_status::suspect, twin::sensor_fault::spike, 187, std::nullopt, twin::sensor_fault::none}};
     const auto j = nlohmann::json::parse(rul_message("E", u));
     EXPECT_EQ(j.at("sensor_faults"), nlohmann::json::parse(R"([{"reason":"stuck","sensor":"T50","since":120,"status":"failed"},
                                                                 {"reason":"spike","sensor":"Ps30","since":187,"status":"suspect"}])"));
