@@ -12,35 +12,46 @@ trend_state::trend_state(const trend_filter_params& params) {
 bool trend_state::step(const trend_filter_params& params, double dt, double z, update_info& info) noexcept {
     info = {};
     if (!(dt >= 0) || !std::isfinite(dt)) return false;
-    state_vector x = x_;
-    state_matrix p = p_;
+    // Written out for the 2x2 case (the same algebra as the matrix form in the header): this
+    // runs once per channel per reading, and Eigen's general products cost twice as much here.
+    double x0 = x_(0), x1 = x_(1);
+    double p00 = p_(0, 0), p01 = p_(0, 1), p10 = p_(1, 0), p11 = p_(1, 1);
     if (dt > 0) {
-        state_matrix f;
-        f << 1.0, dt, 0.0, 1.0;
-        const double q = params.slope_process_var;
-        state_matrix qm;
-        qm << params.level_process_var * dt + q * dt * dt * dt / 3.0, q * dt * dt / 2.0,
-              q * dt * dt / 2.0, q * dt;
-        x = f * x;
-        p = f * p * f.transpose() + qm;
+        // x = F x, P = F P F' + Q with F = [1 dt; 0 1].
+        const double q = params.slope_process_var, dt2 = dt * dt;
+        x0 += dt * x1;
+        const double q01 = q * dt2 / 2.0;
+        const double n00 = p00 + dt * (p01 + p10) + dt2 * p11 + params.level_process_var * dt + q * dt2 * dt / 3.0;
+        const double n01 = p01 + dt * p11 + q01;
+        const double n10 = p10 + dt * p11 + q01;
+        p11 += q * dt;
+        p00 = n00, p01 = n01, p10 = n10;
     }
     if (!std::isnan(z)) {
-        const double s = p(idx::level, idx::level) + params.measurement_var;
-        const double nu = z - x(idx::level);
+        const double r = params.measurement_var;
+        const double s = p00 + r;
+        const double nu = z - x0;
         if (!(s > 0.0) || !std::isfinite(s) || !std::isfinite(nu)) return false;
-        const state_vector k = p.col(idx::level) / s;
-        x += k * nu;
-        // Joseph form keeps P symmetric positive semi-definite in finite precision.
-        state_matrix i_kh = state_matrix::Identity();
-        i_kh.col(idx::level) -= k;
-        p = i_kh * p * i_kh.transpose() + k * params.measurement_var * k.transpose();
+        const double k0 = p00 / s, k1 = p10 / s;
+        x0 += k0 * nu;
+        x1 += k1 * nu;
+        // Joseph form, P = (I - K H) P (I - K H)' + K R K', keeps P symmetric positive
+        // semi-definite in finite precision. With H = [1 0]: A = (I - K H) P, then A (I - K H)'.
+        const double a00 = (1.0 - k0) * p00, a01 = (1.0 - k0) * p01;
+        const double a10 = p10 - k1 * p00, a11 = p11 - k1 * p01;
+        p00 = a00 * (1.0 - k0) + k0 * r * k0;
+        p01 = a01 - a00 * k1 + k0 * r * k1;
+        p10 = a10 * (1.0 - k0) + k1 * r * k0;
+        p11 = a11 - a10 * k1 + k1 * r * k1;
         info.applied = true;
         info.innovation = nu;
         info.innovation_var = s;
     }
-    if (!x.allFinite() || !p.allFinite() || p(idx::level, idx::level) < 0.0 || p(idx::slope, idx::slope) < 0.0) return false;
-    x_ = x;
-    p_ = p;
+    if (!std::isfinite(x0) || !std::isfinite(x1) || !std::isfinite(p00) || !std::isfinite(p01) || !std::isfinite(p10) ||
+        !std::isfinite(p11) || p00 < 0.0 || p11 < 0.0)
+        return false;
+    x_ << x0, x1;
+    p_ << p00, p01, p10, p11;
     return true;
 }
 

@@ -141,6 +141,11 @@ void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_upd
     for (std::size_t i = 0; i < n; ++i) {
         auto& h = health_[i];
         if (h.status == sensor_status::failed) continue;  // judged by the recovery rule
+        // The common case, settled at once: a healthy probe read a fresh, plausible value.
+        if (h.status == sensor_status::ok && h.missing == 0 && h.repeats < rules.stuck_repeats && !sc.gated[i]) {
+            h.gated = 0;
+            continue;
+        }
         if (h.missing >= rules.dropout_readings) {
             set_health(i, sensor_status::failed, sensor_fault::dropout, h.reason == sensor_fault::dropout ? h.since : cycle, u);
         } else if (h.missing > 0) {

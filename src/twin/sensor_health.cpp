@@ -32,7 +32,10 @@ std::uint8_t printed_decimals(double value, std::uint8_t seen) noexcept {
     // Usually one test: the value is whole at the decimals already seen.
     for (;; ++d) {
         const double scaled = value * powers[d];
-        if (d == 6 || std::abs(scaled - std::round(scaled)) <= 1e-9 * std::max(1.0, std::abs(scaled))) return d;
+        if (d == 6 || !(std::abs(scaled) < 9e15)) return d;
+        // Nearest whole number by a conversion, not std::round: this runs per probe per reading.
+        const double whole = double(std::int64_t(scaled + (scaled < 0 ? -0.5 : 0.5)));
+        if (std::abs(scaled - whole) <= 1e-9 * std::max(1.0, std::abs(scaled))) return d;
     }
 }
 
