@@ -28,15 +28,17 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
         summary.rul_hi = last->estimate.rul_hi;
         summary.level = last->level;
         summary.trust = last->trust;
-        summary.trust_reason = last->trust_reason;
         summary.risk_rul = last->risk_rul;
         summary.risk = last->risk;
         summary.novelty = last->novelty;
     }
-    if (const auto& a = tw.alerts().active()) summary.active_alert = a->id;
-    summary.fault = tw.fault();
     summary.life_start = tw.life_start();
-    summary.closed = tw.closed();
+    asset_notes notes;
+    if (const auto& last = tw.last_update()) notes.trust_reason = last->trust_reason;
+    if (const auto& a = tw.alerts().active()) notes.active_alert = a->id;
+    notes.fault = tw.fault();
+    notes.closed = tw.closed();
+    if (!notes.empty()) summary.notes = std::make_shared<const asset_notes>(std::move(notes));
     summary.channels.reserve(tw.channel_count());
     for (const auto& f : tw.filters())
         summary.channels.push_back({float(f.level()), float(f.level_std()), float(f.slope()), float(f.slope_std())});

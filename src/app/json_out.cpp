@@ -133,16 +133,16 @@ json asset_json(const asset_summary& s, std::span<const std::string> channel_nam
               {"rul_hi", s.rul_hi},
               {"severity", alerting::to_string(s.level)},
               {"confidence", twin::to_string(s.trust)},
-              {"confidence_reason", s.trust_reason.empty() ? json(nullptr) : json(s.trust_reason)},
+              {"confidence_reason", s.extra().trust_reason.empty() ? json(nullptr) : json(s.extra().trust_reason)},
               {"risk", s.risk},
               {"risk_rul", s.risk_rul},
               {"novelty", std::isnan(s.novelty) ? json(nullptr) : json(s.novelty)},
               {"readings", s.readings},
-              {"active_alert", s.active_alert ? json(*s.active_alert) : json(nullptr)},
-              {"fault", s.fault ? json(*s.fault) : json(nullptr)},
+              {"active_alert", s.extra().active_alert ? json(*s.extra().active_alert) : json(nullptr)},
+              {"fault", s.extra().fault ? json(*s.extra().fault) : json(nullptr)},
               {"updated_ms", s.updated_ms},
               {"life_start_cycle", s.life_start},
-              {"closed", s.closed ? json{{"type", s.closed->type}, {"cycle", s.closed->cycle}} : json(nullptr)}};
+              {"closed", s.extra().closed ? json{{"type", s.extra().closed->type}, {"cycle", s.extra().closed->cycle}} : json(nullptr)}};
     if (!channel_names.empty()) {
         json sensors = json::object();
         for (std::size_t i = 0; i < s.channels.size() && i < channel_names.size(); ++i) {
@@ -177,13 +177,14 @@ std::string asset_json_text(const asset_summary& s, std::span<const std::string>
     };
     out += '{';
     key("active_alert");
-    optional_string(s.active_alert);
+    const auto& notes = s.extra();
+    optional_string(notes.active_alert);
     key("closed");
-    if (s.closed) {
+    if (notes.closed) {
         out += "{\"cycle\":";
-        out += std::to_string(s.closed->cycle);
+        out += std::to_string(notes.closed->cycle);
         out += ",\"type\":";
-        append_string(out, s.closed->type);
+        append_string(out, notes.closed->type);
         out += '}';
     } else {
         out += "null";
@@ -191,10 +192,10 @@ std::string asset_json_text(const asset_summary& s, std::span<const std::string>
     key("confidence");
     append_string(out, twin::to_string(s.trust));
     key("confidence_reason");
-    if (s.trust_reason.empty()) out += "null";
-    else append_string(out, s.trust_reason);
+    if (notes.trust_reason.empty()) out += "null";
+    else append_string(out, notes.trust_reason);
     key("fault");
-    optional_string(s.fault);
+    optional_string(notes.fault);
     key("id");
     append_string(out, s.id);
     key("last_cycle");

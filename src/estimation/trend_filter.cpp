@@ -6,7 +6,8 @@ namespace turbotwin::estimation {
 
 trend_state::trend_state(const trend_filter_params& params) {
     x_ << params.initial_level, 0.0;
-    p_ << params.initial_level_var, 0.0, 0.0, params.initial_slope_var;
+    p00_ = params.initial_level_var;
+    p11_ = params.initial_slope_var;
 }
 
 bool trend_state::step(const trend_filter_params& params, double dt, double z, update_info& info) noexcept {
@@ -15,7 +16,7 @@ bool trend_state::step(const trend_filter_params& params, double dt, double z, u
     // Written out for the 2x2 case (the same algebra as the matrix form in the header): this
     // runs once per channel per reading, and Eigen's general products cost twice as much here.
     double x0 = x_(0), x1 = x_(1);
-    double p00 = p_(0, 0), p01 = p_(0, 1), p10 = p_(1, 0), p11 = p_(1, 1);
+    double p00 = p00_, p01 = p01_, p10 = p01_, p11 = p11_;
     if (dt > 0) {
         // x = F x, P = F P F' + Q with F = [1 dt; 0 1].
         const double q = params.slope_process_var, dt2 = dt * dt;
@@ -51,25 +52,29 @@ bool trend_state::step(const trend_filter_params& params, double dt, double z, u
         !std::isfinite(p11) || p00 < 0.0 || p11 < 0.0)
         return false;
     x_ << x0, x1;
-    p_ << p00, p01, p10, p11;
+    p00_ = p00;
+    p01_ = 0.5 * (p01 + p10);  // equal but for rounding
+    p11_ = p11;
     return true;
 }
 
 expected_reading trend_state::expect(const trend_filter_params& params, double dt) const noexcept {
     // The level row of F P F' + Q, written out: the same numbers step() computes.
     const double q = params.slope_process_var;
-    const double p00 = p_(0, 0) + dt * (p_(0, 1) + p_(1, 0)) + dt * dt * p_(1, 1) + params.level_process_var * dt + q * dt * dt * dt / 3.0;
+    const double p00 = p00_ + dt * (p01_ + p01_) + dt * dt * p11_ + params.level_process_var * dt + q * dt * dt * dt / 3.0;
     return {x_(idx::level) + dt * x_(idx::slope), p00 + params.measurement_var};
 }
 
 bool trend_state::set_state(const state_vector& x, const state_matrix& p) noexcept {
     if (!x.allFinite() || !p.allFinite()) return false;
     x_ = x;
-    p_ = p;
+    p00_ = p(0, 0);
+    p01_ = 0.5 * (p(0, 1) + p(1, 0));
+    p11_ = p(1, 1);
     return true;
 }
 
-double trend_state::level_std() const noexcept { return std::sqrt(p_(idx::level, idx::level)); }
-double trend_state::slope_std() const noexcept { return std::sqrt(p_(idx::slope, idx::slope)); }
+double trend_state::level_std() const noexcept { return std::sqrt(p00_); }
+double trend_state::slope_std() const noexcept { return std::sqrt(p11_); }
 
 }  // namespace turbotwin::estimation

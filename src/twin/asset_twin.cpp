@@ -19,6 +19,11 @@ constexpr double innovation_smoothing = 0.1;
 constexpr double innovation_limit = 2.0;
 }  // namespace
 
+const asset_twin::rare_state& asset_twin::no_rare_state() noexcept {
+    static const rare_state none;
+    return none;
+}
+
 const char* to_string(confidence c) noexcept { return c == confidence::high ? "high" : "low"; }
 
 asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(std::move(asset_id)), config_(&config) {
@@ -34,9 +39,9 @@ Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view
         return {errc::invalid_argument, "event type must be maintenance, failure or removal"};
     if (cycle < last_cycle_)
         return {errc::conflict, "cycle " + std::to_string(cycle) + " is before the last reading (" + std::to_string(last_cycle_) + ")"};
-    if (maintenance && !closed_ && applied_ == 0 && life_start_ == cycle && cycle > 0)
+    if (maintenance && !closed() && applied_ == 0 && life_start_ == cycle && cycle > 0)
         return {errc::conflict, "a new life already started at cycle " + std::to_string(cycle)};
-    if (!maintenance && closed_) return {errc::conflict, "the engine was already recorded as " + closed_->type + " at cycle " + std::to_string(closed_->cycle)};
+    if (!maintenance && closed()) return {errc::conflict, "the engine was already recorded as " + closed()->type + " at cycle " + std::to_string(closed()->cycle)};
     auto change = alerts_.clear(cycle);
     if (maintenance) {
         // A fresh life: everything learnt about the old one goes, except identity, alert
@@ -47,7 +52,7 @@ Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view
         fresh.life_start_ = cycle;
         *this = std::move(fresh);
     } else {
-        closed_ = closure{std::string(type), cycle};
+        rare().closed = closure{std::string(type), cycle};
         last_cycle_ = cycle;
         if (last_) last_->level = alerting::severity::normal;
     }
@@ -155,11 +160,11 @@ void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_upd
             // Others vary, this one repeats bit for bit: a stuck probe (a resent frame repeats all).
             set_health(i, sensor_status::failed, sensor_fault::stuck, cycle - h.repeats + 1, u);
         } else if (sc.gated[i]) {
-            h.gated = saturating_increment(h.gated);
-            const std::uint8_t run = h.gated;
+            h.gated = up_to(h.gated, sensor_health::max_run) & 7u;
+            const unsigned run = h.gated;
             if (run >= rules.jump_readings) set_health(i, sensor_status::failed, sensor_fault::jump, cycle - run + 1, u);
             else set_health(i, sensor_status::suspect, sensor_fault::spike, cycle, u);
-            health_[i].gated = run;  // set_health resets the run when the status changes
+            health_[i].gated = run & 7u;  // set_health resets the run when the status changes
             ++u.gated_sensors;
         } else if (!std::isnan(sc.z[i])) {
             h.gated = 0;
@@ -169,8 +174,8 @@ void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_upd
 }
 
 Result<twin_update> asset_twin::process(reading r) {
-    if (closed_)
-        return {errc::asset_closed, "engine recorded as " + closed_->type + " at cycle " + std::to_string(closed_->cycle) +
+    if (closed())
+        return {errc::asset_closed, "engine recorded as " + closed()->type + " at cycle " + std::to_string(closed()->cycle) +
                                         "; a maintenance event starts a new life"};
     if (r.cycle == last_cycle_) return {errc::duplicate_cycle, "cycle " + std::to_string(r.cycle) + " already applied"};
     if (r.cycle < last_cycle_)
@@ -223,8 +228,8 @@ Result<twin_update> asset_twin::process(reading r) {
         estimation::update_info info;
         if (!filters_[i].step(model.channels[i].filter, dt, excluded ? missing : sc.z[i], info)) {
             for (std::size_t k = 0; k < i; ++k) filters_[k].set_state(saved[k].x, saved[k].p);
-            fault_ = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
-            return {errc::numerical_fault, *fault_};
+            rare().fault = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
+            return {errc::numerical_fault, *rare_->fault};
         }
         if (info.applied) {
             nis_sum += info.innovation * info.innovation / info.innovation_var;
@@ -236,15 +241,14 @@ Result<twin_update> asset_twin::process(reading r) {
         auto& h = health_[i];
         const double z = sc.z[i];
         if (std::isnan(z)) {
-            h.missing = saturating_increment(h.missing);
+            h.missing = up_to(h.missing, sensor_health::max_missing) & 3u;
             continue;
         }
         h.missing = 0;
         const float value = float(z);
-        h.repeats = h.has_value && value == h.last_value ? saturating_increment(h.repeats) : std::uint8_t(0);
+        h.repeats = value == h.last_value ? up_to(h.repeats, sensor_health::max_repeats) & 31u : 0u;
         h.last_value = value;
-        h.has_value = 1;
-        h.decimals = printed_decimals(z, h.decimals);
+        h.decimals = printed_decimals(z, std::uint8_t(h.decimals)) & 7u;
     }
     last_cycle_ = r.cycle;
     ++applied_;
@@ -292,7 +296,7 @@ Result<twin_update> asset_twin::process(reading r) {
         auto& h = health_[top_channel];
         const bool explains = top >= rules.drift_share * total && (total - std::min(top, total)) <= nv.threshold;
         if (explains && h.status != sensor_status::failed) {
-            h.dominant = saturating_increment(h.dominant);
+            h.dominant = up_to(h.dominant, sensor_health::max_run) & 7u;
             if (h.dominant >= rules.drift_cycles) {
                 set_health(top_channel, sensor_status::failed, sensor_fault::drift, r.cycle - rules.drift_cycles + 1, u);
                 if (isolate) {
@@ -315,11 +319,11 @@ Result<twin_update> asset_twin::process(reading r) {
         const auto& params = model.channels[i].filter;
         const bool imputed = !std::isnan(baselines_[i]) && !std::isnan(sc.deviations[i]) && !sc.observed[i];
         const double reference = imputed ? baselines_[i] + sc.deviations[i] : filters_[i].level();
-        const double reference_var = imputed ? params.measurement_var : filters_[i].covariance()(0, 0);
+        const double reference_var = imputed ? params.measurement_var : filters_[i].level_std() * filters_[i].level_std();
         const double z = sc.z[i];
         const bool plausible = !std::isnan(z) && h.repeats == 0 &&
                                std::abs(z - reference) <= rules.recovery_sigmas * std::sqrt(params.measurement_var + reference_var);
-        h.gated = plausible ? saturating_increment(h.gated) : std::uint8_t(0);
+        h.gated = plausible ? up_to(h.gated, sensor_health::max_run) & 7u : 0u;
         if (h.gated >= rules.recovery_readings) {
             estimation::state_vector x;
             x << z, imputed ? sc.slopes[i] : filters_[i].slope();

@@ -43,9 +43,10 @@ std::uint8_t stuck_repeats_needed(std::uint8_t decimals, double noise_sd, const 
     constexpr double two_sqrt_pi = 3.5449077018110318;
     const double resolution = std::pow(10.0, -double(std::min<std::uint8_t>(decimals, 6)));
     const double p = noise_sd > 0 ? resolution / (two_sqrt_pi * noise_sd) : 1.0;
-    if (!(p < 0.95)) return 60;
+    constexpr double most = sensor_health::max_repeats;
+    if (!(p < 0.95)) return std::uint8_t(most);
     const double needed = std::ceil(std::log(rules.stuck_chance) / std::log(p));
-    return std::uint8_t(std::clamp(needed, double(rules.stuck_repeats), 60.0));
+    return std::uint8_t(std::clamp(needed, std::min(double(rules.stuck_repeats), most), most));
 }
 
 std::optional<sensor_fault> parse_sensor_fault(std::string_view s) noexcept {

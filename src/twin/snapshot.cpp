@@ -130,13 +130,13 @@ std::string asset_twin::snapshot() const {
     w.put(alerts_.raised_count());
     w.put(std::uint8_t(alerts_.active() != nullptr));
     if (alerts_.active()) put_alert(w, *alerts_.active());
-    w.put(std::uint8_t(fault_.has_value()));
-    if (fault_) w.put_string(*fault_);
+    w.put(std::uint8_t(fault().has_value()));
+    if (fault()) w.put_string(*fault());
     w.put(life_start_);
-    w.put(std::uint8_t(closed_.has_value()));
-    if (closed_) {
-        w.put_string(closed_->type);
-        w.put(closed_->cycle);
+    w.put(std::uint8_t(closed().has_value()));
+    if (closed()) {
+        w.put_string(closed()->type);
+        w.put(closed()->cycle);
     }
     for (const auto& h : health_) w.put(h);
     return w.take();
@@ -196,7 +196,7 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     if (has_fault) {
         std::string fault;
         if (!r.get_string(fault)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
-        t.fault_ = std::move(fault);
+        t.rare().fault = std::move(fault);
     }
     if (version >= 6) {
         std::uint8_t has_closed = 0;
@@ -204,7 +204,7 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
         if (has_closed) {
             closure c;
             if (!r.get_string(c.type) || !r.get(c.cycle)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
-            t.closed_ = std::move(c);
+            t.rare().closed = std::move(c);
         }
     }
     if (version >= 7) {

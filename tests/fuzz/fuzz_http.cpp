@@ -63,7 +63,7 @@ struct fixture {
             s.readings = 120;
             s.channels.push_back({1590.2, 0.4, 0.05, 0.01});
             s.channels.push_back({47.6, 0.1, 0.002, 0.001});
-            if (s.id == "ENG-002") s.fault = "covariance not positive definite";
+            if (s.id == "ENG-002") s.notes = std::make_shared<const app::asset_notes>(app::asset_notes{{}, {}, "covariance not positive definite", {}});
             view.upsert(std::move(s));
         }
         alerting::alert raised;

@@ -32,21 +32,32 @@ struct sensor_flag {
     std::int32_t since = 0;     ///< cycle at which this status began
 };
 
+/// The parts of an engine's summary most engines do not have: out of line, so that a fleet of
+/// 100,000 carries a null pointer for them, and shared between copies of a summary.
+struct asset_notes {
+    std::string trust_reason;                   ///< why confidence is low
+    std::optional<std::string> active_alert;    ///< id of the active RUL alert
+    std::optional<std::string> fault;           ///< numerical fault, if any
+    std::optional<twin::asset_twin::closure> closed;  ///< recorded failure or removal
+    bool empty() const noexcept { return trust_reason.empty() && !active_alert && !fault && !closed; }
+};
+
 struct asset_summary {
     std::string id;
     std::int64_t last_cycle = 0;
     double rul = 0, rul_lo = 0, rul_hi = 0;
     alerting::severity level = alerting::severity::normal;
     twin::confidence trust = twin::confidence::high;
-    std::string trust_reason;                   ///< why confidence is low
     double risk_rul = 0;                        ///< the alerting quantile of RUL
     double risk = 0;                            ///< P(failure within the critical horizon)
     double novelty = 0;                         ///< novelty score (NaN before the baseline)
     std::uint64_t readings = 0;                 ///< readings applied
-    std::optional<std::string> active_alert;    ///< id of the active RUL alert
-    std::optional<std::string> fault;           ///< numerical fault, if any
     std::int64_t life_start = 0;                ///< cycle of the last maintenance event (0: first life)
-    std::optional<twin::asset_twin::closure> closed;  ///< recorded failure or removal
+    std::shared_ptr<const asset_notes> notes;   ///< null when there is nothing to note
+    const asset_notes& extra() const noexcept {
+        static const asset_notes nothing;
+        return notes ? *notes : nothing;
+    }
     std::vector<channel_values> channels;       ///< filtered sensors, in the model's channel order
     std::vector<sensor_flag> sensor_faults;     ///< probes not ok (usually none)
     std::int64_t updated_ms = 0;                ///< wall clock of the last update (server time)

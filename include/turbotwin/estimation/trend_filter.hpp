@@ -43,7 +43,8 @@ struct expected_reading {
 };
 
 /// The filter's state alone, stepped with parameters the caller keeps: what a twin stores per
-/// channel (48 bytes; a fleet holds a million of them, all sharing the model's parameters).
+/// channel (40 bytes: the covariance is symmetric, so three numbers; a fleet holds a million of
+/// them, all sharing the model's parameters).
 class trend_state {
 public:
     explicit trend_state(const trend_filter_params& params);  ///< the prior
@@ -55,17 +56,22 @@ public:
     /// state: lets a caller gate an outlier before applying it.
     expected_reading expect(const trend_filter_params& params, double dt_cycles) const noexcept;
     const state_vector& state() const noexcept { return x_; }
-    const state_matrix& covariance() const noexcept { return p_; }
+    state_matrix covariance() const noexcept {
+        state_matrix p;
+        p << p00_, p01_, p01_, p11_;
+        return p;
+    }
     double level() const noexcept { return x_(idx::level); }
     double slope() const noexcept { return x_(idx::slope); }
     double level_std() const noexcept;
     double slope_std() const noexcept;
-    /// Replaces the state (restoring a snapshot); no check beyond finiteness.
+    /// Replaces the state (restoring a snapshot); no check beyond finiteness. The covariance's
+    /// off-diagonal is taken as the mean of p(0,1) and p(1,0).
     bool set_state(const state_vector& x, const state_matrix& p) noexcept;
 
 private:
-    state_vector x_;   ///< [level (units), slope (units/cycle)]
-    state_matrix p_;   ///< state covariance
+    state_vector x_;                       ///< [level (units), slope (units/cycle)]
+    double p00_ = 0, p01_ = 0, p11_ = 0;   ///< state covariance, upper triangle
 };
 
 /// A filter with its parameters: trend_state plus a reference to them (tests, training).
@@ -76,7 +82,7 @@ public:
     trend_filter(trend_filter_params&&) = delete;  ///< would dangle
     bool step(double dt_cycles, double z, update_info& info) noexcept { return state_.step(*params_, dt_cycles, z, info); }
     const state_vector& state() const noexcept { return state_.state(); }
-    const state_matrix& covariance() const noexcept { return state_.covariance(); }
+    state_matrix covariance() const noexcept { return state_.covariance(); }
     double level() const noexcept { return state_.level(); }
     double slope() const noexcept { return state_.slope(); }
     double level_std() const noexcept { return state_.level_std(); }

@@ -104,7 +104,7 @@ public:
     Result<alerting::alert> acknowledge_alert(std::string_view alert_id, alerting::acknowledgement ack) {
         return alerts_.acknowledge(id_, alert_id, std::move(ack));
     }
-    const std::optional<std::string>& fault() const noexcept { return fault_; }
+    const std::optional<std::string>& fault() const noexcept { return rare_ ? rare_->fault : no_rare_state().fault; }
     /// Per channel (the model's order): what the twin judges of its probe.
     const std::vector<sensor_health>& sensors() const noexcept { return health_; }
     /// The probes not ok, in channel order (empty for a healthy engine).
@@ -123,7 +123,7 @@ public:
         std::string type;  ///< "failure" or "removal"
         std::int64_t cycle = 0;
     };
-    const std::optional<closure>& closed() const noexcept { return closed_; }
+    const std::optional<closure>& closed() const noexcept { return rare_ ? rare_->closed : no_rare_state().closed; }
     std::vector<channel_state> channels() const;
     std::size_t channel_count() const noexcept { return filters_.size(); }
     /// The filters, in the model's channel order.
@@ -158,9 +158,18 @@ private:
     std::uint64_t applied_ = 0;
     std::optional<latest_estimate> last_;
     alerting::asset_alerts alerts_;
-    std::optional<std::string> fault_;
     std::int64_t life_start_ = 0;
-    std::optional<closure> closed_;
+    /// What few engines ever have, out of line (8 bytes for the rest of a 100,000-engine fleet).
+    struct rare_state {
+        std::optional<std::string> fault;  ///< numerical fault
+        std::optional<closure> closed;     ///< recorded failure or removal
+    };
+    std::unique_ptr<rare_state> rare_;
+    static const rare_state& no_rare_state() noexcept;
+    rare_state& rare() {
+        if (!rare_) rare_ = std::make_unique<rare_state>();
+        return *rare_;
+    }
 };
 
 }  // namespace turbotwin::twin

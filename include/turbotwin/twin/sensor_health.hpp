@@ -12,6 +12,7 @@
 /// A failed probe is excluded: its filter coasts and the predictor sees its level and trend
 /// imputed from the other channels, until it reads plausibly again for `recovery_readings`.
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string_view>
 
@@ -41,31 +42,35 @@ struct sensor_fault_rules {
     std::uint8_t max_isolated = 2;     ///< more gated channels in one reading than this is the engine, not probes
 };
 
-/// What a twin keeps per channel: 16 bytes, since a fleet holds a hundred thousand engines.
+/// What a twin keeps per channel: 12 bytes, since a fleet holds a hundred thousand engines. The
+/// run counters saturate at their width (repeats 31, missing 3, runs 7), which bounds the rules:
+/// stuck_repeats_needed is at most 31, dropout_readings at most 3, the other runs at most 7.
 struct sensor_health {
-    float last_value = 0.0f;        ///< last value read (stuck detection); float is exact enough to tell readings apart
+    static constexpr unsigned max_repeats = 31, max_missing = 3, max_run = 7;
+    float last_value = std::numeric_limits<float>::quiet_NaN();  ///< last value read (NaN: none yet; never equal)
     std::int32_t since = 0;         ///< cycle at which the current status began
     sensor_status status = sensor_status::ok;
     sensor_fault reason = sensor_fault::none;
-    std::uint8_t repeats = 0;       ///< consecutive exact repeats of last_value
-    std::uint8_t missing = 0;       ///< consecutive missing readings
-    std::uint8_t gated = 0;         ///< consecutive gated readings; while failed: consecutive plausible ones
-    std::uint8_t dominant = 0;      ///< consecutive cycles dominating a novel residual
-    std::uint8_t has_value = 0;     ///< 1: last_value holds a reading (a byte, as snapshots copy it raw)
-    std::uint8_t decimals = 0;      ///< finest resolution its readings showed (printed_decimals)
+    std::uint16_t repeats : 5 = 0;  ///< consecutive exact repeats of last_value
+    std::uint16_t missing : 2 = 0;  ///< consecutive missing readings
+    std::uint16_t gated : 3 = 0;    ///< consecutive gated readings; while failed: consecutive plausible ones
+    std::uint16_t dominant : 3 = 0; ///< consecutive cycles explaining a novel residual alone
+    std::uint16_t decimals : 3 = 0; ///< finest resolution its readings showed (printed_decimals, at most 6)
 };
-static_assert(sizeof(sensor_health) == 16);
+static_assert(sizeof(sensor_health) == 12);
+
+/// n + 1, held at `max` (a run counter of a given width).
+inline unsigned up_to(unsigned n, unsigned max) noexcept { return n < max ? n + 1 : max; }
 
 /// Exact repeats that fail a probe printed with `decimals` and measurement noise `noise_sd`: the
 /// resolution gives the chance of a repeat,
 /// p = resolution / (2 sqrt(pi) noise_sd) for two Gaussian readings rounded alike, and the probe
-/// needs n repeats with p^n <= stuck_chance (at least stuck_repeats, at most 60).
+/// needs n repeats with p^n <= stuck_chance (at least stuck_repeats, at most 31).
 std::uint8_t stuck_repeats_needed(std::uint8_t decimals, double noise_sd, const sensor_fault_rules& rules) noexcept;
 
 /// The decimals `value` is printed with, at least `seen` (a probe's resolution is the finest of
 /// its readings: 2388.10 reads as 2388.1), at most 6.
 std::uint8_t printed_decimals(double value, std::uint8_t seen) noexcept;
 
-inline std::uint8_t saturating_increment(std::uint8_t n) noexcept { return n == 255 ? n : std::uint8_t(n + 1); }
 
 }  // namespace turbotwin::twin

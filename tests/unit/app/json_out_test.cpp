@@ -77,15 +77,13 @@ asset_summary busy_summary() {
     s.rul_hi = 1e-7;
     s.level = alerting::severity::critical;
     s.trust = twin::confidence::low;
-    s.trust_reason = "readings \"odd\"\n";
     s.risk_rul = 3.5;
     s.risk = 0.875;
     s.novelty = std::numeric_limits<double>::quiet_NaN();
     s.readings = 191;
-    s.active_alert = "ENG-007-2";
-    s.fault = "numerical fault in T30 filter at cycle 5";
     s.life_start = 40;
-    s.closed = twin::asset_twin::closure{"removal", 191};
+    s.notes = std::make_shared<const asset_notes>(asset_notes{"readings \"odd\"\n", "ENG-007-2", "numerical fault in T30 filter at cycle 5",
+                                                              twin::asset_twin::closure{"removal", 191}});
     s.channels = {{1589.7234f, 0.25f, 0.0125f, 0.001f}, {47.51f, 0.02f, -0.0003f, 1e-5f}};
     s.sensor_faults = {{1, twin::sensor_status::failed, twin::sensor_fault::drift, 150}};
     s.updated_ms = 1764000000999;

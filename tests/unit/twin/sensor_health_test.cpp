@@ -282,7 +282,7 @@ TEST(stuck_rule, ResolutionIsTheFinestSeenAndCoarseProbesNeedMoreRepeats) {
     // Nf: hundredths, noise sd 0.03 -> p 0.094 -> the minimum of 5.
     EXPECT_EQ(stuck_repeats_needed(2, 0.0303, rules), 5);
     // A probe whose noise is below its resolution repeats all the time: never judged stuck early.
-    EXPECT_EQ(stuck_repeats_needed(0, 0.01, rules), 60);
+    EXPECT_EQ(stuck_repeats_needed(0, 0.01, rules), 31);
 }
 
 }  // namespace
