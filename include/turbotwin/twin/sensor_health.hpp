@@ -36,6 +36,8 @@ struct sensor_fault_rules {
     double stuck_chance = 1e-5;
     std::uint8_t dropout_readings = 3; ///< consecutive missing readings that fail a probe
     std::uint8_t drift_cycles = 5;     ///< consecutive cycles of one channel dominating a novel residual
+    std::uint8_t late_drift_cycles = 7;///< the same once the engine is at warning (wear itself turns novel then); at most 7
+    double late_drift_share = 0.8;     ///< ... and the share it must explain then
     double drift_share = 0.5;          ///< share of the residual sum of squares that counts as dominating
     std::uint8_t recovery_readings = 5;///< consecutive plausible readings that clear a failed probe
     double recovery_sigmas = 4.0;      ///< plausible: within this many measurement sd of the reference level
