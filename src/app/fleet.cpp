@@ -50,6 +50,14 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
     return summary;
 }
 
+// Stamps an alert change with what produced it.
+void stamp(alerting::alert& a, const twin::provenance& origin) {
+    a.model = origin.model;
+    a.model_hash = origin.model_hash;
+    a.config_hash = origin.config_hash;
+    a.code_version = origin.code_version;
+}
+
 // The sensor fault alerts a twin's probe changes raise (failed) and clear (a failure ended).
 std::vector<alerting::alert> sensor_alerts(const twin::asset_twin& tw, const std::vector<twin::sensor_report>& changes,
                                            std::int64_t cycle) {
@@ -264,7 +272,8 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
     twin::asset_twin* tw = it == s.twins.end() ? nullptr : it->second.get();
     const auto updated_ms = now_ms();
     // Stores, shows and publishes one alert change.
-    auto record = [&](const alerting::alert& a) {
+    auto record = [&](alerting::alert a) {
+        stamp(a, config_.origin);
         if (changes) changes->rows.alerts.push_back(a);
         view_.record_alert(a);
         sink_.alert(a);
@@ -304,11 +313,7 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
         f.ended_reason = f.reason;
         f.status = twin::sensor_status::ok;
     }
-    for (const auto& a : sensor_alerts(*tw, failed_probes, event->cycle)) {
-        if (changes) changes->rows.alerts.push_back(a);
-        view_.record_alert(a);
-        sink_.alert(a);
-    }
+    for (const auto& a : sensor_alerts(*tw, failed_probes, event->cycle)) record(a);
     if (changes) {
         changes->touched[tw] = updated_ms;
         changes->rows.events.push_back({j.asset, event->type, event->cycle, event->note, event->by, event->at_ms});
@@ -361,6 +366,13 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
     // An applied reading or a recorded numerical fault changed the twin: it goes to the store,
     // with the same update time as REST shows, so that a restart shows the very same.
     const auto updated_ms = now_ms();
+    std::vector<alerting::alert> probe_alerts;
+    if (update) {
+        if (update->alerts.cleared) stamp(*update->alerts.cleared, config_.origin);
+        if (update->alerts.raised) stamp(*update->alerts.raised, config_.origin);
+        if (!update->sensor_changes.empty()) probe_alerts = sensor_alerts(*tw, update->sensor_changes, update->cycle);
+        for (auto& a : probe_alerts) stamp(a, config_.origin);
+    }
     if (changes) {
         changes->touched[tw] = updated_ms;
         if (update) {
@@ -373,11 +385,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
             if (update->alerts.raised) changes->rows.alerts.push_back(*update->alerts.raised);
         }
     }
-    std::vector<alerting::alert> probe_alerts;
-    if (update && !update->sensor_changes.empty()) {
-        probe_alerts = sensor_alerts(*tw, update->sensor_changes, update->cycle);
-        if (changes) changes->rows.alerts.insert(changes->rows.alerts.end(), probe_alerts.begin(), probe_alerts.end());
-    }
+    if (changes) changes->rows.alerts.insert(changes->rows.alerts.end(), probe_alerts.begin(), probe_alerts.end());
 
     asset_summary summary = summarize(*tw, updated_ms);
     if (update) {

@@ -74,7 +74,7 @@ std::string_view channel_name(std::span<const std::string> names, std::size_t i)
 
 }  // namespace
 
-std::string rul_message(const std::string& asset, const twin::twin_update& u) {
+std::string rul_message(const std::string& asset, const twin::twin_update& u, const twin::provenance* origin) {
     // Written by hand, not through nlohmann::json: it goes out once per reading, and building a
     // json object cost more than the whole filter update (tests/bench). Same keys and numbers.
     std::string out;
@@ -88,6 +88,17 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u) {
     else append_string(out, u.trust_reason);
     out += ",\"cycle\":";
     out += std::to_string(u.cycle);
+    if (origin) {
+        out += ",\"provenance\":{\"code_version\":";
+        append_string(out, origin->code_version);
+        out += ",\"config_hash\":";
+        append_string(out, origin->config_hash);
+        out += ",\"model\":";
+        append_string(out, origin->model);
+        out += ",\"model_hash\":";
+        append_string(out, origin->model_hash);
+        out += '}';
+    }
     out += ",\"rul\":";
     append_number(out, u.estimate.rul);
     out += ",\"rul_hi\":";
@@ -121,7 +132,8 @@ json alert_json(const alerting::alert& a) {
               {"rul_lo", a.rul_lo},
               {"rul_hi", a.rul_hi},
               {"risk_rul", a.risk_rul},
-              {"acknowledged", a.ack ? json{{"by", a.ack->by}, {"at_ms", a.ack->at_ms}, {"comment", a.ack->comment}} : json(nullptr)}};
+              {"acknowledged", a.ack ? json{{"by", a.ack->by}, {"at_ms", a.ack->at_ms}, {"comment", a.ack->comment}} : json(nullptr)},
+              {"provenance", {{"model", a.model}, {"model_hash", a.model_hash}, {"config_hash", a.config_hash}, {"code_version", a.code_version}}}};
     return j;
 }
 

@@ -124,6 +124,11 @@ oj schemas() {
                              {"store", enum_of({"disabled", "open", "failing"}, "durable state: disabled (durability.enabled false), "
                                                                                 "open, or failing to commit")}});
     s["Asset"] = object(asset_fields(), {}, "One engine's latest state (listings).");
+    s["Provenance"] = object({{"model", typed("string", "model name")},
+                              {"model_hash", typed("string", "sha256:<hex> of the model file")},
+                              {"config_hash", typed("string", "sha256:<hex> of the config file")},
+                              {"code_version", typed("string", "turbotwin version + the git commit it was built from")}},
+                             {}, "What produced it. Empty strings in alerts stored before provenance was recorded.");
     s["SensorFault"] = object({{"sensor", typed("string", "sensor name")},
                                {"status", enum_of({"suspect", "failed"}, "failed: excluded from the state and the prediction "
                                                                        "(imputed from the other sensors) until it reads plausibly again")},
@@ -159,7 +164,8 @@ oj schemas() {
          {"risk_rul", typed("number", "the RUL quantile the thresholds apply to")},
          {"acknowledged", nullable(object({{"by", typed("string", "name of the operator token")},
                                            {"at_ms", typed("integer", "ms since the Unix epoch")},
-                                           {"comment", typed("string")}}))}},
+                                           {"comment", typed("string")}}))},
+         {"provenance", schema_ref("Provenance")}},
         {}, "An alert and its lifecycle; also the data of an `alert` stream event and of turbotwin/v1/alerts/{asset}.");
     s["AlertPage"] = object({{"items", array_of(schema_ref("Alert"))},
                              {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
@@ -198,6 +204,7 @@ oj schemas() {
                              {"confidence", enum_of({"high", "low"})},
                              {"confidence_reason", nullable(typed("string"))},
                              {"sensor_faults", array_of(schema_ref("SensorFault"), "the sensors not ok after this reading")},
+                             {"provenance", schema_ref("Provenance")},
                              {"ts", typed("integer", "the reading's timestamp, echoed when it had one")}},
                             {"ts"}, "Data of an `rul` stream event; also turbotwin/v1/engines/{id}/rul.");
     s["AckRequest"] = open_object({{"comment", {{"type", "string"}, {"maxLength", 2000}, {"description", "at most 2000 bytes of UTF-8"}}}},

@@ -34,12 +34,12 @@ namespace {
 /// least once; an alert's id and state identify duplicates.
 class mqtt_sink final : public output_sink {
 public:
-    mqtt_sink(mqtt::client& client, metrics& counters, durable_state* outbox)
-        : client_(client), metrics_(counters), outbox_(outbox) {}
+    mqtt_sink(mqtt::client& client, metrics& counters, durable_state* outbox, const twin::provenance& origin)
+        : client_(client), metrics_(counters), outbox_(outbox), origin_(origin) {}
 
     void rul(const std::string& asset, const twin::twin_update& u) override {
         if (!client_.connected()) return;  // the next cycle's message supersedes it anyway
-        if (client_.publish(codec::rul_topic(asset), rul_message(asset, u), 0)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
+        if (client_.publish(codec::rul_topic(asset), rul_message(asset, u, &origin_), 0)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
         else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -126,6 +126,7 @@ private:
     mqtt::client& client_;
     metrics& metrics_;
     durable_state* outbox_;
+    const twin::provenance& origin_;  ///< the runtime's, which outlives the sink
     std::mutex outbox_mu_;
     std::vector<in_flight> in_flight_;  ///< alerts not yet acknowledged; guarded by outbox_mu_
     std::mutex mu_;                     ///< guards the rate limit below
@@ -200,8 +201,8 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     mo.reconnect_min = std::chrono::milliseconds(100);
     mo.reconnect_max = std::chrono::milliseconds(1000);
     mqtt::client broker(mo);
-    mqtt_sink sink(broker, counters, durable.get());
-    stream_hub live;                   // GET /api/v1/stream: sees what MQTT is given
+    mqtt_sink sink(broker, counters, durable.get(), rt.twin.origin);
+    stream_hub live(&rt.twin.origin);                   // GET /api/v1/stream: sees what MQTT is given
     stream_tee outputs(sink, live);
     codec::telemetry_limits limits;
     limits.max_payload_bytes = cfg.max_payload_bytes;

@@ -13,7 +13,7 @@ namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
 constexpr int schema_version = 5;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
-                                   // 5: alert_changes.type, sensor, reason
+                                   // 5: alert_changes.type, sensor, reason, model, model_hash, config_hash, code_version
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -66,6 +66,10 @@ CREATE TABLE IF NOT EXISTS alert_changes (
   type          TEXT NOT NULL DEFAULT 'rul',
   sensor        TEXT,
   reason        TEXT,
+  model         TEXT,
+  model_hash    TEXT,
+  config_hash   TEXT,
+  code_version  TEXT,
   UNIQUE (alert_id, state)
 );
 )sql";
@@ -199,7 +203,9 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
         const std::pair<const char*, const char*> added[] = {{"alert_changes", "risk_rul REAL"}, {"alert_changes", "ack_by TEXT"},
                                                              {"alert_changes", "ack_at_ms INTEGER"}, {"alert_changes", "ack_comment TEXT"},
                                                              {"rul_history", "levels BLOB"}, {"alert_changes", "type TEXT NOT NULL DEFAULT 'rul'"},
-                                                             {"alert_changes", "sensor TEXT"}, {"alert_changes", "reason TEXT"}};
+                                                             {"alert_changes", "sensor TEXT"}, {"alert_changes", "reason TEXT"},
+                                                             {"alert_changes", "model TEXT"}, {"alert_changes", "model_hash TEXT"},
+                                                             {"alert_changes", "config_hash TEXT"}, {"alert_changes", "code_version TEXT"}};
         std::string sql = "BEGIN IMMEDIATE;";
         for (const auto& [table, column] : added) {
             const std::string name(column, std::strchr(column, ' '));
@@ -234,8 +240,9 @@ Result<bool> database::prepare_all() {
         // with its published flag: re-applying a journal entry must not make it look new.
         prep(st_->insert_alert,
              "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, "
-             "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) ON CONFLICT(alert_id, state) DO NOTHING") &&
+             "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason, model, model_hash, config_hash, code_version) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+             "ON CONFLICT(alert_id, state) DO NOTHING") &&
         // The same event re-applied from the journal is stored once.
         prep(st_->insert_event,
              "INSERT INTO events(asset, type, cycle, note, by, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(asset, type, cycle) DO NOTHING") &&
@@ -300,7 +307,8 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
     sqlite3_stmt* raw = nullptr;
     if (sqlite3_prepare_v2(db_,
                            "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published, "
-                           "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason "
+                           "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason, "
+                           "model, model_hash, config_hash, code_version "
                            "FROM alert_changes ORDER BY seq",
                            -1, &raw, nullptr) != SQLITE_OK)
         return {errc::io_error, error_text("cannot read alerts")};
@@ -332,6 +340,11 @@ Result<std::size_t> database::load_alert_changes(const std::function<void(stored
         a.type = *type;
         if (sqlite3_column_type(raw, 16) != SQLITE_NULL) a.sensor = column_text(raw, 16);
         if (sqlite3_column_type(raw, 17) != SQLITE_NULL) a.reason = column_text(raw, 17);
+        // NULL in rows stored before provenance was recorded: shown as empty strings.
+        a.model = column_text(raw, 18);
+        a.model_hash = column_text(raw, 19);
+        a.config_hash = column_text(raw, 20);
+        a.code_version = column_text(raw, 21);
         fn(std::move(sa));
         ++n;
     }
@@ -463,6 +476,10 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
                 bind_text(s.get(), 16, a.sensor);
                 bind_text(s.get(), 17, a.reason);
             }
+            bind_text(s.get(), 18, a.model);
+            bind_text(s.get(), 19, a.model_hash);
+            bind_text(s.get(), 20, a.config_hash);
+            bind_text(s.get(), 21, a.code_version);
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }

@@ -4,6 +4,7 @@ and offline), show each probe's health on REST and in the RUL messages, raise a 
 alert on MQTT and REST when a probe fails and clear it when the probe recovers or the engine is
 overhauled, and keep all of it across a restart."""
 import csv
+import hashlib
 import json
 import os
 
@@ -74,6 +75,16 @@ def main():
         ruls = [json.loads(l.split(" ", 1)[1]) for l in rul_log()]
         naming = [r for r in ruls if any(f["sensor"] == "T50" and f["status"] == "failed" for f in r["sensor_faults"])]
         check(naming, "no RUL message named the failed T50")
+        # Provenance: every RUL message and alert names the model file's and config's SHA-256.
+        model_hash = "sha256:" + hashlib.sha256(open(os.path.join(args.source, "models/fd001.json"), "rb").read()).hexdigest()
+        origins = {json.dumps(m["provenance"], sort_keys=True) for m in ruls + published}
+        check(len(origins) == 1, f"one provenance for one server: {origins}")
+        origin = json.loads(origins.pop())
+        model_name = json.load(open(os.path.join(args.source, "models/fd001.json")))["name"]
+        check(origin["model"] == model_name and origin["model_hash"] == model_hash and origin["config_hash"].startswith("sha256:")
+              and len(origin["config_hash"]) == 71 and origin["code_version"], f"provenance {origin}")
+        status, stored = st.get_json(f"/api/v1/alerts/{sensor_alerts[0]['id']}")
+        check(stored["provenance"] == origin, f"REST alert provenance {stored['provenance']}")
         print(f"MQTT: {len(sensor_alerts)} sensor_fault alert messages, {len(naming)} RUL messages naming the failed T50")
 
         # Restart: health and alerts are durable. Then an overhaul ends the stuck probe's alert.

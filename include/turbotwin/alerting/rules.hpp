@@ -66,6 +66,8 @@ struct alert {
     double rul = 0, rul_lo = 0, rul_hi = 0;  ///< estimate at the last change
     double risk_rul = 0;      ///< the alerting quantile of RUL at the last change
     std::optional<acknowledgement> ack;  ///< kept when the alert clears
+    /// What produced this change (twin/asset_twin.hpp `provenance`): stamped by the server.
+    std::string model, model_hash, config_hash, code_version;
 };
 
 /// Per-asset alert state: at most one active RUL alert, whose severity is the asset's.

@@ -12,8 +12,9 @@
 namespace turbotwin::app {
 
 /// turbotwin/v1/engines/{id}/rul: {"asset","confidence","confidence_reason","cycle","rul","rul_hi",
-/// "rul_lo","sensor_faults","severity"[,"ts"]}; sensor_faults lists the probes not ok.
-std::string rul_message(const std::string& asset, const twin::twin_update& u);
+/// "rul_lo","sensor_faults","severity"[,"ts"]}; sensor_faults lists the probes not ok. With
+/// `origin`, also "provenance":{"code_version","config_hash","model","model_hash"}.
+std::string rul_message(const std::string& asset, const twin::twin_update& u, const twin::provenance* origin = nullptr);
 /// turbotwin/v1/alerts/{id} and REST: {"id","asset","type","severity","state","cycle",...}
 nlohmann::json alert_json(const alerting::alert& a);
 /// REST asset. With `channel_names` (the model's, in order) it adds the filtered sensors.

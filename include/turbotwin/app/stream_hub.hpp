@@ -30,6 +30,8 @@ namespace turbotwin::app {
 class stream_hub {
 public:
     stream_hub() = default;
+    /// RUL frames name `origin` (which must outlive the hub), as the MQTT messages do.
+    explicit stream_hub(const twin::provenance* origin) : origin_(origin) {}
     stream_hub(const stream_hub&) = delete;
     stream_hub& operator=(const stream_hub&) = delete;
     ~stream_hub();  ///< closes the streams still open
@@ -51,6 +53,7 @@ public:
     void close_all();
 
 private:
+    const twin::provenance* origin_ = nullptr;
     struct client {
         std::shared_ptr<http::event_stream> stream;
         std::optional<std::string> asset;  ///< only this engine's events

@@ -19,6 +19,15 @@
 
 namespace turbotwin::twin {
 
+/// What produced an estimate or an alert, so that it can be traced and reproduced: the model
+/// (its name and the SHA-256 of its file), the config file's SHA-256 and the code version.
+struct provenance {
+    std::string model;         ///< model name, e.g. "fd001"
+    std::string model_hash;    ///< "sha256:" + 64 hex digits of the model file
+    std::string config_hash;   ///< "sha256:" + 64 hex digits of the config file ("" when none)
+    std::string code_version;  ///< turbotwin version and the commit it was built from
+};
+
 /// Shared, read-only configuration of every twin.
 struct twin_config {
     std::shared_ptr<const prognostics::rul_model> model;
@@ -28,6 +37,7 @@ struct twin_config {
     /// Gate outliers and exclude failed probes (the default). Off, faults are still detected and
     /// reported but every reading is applied as it comes: `evaluate --faults` compares the two.
     bool isolate_sensor_faults = true;
+    provenance origin;  ///< stamped on RUL messages and alerts by the server
 };
 
 /// One probe's health as reported (REST, RUL messages, sensor_fault alerts).

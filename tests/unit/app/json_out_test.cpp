@@ -42,6 +42,14 @@ TEST(rul_message, HasEveryFieldWithNumbersThatParseBackBitForBit) {
     EXPECT_EQ(j.at("sensor_faults"), nlohmann::json::array());
 }
 
+TEST(rul_message, NamesWhatProducedItWhenGivenItsOrigin) {
+    const twin::provenance origin{"fd001", "sha256:ab", "sha256:cd", "0.1.0+123abc"};
+    const auto j = nlohmann::json::parse(rul_message("E", sample_update(), &origin));
+    EXPECT_EQ(j.at("provenance"), nlohmann::json::parse(R"({"code_version":"0.1.0+123abc","config_hash":"sha256:cd","model":"fd001",
+                                                              "model_hash":"sha256:ab"})"));
+    EXPECT_FALSE(nlohmann::json::parse(rul_message("E", sample_update())).contains("provenance"));
+}
+
 TEST(rul_message, ListsTheSensorsNotOk) {
     auto u = sample_update();
     u.sensor_faults = {{"T50", twin::sensor_status::failed, twin::sensor_fault::stuck, 120, std::nullopt, twin::sensor_fault::none},
