@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "shipped_model.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -13,12 +15,8 @@ namespace turbotwin::twin {
 namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-const std::string model_path = std::string(TURBOTWIN_SOURCE_DIR) + "/models/fd001.json";
 
-// FD001-like sea-level values of every sensor, in column order.
-constexpr std::array<double, sensor_count> nominal = {518.67, 642.0, 1590.0, 1408.0, 14.62, 21.61, 553.0,
-                                                     2388.0, 9060.0, 1.3,    47.5,  521.5,  2388.0, 8140.0,
-                                                     8.44,   0.03,  393.0,  2388.0, 100.0,  38.8,   23.3};
+constexpr const auto& nominal = testing_support::fd001_nominal;
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -63,21 +61,12 @@ private:
 
 class asset_twin_test : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        auto m = prognostics::load_model(model_path);
-        ASSERT_TRUE(m) << m.message();
-        model_ = new std::shared_ptr<const prognostics::rul_model>(std::make_shared<const prognostics::rul_model>(std::move(*m)));
-    }
-    static void TearDownTestSuite() {
-        delete model_;
-        model_ = nullptr;
-    }
     void SetUp() override {
-        ASSERT_NE(model_, nullptr);
-        config_.model = *model_;
+        config_.model = testing_support::shipped_model();
+        ASSERT_NE(config_.model, nullptr);
         config_.catalogue = narrow_catalogue();
     }
-    static const prognostics::rul_model& model() { return **model_; }
+    static const prognostics::rul_model& model() { return *testing_support::shipped_model(); }
 
     // Everything observable about a twin, to check that a rejected reading changed nothing.
     struct snapshot {
@@ -116,8 +105,6 @@ protected:
 
     twin_config config_;  // must outlive the twins: asset_twin keeps a pointer to it
 
-private:
-    static inline std::shared_ptr<const prognostics::rul_model>* model_ = nullptr;
 };
 
 TEST_F(asset_twin_test, FreshTwinStartsAtTheModelPriors) {

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "shipped_model.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <memory>
@@ -14,12 +16,8 @@ namespace turbotwin::twin {
 namespace {
 
 constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-const std::string model_path = std::string(TURBOTWIN_SOURCE_DIR) + "/models/fd001.json";
 
-// FD001-like sea-level values of every sensor, in column order.
-constexpr std::array<double, sensor_count> nominal = {518.67, 642.0, 1590.0, 1408.0, 14.62, 21.61, 553.0,
-                                                     2388.0, 9060.0, 1.3,    47.5,  521.5,  2388.0, 8140.0,
-                                                     8.44,   0.03,  393.0,  2388.0, 100.0,  38.8,   23.3};
+constexpr const auto& nominal = testing_support::fd001_nominal;
 
 std::size_t sensor(const char* name) { return *sensor_index(name); }
 
@@ -60,21 +58,12 @@ private:
 
 class sensor_health_test : public ::testing::Test {
 protected:
-    static void SetUpTestSuite() {
-        auto m = prognostics::load_model(model_path);
-        ASSERT_TRUE(m) << m.message();
-        model_ = new std::shared_ptr<const prognostics::rul_model>(std::make_shared<const prognostics::rul_model>(std::move(*m)));
-    }
-    static void TearDownTestSuite() {
-        delete model_;
-        model_ = nullptr;
-    }
     void SetUp() override {
-        ASSERT_NE(model_, nullptr);
-        config_.model = *model_;
+        config_.model = testing_support::shipped_model();
+        ASSERT_NE(config_.model, nullptr);
         config_.catalogue = wide_catalogue();
     }
-    static const prognostics::rul_model& model() { return **model_; }
+    static const prognostics::rul_model& model() { return *testing_support::shipped_model(); }
     static std::size_t channel(const char* name) {
         for (std::size_t i = 0; i < model().channels.size(); ++i)
             if (model().channels[i].name == name) return i;
@@ -85,8 +74,6 @@ protected:
 
     twin_config config_;
 
-private:
-    static inline std::shared_ptr<const prognostics::rul_model>* model_ = nullptr;
 };
 
 TEST_F(sensor_health_test, CleanReadingsKeepEveryProbeOk) {
