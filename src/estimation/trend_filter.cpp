@@ -5,7 +5,8 @@
 namespace turbotwin::estimation {
 
 trend_state::trend_state(const trend_filter_params& params) {
-    x_ << params.initial_level, 0.0;
+    level_ = params.initial_level;
+    slope_ = 0.0;
     p00_ = params.initial_level_var;
     p11_ = params.initial_slope_var;
 }
@@ -15,7 +16,7 @@ bool trend_state::step(const trend_filter_params& params, double dt, double z, u
     if (!(dt >= 0) || !std::isfinite(dt)) return false;
     // Written out for the 2x2 case (the same algebra as the matrix form in the header): this
     // runs once per channel per reading, and Eigen's general products cost twice as much here.
-    double x0 = x_(0), x1 = x_(1);
+    double x0 = level_, x1 = slope_;
     double p00 = p00_, p01 = p01_, p10 = p01_, p11 = p11_;
     if (dt > 0) {
         // x = F x, P = F P F' + Q with F = [1 dt; 0 1].
@@ -51,7 +52,8 @@ bool trend_state::step(const trend_filter_params& params, double dt, double z, u
     if (!std::isfinite(x0) || !std::isfinite(x1) || !std::isfinite(p00) || !std::isfinite(p01) || !std::isfinite(p10) ||
         !std::isfinite(p11) || p00 < 0.0 || p11 < 0.0)
         return false;
-    x_ << x0, x1;
+    level_ = x0;
+    slope_ = x1;
     p00_ = p00;
     p01_ = 0.5 * (p01 + p10);  // equal but for rounding
     p11_ = p11;
@@ -62,12 +64,13 @@ expected_reading trend_state::expect(const trend_filter_params& params, double d
     // The level row of F P F' + Q, written out: the same numbers step() computes.
     const double q = params.slope_process_var;
     const double p00 = p00_ + dt * (p01_ + p01_) + dt * dt * p11_ + params.level_process_var * dt + q * dt * dt * dt / 3.0;
-    return {x_(idx::level) + dt * x_(idx::slope), p00 + params.measurement_var};
+    return {level_ + dt * slope_, p00 + params.measurement_var};
 }
 
 bool trend_state::set_state(const state_vector& x, const state_matrix& p) noexcept {
     if (!x.allFinite() || !p.allFinite()) return false;
-    x_ = x;
+    level_ = x(idx::level);
+    slope_ = x(idx::slope);
     p00_ = p(0, 0);
     p01_ = 0.5 * (p(0, 1) + p(1, 0));
     p11_ = p(1, 1);

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <new>
+#include <type_traits>
 
 namespace turbotwin::twin {
 
@@ -26,12 +28,20 @@ const asset_twin::rare_state& asset_twin::no_rare_state() noexcept {
 
 const char* to_string(confidence c) noexcept { return c == confidence::high ? "high" : "low"; }
 
-asset_twin::asset_twin(std::string asset_id, const twin_config& config) : id_(std::move(asset_id)), config_(&config) {
-    filters_.reserve(config.model->channels.size());
-    for (const auto& ch : config.model->channels) filters_.emplace_back(ch.filter);
-    baselines_.assign(config.model->channels.size(), missing);
-    health_.resize(config.model->channels.size());
+asset_twin::channel_block::channel_block(const prognostics::rul_model& model) : n_(model.channels.size()) {
+    static_assert(std::is_trivially_destructible_v<estimation::trend_state> && std::is_trivially_destructible_v<sensor_health>);
+    static_assert(alignof(estimation::trend_state) <= alignof(std::max_align_t) && sizeof(estimation::trend_state) % alignof(double) == 0 &&
+                  alignof(sensor_health) <= alignof(double));
+    bytes_ = std::make_unique<std::byte[]>(health_at() + n_ * sizeof(sensor_health));
+    for (std::size_t i = 0; i < n_; ++i) {
+        new (bytes_.get() + i * sizeof(estimation::trend_state)) estimation::trend_state(model.channels[i].filter);
+        new (bytes_.get() + baselines_at() + i * sizeof(double)) double(missing);
+        new (bytes_.get() + health_at() + i * sizeof(sensor_health)) sensor_health();
+    }
 }
+
+asset_twin::asset_twin(std::string asset_id, const twin_config& config)
+    : id_(std::move(asset_id)), config_(&config), block_(*config.model) {}
 
 Result<alerting::asset_alerts::change> asset_twin::record_event(std::string_view type, std::int64_t cycle) {
     const bool maintenance = type == "maintenance";
@@ -95,7 +105,7 @@ private:
 };
 
 void asset_twin::set_health(std::size_t i, sensor_status status, sensor_fault reason, std::int64_t since, twin_update& u) {
-    auto& h = health_[i];
+    auto& h = block_.health()[i];
     if (h.status == status && h.reason == reason) return;
     const auto ended_failure = h.status == sensor_status::failed ? std::optional<std::int64_t>(h.since) : std::nullopt;
     const auto ended_reason = h.status == sensor_status::failed ? h.reason : sensor_fault::none;
@@ -109,42 +119,42 @@ void asset_twin::set_health(std::size_t i, sensor_status status, sensor_fault re
 
 void asset_twin::compute_inputs(std::int64_t cycle, channel_scratch& sc, std::span<float> features) const {
     const auto& model = *config_->model;
-    const std::size_t n = filters_.size();
+    const std::size_t n = block_.filters().size();
     bool any_failed = false;
     for (std::size_t i = 0; i < n; ++i) {
-        sc.observed[i] = !(config_->isolate_sensor_faults && health_[i].status == sensor_status::failed);
+        sc.observed[i] = !(config_->isolate_sensor_faults && block_.health()[i].status == sensor_status::failed);
         any_failed = any_failed || !sc.observed[i];
-        sc.deviations[i] = filters_[i].level() - baselines_[i];
-        sc.slopes[i] = filters_[i].slope();
+        sc.deviations[i] = block_.filters()[i].level() - block_.baselines()[i];
+        sc.slopes[i] = block_.filters()[i].slope();
     }
     if (!any_failed) {
-        prognostics::compute_features(model, cycle, filters_, baselines_, features);
+        prognostics::compute_features(model, cycle, block_.filters(), block_.baselines(), features);
         return;
     }
     // A failed probe's filter only coasts; the predictor sees instead the level and trend the
     // other channels imply (the fleet's degradation subspace). Before the engine has a
     // baseline there is nothing to impute from, and the coasting filter stands in.
-    std::vector<estimation::trend_state> inputs = filters_;  // only for an engine with a failed probe
-    if (!std::isnan(baselines_[0]) && prognostics::impute_deviations(model, sc.deviations, sc.observed, true) &&
+    std::vector<estimation::trend_state> inputs(block_.filters().begin(), block_.filters().end());  // only for an engine with a failed probe
+    if (!std::isnan(block_.baselines()[0]) && prognostics::impute_deviations(model, sc.deviations, sc.observed, true) &&
         prognostics::impute_deviations(model, sc.slopes, sc.observed, false)) {
         for (std::size_t i = 0; i < n; ++i) {
             if (sc.observed[i]) continue;
             estimation::state_vector x;
-            x << baselines_[i] + sc.deviations[i], sc.slopes[i];
-            inputs[i].set_state(x, filters_[i].covariance());
+            x << block_.baselines()[i] + sc.deviations[i], sc.slopes[i];
+            inputs[i].set_state(x, block_.filters()[i].covariance());
         }
     }
-    prognostics::compute_features(model, cycle, inputs, baselines_, features);
+    prognostics::compute_features(model, cycle, inputs, block_.baselines(), features);
 }
 
 void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_update& u) {
     const auto& rules = config_->sensor_rules;
-    const std::size_t n = filters_.size();
+    const std::size_t n = block_.filters().size();
     std::size_t varying = 0;  // probes whose value changed with this reading
     for (std::size_t i = 0; i < n; ++i)
-        if (!std::isnan(sc.z[i]) && health_[i].repeats == 0) ++varying;
+        if (!std::isnan(sc.z[i]) && block_.health()[i].repeats == 0) ++varying;
     for (std::size_t i = 0; i < n; ++i) {
-        auto& h = health_[i];
+        auto& h = block_.health()[i];
         if (h.status == sensor_status::failed) continue;  // judged by the recovery rule
         // The common case, settled at once: a healthy probe read a fresh, plausible value.
         if (h.status == sensor_status::ok && h.missing == 0 && h.repeats < rules.stuck_repeats && !sc.gated[i]) {
@@ -164,7 +174,7 @@ void asset_twin::judge_sensors(std::int64_t cycle, channel_scratch& sc, twin_upd
             const unsigned run = h.gated;
             if (run >= rules.jump_readings) set_health(i, sensor_status::failed, sensor_fault::jump, cycle - run + 1, u);
             else set_health(i, sensor_status::suspect, sensor_fault::spike, cycle, u);
-            health_[i].gated = run & 7u;  // set_health resets the run when the status changes
+            block_.health()[i].gated = run & 7u;  // set_health resets the run when the status changes
             ++u.gated_sensors;
         } else if (!std::isnan(sc.z[i])) {
             h.gated = 0;
@@ -187,7 +197,7 @@ Result<twin_update> asset_twin::process(reading r) {
     const auto& model = *config_->model;
     const auto& rules = config_->sensor_rules;
     const bool isolate = config_->isolate_sensor_faults;
-    const std::size_t n_channels = filters_.size();
+    const std::size_t n_channels = block_.filters().size();
     channel_scratch sc(n_channels);
 
     // What each probe reads, judged against what its filter expects before anything is applied.
@@ -197,8 +207,8 @@ Result<twin_update> asset_twin::process(reading r) {
         sc.z[i] = z;
         sc.gated[i] = false;
         if (std::isnan(z)) continue;
-        if (health_[i].status == sensor_status::failed || applied_ == 0) continue;
-        const auto expected = filters_[i].expect(model.channels[i].filter, dt);
+        if (block_.health()[i].status == sensor_status::failed || applied_ == 0) continue;
+        const auto expected = block_.filters()[i].expect(model.channels[i].filter, dt);
         if (std::abs(z - expected.level) > rules.gate_sigmas * std::sqrt(expected.innovation_var)) {
             sc.gated[i] = true;
             ++outliers;
@@ -223,11 +233,11 @@ Result<twin_update> asset_twin::process(reading r) {
         saved = saved_heap.data();
     }
     for (std::size_t i = 0; i < n_channels; ++i) {
-        saved[i] = {filters_[i].state(), filters_[i].covariance()};
-        const bool excluded = isolate && (sc.gated[i] || health_[i].status == sensor_status::failed);
+        saved[i] = {block_.filters()[i].state(), block_.filters()[i].covariance()};
+        const bool excluded = isolate && (sc.gated[i] || block_.health()[i].status == sensor_status::failed);
         estimation::update_info info;
-        if (!filters_[i].step(model.channels[i].filter, dt, excluded ? missing : sc.z[i], info)) {
-            for (std::size_t k = 0; k < i; ++k) filters_[k].set_state(saved[k].x, saved[k].p);
+        if (!block_.filters()[i].step(model.channels[i].filter, dt, excluded ? missing : sc.z[i], info)) {
+            for (std::size_t k = 0; k < i; ++k) block_.filters()[k].set_state(saved[k].x, saved[k].p);
             rare().fault = "numerical fault in " + model.channels[i].name + " filter at cycle " + std::to_string(r.cycle);
             return {errc::numerical_fault, *rare_->fault};
         }
@@ -238,7 +248,7 @@ Result<twin_update> asset_twin::process(reading r) {
     }
     // The probes' records: missing runs and exact repeats (stuck detection).
     for (std::size_t i = 0; i < n_channels; ++i) {
-        auto& h = health_[i];
+        auto& h = block_.health()[i];
         const double z = sc.z[i];
         if (std::isnan(z)) {
             h.missing = up_to(h.missing, sensor_health::max_missing) & 3u;
@@ -255,11 +265,11 @@ Result<twin_update> asset_twin::process(reading r) {
 
     twin_update u;
     u.cycle = r.cycle;
-    for (std::size_t i = 0; i < n_channels; ++i) sc.was_failed[i] = health_[i].status == sensor_status::failed;
+    for (std::size_t i = 0; i < n_channels; ++i) sc.was_failed[i] = block_.health()[i].status == sensor_status::failed;
     judge_sensors(r.cycle, sc, u);
 
     if (std::int64_t(applied_) == model.baseline_cycles)
-        for (std::size_t i = 0; i < n_channels; ++i) baselines_[i] = filters_[i].level();
+        for (std::size_t i = 0; i < n_channels; ++i) block_.baselines()[i] = block_.filters()[i].level();
     // Innovation consistency: readings the filter cannot explain (EWMA over about 10 cycles).
     if (nis_count > 0) innovation_ratio_ += innovation_smoothing * (nis_sum / nis_count - innovation_ratio_);
     const std::size_t n_features = prognostics::feature_count(model);
@@ -292,8 +302,8 @@ Result<twin_update> asset_twin::process(reading r) {
             if (contribution > top) top = contribution, top_channel = i;
         }
         for (std::size_t i = 0; i < n_channels; ++i)
-            if (i != top_channel) health_[i].dominant = 0;
-        auto& h = health_[top_channel];
+            if (i != top_channel) block_.health()[i].dominant = 0;
+        auto& h = block_.health()[top_channel];
         // Near the end of life wear itself leaves the fleet's path (the false drifts measured in
         // docs/trust.md came from there): once an engine is at warning, a drift must explain
         // more of the pattern, for longer.
@@ -314,33 +324,33 @@ Result<twin_update> asset_twin::process(reading r) {
             h.dominant = 0;
         }
     } else {
-        for (auto& h : health_) h.dominant = 0;
+        for (auto& h : block_.health()) h.dominant = 0;
     }
 
     // A failed probe comes back after reading plausibly (varying, and near the level the other
     // channels imply) several times in a row; its filter restarts from its reading.
     for (std::size_t i = 0; i < n_channels; ++i) {
         if (!sc.was_failed[i]) continue;
-        auto& h = health_[i];
+        auto& h = block_.health()[i];
         const auto& params = model.channels[i].filter;
-        const bool imputed = !std::isnan(baselines_[i]) && !std::isnan(sc.deviations[i]) && !sc.observed[i];
-        const double reference = imputed ? baselines_[i] + sc.deviations[i] : filters_[i].level();
-        const double reference_var = imputed ? params.measurement_var : filters_[i].level_std() * filters_[i].level_std();
+        const bool imputed = !std::isnan(block_.baselines()[i]) && !std::isnan(sc.deviations[i]) && !sc.observed[i];
+        const double reference = imputed ? block_.baselines()[i] + sc.deviations[i] : block_.filters()[i].level();
+        const double reference_var = imputed ? params.measurement_var : block_.filters()[i].level_std() * block_.filters()[i].level_std();
         const double z = sc.z[i];
         const bool plausible = !std::isnan(z) && h.repeats == 0 &&
                                std::abs(z - reference) <= rules.recovery_sigmas * std::sqrt(params.measurement_var + reference_var);
         h.gated = plausible ? up_to(h.gated, sensor_health::max_run) & 7u : 0u;
         if (h.gated >= rules.recovery_readings) {
             estimation::state_vector x;
-            x << z, imputed ? sc.slopes[i] : filters_[i].slope();
+            x << z, imputed ? sc.slopes[i] : block_.filters()[i].slope();
             estimation::state_matrix p;
             p << params.measurement_var, 0.0, 0.0, params.initial_slope_var;
-            filters_[i].set_state(x, p);
+            block_.filters()[i].set_state(x, p);
             set_health(i, sensor_status::ok, sensor_fault::none, r.cycle, u);
         }
     }
     for (std::size_t i = 0; i < n_channels; ++i)
-        if (health_[i].status != sensor_status::ok) u.sensor_faults.push_back({model.channels[i].name, health_[i].status, health_[i].reason, health_[i].since, std::nullopt, sensor_fault::none});
+        if (block_.health()[i].status != sensor_status::ok) u.sensor_faults.push_back({model.channels[i].name, block_.health()[i].status, block_.health()[i].reason, block_.health()[i].since, std::nullopt, sensor_fault::none});
 
     u.innovation_ratio = innovation_ratio_;
     double widening = 1.0;
@@ -374,18 +384,18 @@ Result<twin_update> asset_twin::process(reading r) {
 
 std::vector<sensor_report> asset_twin::sensor_faults() const {
     std::vector<sensor_report> out;
-    for (std::size_t i = 0; i < health_.size(); ++i)
-        if (health_[i].status != sensor_status::ok)
-            out.push_back({config_->model->channels[i].name, health_[i].status, health_[i].reason, health_[i].since, std::nullopt, sensor_fault::none});
+    for (std::size_t i = 0; i < block_.health().size(); ++i)
+        if (block_.health()[i].status != sensor_status::ok)
+            out.push_back({config_->model->channels[i].name, block_.health()[i].status, block_.health()[i].reason, block_.health()[i].since, std::nullopt, sensor_fault::none});
     return out;
 }
 
 std::vector<channel_state> asset_twin::channels() const {
     std::vector<channel_state> out;
-    out.reserve(filters_.size());
-    for (std::size_t i = 0; i < filters_.size(); ++i)
-        out.push_back({config_->model->channels[i].name, filters_[i].level(), filters_[i].level_std(), filters_[i].slope(),
-                       filters_[i].slope_std()});
+    out.reserve(block_.filters().size());
+    for (std::size_t i = 0; i < block_.filters().size(); ++i)
+        out.push_back({config_->model->channels[i].name, block_.filters()[i].level(), block_.filters()[i].level_std(), block_.filters()[i].slope(),
+                       block_.filters()[i].slope_std()});
     return out;
 }
 
@@ -395,7 +405,7 @@ namespace turbotwin::twin {
 
 std::vector<float> asset_twin::features() const {
     std::vector<float> out(prognostics::feature_count(*config_->model));
-    channel_scratch scratch(filters_.size());
+    channel_scratch scratch(block_.filters().size());
     compute_inputs(last_cycle_ - life_start_, scratch, out);
     return out;
 }

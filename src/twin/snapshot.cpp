@@ -100,8 +100,8 @@ std::string asset_twin::snapshot() const {
     writer w;
     w.put(snapshot_magic);
     w.put_string(id_);
-    w.put(std::uint32_t(filters_.size()));
-    for (const auto& f : filters_) {
+    w.put(std::uint32_t(block_.filters().size()));
+    for (const auto& f : block_.filters()) {
         w.put(f.state()(0));
         w.put(f.state()(1));
         w.put(f.covariance()(0, 0));
@@ -109,7 +109,7 @@ std::string asset_twin::snapshot() const {
         w.put(f.covariance()(1, 0));
         w.put(f.covariance()(1, 1));
     }
-    for (double b : baselines_) w.put(b);
+    for (double b : block_.baselines()) w.put(b);
     w.put(innovation_ratio_);
     w.put(last_cycle_);
     w.put(applied_);
@@ -138,7 +138,7 @@ std::string asset_twin::snapshot() const {
         w.put_string(closed()->type);
         w.put(closed()->cycle);
     }
-    for (const auto& h : health_) w.put(h);
+    for (const auto& h : block_.health()) w.put(h);
     return w.take();
 }
 
@@ -155,14 +155,14 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
     if (!r.get(channels) || channels != config.model->channels.size())
         return {errc::parse_error, "snapshot of " + id + " was taken with another model (channel count differs)"};
     asset_twin t(id, config);
-    for (auto& f : t.filters_) {
+    for (auto& f : t.block_.filters()) {
         estimation::state_vector x;
         estimation::state_matrix p;
         if (!r.get(x(0)) || !r.get(x(1)) || !r.get(p(0, 0)) || !r.get(p(0, 1)) || !r.get(p(1, 0)) || !r.get(p(1, 1)) ||
             !f.set_state(x, p))
             return {errc::parse_error, "snapshot of " + id + ": bad filter state"};
     }
-    for (double& b : t.baselines_)
+    for (double& b : t.block_.baselines())
         if (!r.get(b)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
     if (!r.get(t.innovation_ratio_)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
     std::uint8_t has_last = 0, has_active = 0, has_fault = 0;
@@ -208,7 +208,7 @@ Result<asset_twin> asset_twin::restore(std::string_view blob, const twin_config&
         }
     }
     if (version >= 7) {
-        for (auto& h : t.health_) {
+        for (auto& h : t.block_.health()) {
             if (!r.get(h)) return {errc::parse_error, "snapshot of " + id + " is truncated"};
             if (std::uint8_t(h.status) > std::uint8_t(sensor_status::failed) || std::uint8_t(h.reason) > std::uint8_t(sensor_fault::drift))
                 return {errc::parse_error, "snapshot of " + id + ": bad sensor health"};

@@ -43,7 +43,7 @@ struct expected_reading {
 };
 
 /// The filter's state alone, stepped with parameters the caller keeps: what a twin stores per
-/// channel (40 bytes: the covariance is symmetric, so three numbers; a fleet holds a million of
+/// channel (40 bytes: five doubles, the covariance being symmetric; a fleet holds a million of
 /// them, all sharing the model's parameters).
 class trend_state {
 public:
@@ -55,14 +55,14 @@ public:
     /// What step() would compare a reading with after dt_cycles (>= 0), without changing the
     /// state: lets a caller gate an outlier before applying it.
     expected_reading expect(const trend_filter_params& params, double dt_cycles) const noexcept;
-    const state_vector& state() const noexcept { return x_; }
+    state_vector state() const noexcept { return {level_, slope_}; }
     state_matrix covariance() const noexcept {
         state_matrix p;
         p << p00_, p01_, p01_, p11_;
         return p;
     }
-    double level() const noexcept { return x_(idx::level); }
-    double slope() const noexcept { return x_(idx::slope); }
+    double level() const noexcept { return level_; }
+    double slope() const noexcept { return slope_; }
     double level_std() const noexcept;
     double slope_std() const noexcept;
     /// Replaces the state (restoring a snapshot); no check beyond finiteness. The covariance's
@@ -70,7 +70,9 @@ public:
     bool set_state(const state_vector& x, const state_matrix& p) noexcept;
 
 private:
-    state_vector x_;                       ///< [level (units), slope (units/cycle)]
+    // Plain doubles, not Eigen types: a Vector2d member would align the state to 16 bytes
+    // and pad it from 40 to 48.
+    double level_ = 0, slope_ = 0;         ///< the state: level (units), slope (units/cycle)
     double p00_ = 0, p01_ = 0, p11_ = 0;   ///< state covariance, upper triangle
 };
 
@@ -81,7 +83,7 @@ public:
     explicit trend_filter(const trend_filter_params& params) : params_(&params), state_(params) {}
     trend_filter(trend_filter_params&&) = delete;  ///< would dangle
     bool step(double dt_cycles, double z, update_info& info) noexcept { return state_.step(*params_, dt_cycles, z, info); }
-    const state_vector& state() const noexcept { return state_.state(); }
+    state_vector state() const noexcept { return state_.state(); }
     state_matrix covariance() const noexcept { return state_.covariance(); }
     double level() const noexcept { return state_.level(); }
     double slope() const noexcept { return state_.slope(); }

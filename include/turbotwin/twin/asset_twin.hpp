@@ -116,7 +116,7 @@ public:
     }
     const std::optional<std::string>& fault() const noexcept { return rare_ ? rare_->fault : no_rare_state().fault; }
     /// Per channel (the model's order): what the twin judges of its probe.
-    const std::vector<sensor_health>& sensors() const noexcept { return health_; }
+    std::span<const sensor_health> sensors() const noexcept { return block_.health(); }
     /// The probes not ok, in channel order (empty for a healthy engine).
     std::vector<sensor_report> sensor_faults() const;
 
@@ -135,11 +135,11 @@ public:
     };
     const std::optional<closure>& closed() const noexcept { return rare_ ? rare_->closed : no_rare_state().closed; }
     std::vector<channel_state> channels() const;
-    std::size_t channel_count() const noexcept { return filters_.size(); }
+    std::size_t channel_count() const noexcept { return block_.size(); }
     /// The filters, in the model's channel order.
-    const std::vector<estimation::trend_state>& filters() const noexcept { return filters_; }
+    std::span<const estimation::trend_state> filters() const noexcept { return block_.filters(); }
     /// Filtered level of channel i (the model's channel order); no allocation.
-    double channel_level(std::size_t i) const noexcept { return filters_[i].level(); }
+    double channel_level(std::size_t i) const noexcept { return block_.filters()[i].level(); }
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.
     std::string snapshot() const;
     /// Rebuilds a twin from snapshot(); fails on a blob from another model or version.
@@ -160,9 +160,31 @@ private:
 
     std::string id_;
     const twin_config* config_;  ///< the fleet's: model, catalogue, thresholds (not owned)
-    std::vector<estimation::trend_state> filters_;  ///< one per model channel
-    std::vector<double> baselines_;                   ///< per channel level frozen after baseline_cycles readings (NaN before)
-    std::vector<sensor_health> health_;               ///< per channel: the probe's fault state
+    /// Per channel, in one allocation (a fleet holds 100,000 twins): the filters, the baselines
+    /// (each channel's level frozen after baseline_cycles readings; NaN before) and the probes'
+    /// health.
+    class channel_block {
+    public:
+        explicit channel_block(const prognostics::rul_model& model);
+        std::size_t size() const noexcept { return n_; }
+        std::span<estimation::trend_state> filters() noexcept { return {reinterpret_cast<estimation::trend_state*>(bytes_.get()), n_}; }
+        std::span<const estimation::trend_state> filters() const noexcept {
+            return {reinterpret_cast<const estimation::trend_state*>(bytes_.get()), n_};
+        }
+        std::span<double> baselines() noexcept { return {reinterpret_cast<double*>(bytes_.get() + baselines_at()), n_}; }
+        std::span<const double> baselines() const noexcept { return {reinterpret_cast<const double*>(bytes_.get() + baselines_at()), n_}; }
+        std::span<sensor_health> health() noexcept { return {reinterpret_cast<sensor_health*>(bytes_.get() + health_at()), n_}; }
+        std::span<const sensor_health> health() const noexcept {
+            return {reinterpret_cast<const sensor_health*>(bytes_.get() + health_at()), n_};
+        }
+
+    private:
+        std::size_t baselines_at() const noexcept { return n_ * sizeof(estimation::trend_state); }
+        std::size_t health_at() const noexcept { return baselines_at() + n_ * sizeof(double); }
+        std::unique_ptr<std::byte[]> bytes_;  // filters, then baselines, then health: all trivially destructible
+        std::size_t n_ = 0;
+    };
+    channel_block block_;
     double innovation_ratio_ = 1.0;                   ///< EWMA of the mean NIS over channels
     std::int64_t last_cycle_ = 0;
     std::uint64_t applied_ = 0;
