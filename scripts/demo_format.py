@@ -11,6 +11,10 @@ def alerts():
             a = json.loads(line)
         except ValueError:
             continue
+        if a.get("type") == "sensor_fault":
+            # A probe judged failed (docs/trust.md): not a RUL alert, it names the sensor and why.
+            print(f"?  SENSOR {a['id']:<18} {a['state']:<7} cycle {a['cycle']:>4}  {a['sensor']} {a.get('reason') or ''}", flush=True)
+            continue
         mark = {"critical": "!!", "warning": "! "}.get(a.get("severity"), "  ")
         print(f"{mark} ALERT {a['id']:<12} {a['severity']:<8} {a['state']:<7} cycle {a['cycle']:>4}  "
               f"RUL {a['rul']:6.1f}  90% [{a['rul_lo']:.1f}, {a['rul_hi']:.1f}]", flush=True)
