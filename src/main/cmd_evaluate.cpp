@@ -57,10 +57,7 @@ void run_fault_evaluation(const std::string& file_path, const std::string& confi
                 "delay_mean", "delay_med", "delay_max", "unwatched");
     for (const auto& k : ev->kinds) {
         if (k.injected == 0 && k.unwatched == 0) continue;
-        const std::int64_t target = k.kind == simulation::fault_kind::spike     ? targets.spike_cycles
-                                    : k.kind == simulation::fault_kind::stuck   ? targets.stuck_cycles
-                                    : k.kind == simulation::fault_kind::dropout ? targets.dropout_cycles
-                                                                                : targets.drift_cycles;
+        const std::int64_t target = targets.cycles_for(k.kind);
         std::printf("%-8s %8zu %9zu %9zu %8lld %10zu %10.1f %9.1f %9.1f %9zu\n", std::string(simulation::fault_kind_name(k.kind)).c_str(),
                     k.injected, k.detected, k.in_target, static_cast<long long>(target), k.right_reason, k.delay_mean, k.delay_median,
                     k.delay_max, k.unwatched);

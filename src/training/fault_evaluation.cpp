@@ -59,16 +59,6 @@ bool right_reason(fault_kind injected, twin::sensor_fault judged) {
     return false;
 }
 
-std::int64_t target_for(fault_kind k, const detection_targets& t) {
-    switch (k) {
-        case fault_kind::spike: return t.spike_cycles;
-        case fault_kind::stuck: return t.stuck_cycles;
-        case fault_kind::dropout: return t.dropout_cycles;
-        case fault_kind::drift: return t.drift_cycles;
-    }
-    return 0;
-}
-
 /// An alert a fault alone raised: the faulted run's severity above the clean run's at a cycle
 /// and for the 10 cycles after it.
 bool fault_raised_alert(const std::vector<alerting::severity>& faulted, const std::vector<alerting::severity>& clean) {
@@ -156,7 +146,7 @@ Result<fault_evaluation> evaluate_faults(const std::vector<dataset::engine_traje
                 const double delay = double(at - from);
                 ++result.detected;
                 delays[std::size_t(f->kind)].push_back(delay);
-                if (delay <= double(target_for(f->kind, targets))) ++result.in_target;
+                if (delay <= double(targets.cycles_for(f->kind))) ++result.in_target;
                 if (right_reason(f->kind, c.reason)) ++result.right_reason;
                 break;
             }

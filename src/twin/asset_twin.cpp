@@ -349,8 +349,7 @@ Result<twin_update> asset_twin::process(reading r) {
             set_health(i, sensor_status::ok, sensor_fault::none, r.cycle, u);
         }
     }
-    for (std::size_t i = 0; i < n_channels; ++i)
-        if (block_.health()[i].status != sensor_status::ok) u.sensor_faults.push_back({model.channels[i].name, block_.health()[i].status, block_.health()[i].reason, block_.health()[i].since, std::nullopt, sensor_fault::none});
+    u.sensor_faults = sensor_faults();
 
     u.innovation_ratio = innovation_ratio_;
     double widening = 1.0;

@@ -23,6 +23,16 @@ struct detection_targets {
     std::int64_t dropout_cycles = 10;
     std::int64_t drift_cycles = 30;
     std::int64_t spike_cycles = 0;
+    /// The target delay for a fault of this kind.
+    std::int64_t cycles_for(simulation::fault_kind kind) const noexcept {
+        switch (kind) {
+            case simulation::fault_kind::spike: return spike_cycles;
+            case simulation::fault_kind::stuck: return stuck_cycles;
+            case simulation::fault_kind::dropout: return dropout_cycles;
+            case simulation::fault_kind::drift: return drift_cycles;
+        }
+        return 0;
+    }
 };
 
 struct fault_kind_result {

@@ -1,10 +1,10 @@
 #include "turbotwin/dataset/cmapss.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
+
+#include "temp_file.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -16,7 +16,6 @@
 namespace turbotwin::dataset {
 namespace {
 
-namespace fs = std::filesystem;
 
 // A real FD001 training row (unit 1, cycle 1).
 constexpr const char* fd001_row =
@@ -40,22 +39,8 @@ std::string with_column(std::size_t col, const std::string& text) {
     return out;
 }
 
-class temp_file {
-public:
-    explicit temp_file(const std::string& contents) {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() /
-                ("turbotwin-cmapss-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".txt");
-        std::ofstream(path_, std::ios::binary) << contents;
-    }
-    ~temp_file() {
-        std::error_code ec;
-        fs::remove(path_, ec);
-    }
-    std::string path() const { return path_.string(); }
-
-private:
-    fs::path path_;
+struct temp_file : testing_support::temp_file {
+    explicit temp_file(const std::string& contents) : testing_support::temp_file(contents, "turbotwin-cmapss-test") {}
 };
 
 // ---------------------------------------------------------------- parse_cmapss_line

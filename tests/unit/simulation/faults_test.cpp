@@ -3,9 +3,9 @@
 #include "turbotwin/simulation/faults.hpp"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
+#include "temp_file.hpp"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -19,7 +19,6 @@ namespace {
 
 using namespace turbotwin;
 using namespace turbotwin::simulation;
-namespace fs = std::filesystem;
 
 const std::string committed_params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
 
@@ -86,22 +85,8 @@ void expect_only_changed(const simulated_engine& clean, const simulated_engine& 
     }
 }
 
-class temp_file {
-public:
-    explicit temp_file(const std::string& contents) {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() /
-                ("turbotwin-faults-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".txt");
-        std::ofstream(path_, std::ios::binary) << contents;
-    }
-    ~temp_file() {
-        std::error_code ec;
-        fs::remove(path_, ec);
-    }
-    std::string path() const { return path_.string(); }
-
-private:
-    fs::path path_;
+struct temp_file : testing_support::temp_file {
+    explicit temp_file(const std::string& contents) : testing_support::temp_file(contents, "turbotwin-faults-test") {}
 };
 
 // "@PATH", built up: GCC 12 warns falsely (-Wrestrict) on "@" + std::string.
