@@ -6,7 +6,9 @@
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 
+#include "turbotwin/app/json_out.hpp"
 #include "turbotwin/codec/command.hpp"
+#include "turbotwin/twin/state_record.hpp"
 
 namespace turbotwin::app {
 
@@ -343,6 +345,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
     } else {
         tw = it->second.get();
     }
+    const reading input = decoded->data;  // kept for the store: explain and shadow models replay it
     auto update = tw->process(std::move(decoded->data));
     if (!update) {
         const bool already_applied = update.error() == errc::duplicate_cycle || update.error() == errc::out_of_order_cycle;
@@ -372,6 +375,15 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
         if (update->alerts.raised) stamp(*update->alerts.raised, config_.origin);
         if (!update->sensor_changes.empty()) probe_alerts = sensor_alerts(*tw, update->sensor_changes, update->cycle);
         for (auto& a : probe_alerts) stamp(a, config_.origin);
+        // Raising is rare: the twin's full state goes with the alert, for whoever must explain it.
+        std::shared_ptr<const std::string> fired_state;
+        auto attach_state = [&](alerting::alert& a) {
+            if (a.state != alerting::alert_state::active) return;
+            if (!fired_state) fired_state = std::make_shared<const std::string>(state_json(twin::record_state(*tw)).dump());
+            a.fired_state = fired_state;
+        };
+        if (update->alerts.raised) attach_state(*update->alerts.raised);
+        for (auto& a : probe_alerts) attach_state(a);
     }
     if (changes) {
         changes->touched[tw] = updated_ms;
@@ -380,7 +392,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
             std::vector<float> levels;
             levels.reserve(tw->channel_count());
             for (std::size_t i = 0; i < tw->channel_count(); ++i) levels.push_back(float(tw->channel_level(i)));
-            changes->rows.ruls.push_back({tw->id(), update->cycle, e.rul, e.rul_lo, e.rul_hi, update->level, std::move(levels)});
+            changes->rows.ruls.push_back({tw->id(), update->cycle, e.rul, e.rul_lo, e.rul_hi, update->level, std::move(levels), input});
             if (update->alerts.cleared) changes->rows.alerts.push_back(*update->alerts.cleared);
             if (update->alerts.raised) changes->rows.alerts.push_back(*update->alerts.raised);
         }

@@ -26,7 +26,11 @@ void fleet_view::upsert(asset_summary s) {
 void fleet_view::record_alert(const alerting::alert& a) {
     std::unique_lock lock(alerts_mu_);
     if (auto it = alert_seq_.find(a.id); it != alert_seq_.end()) {
-        alerts_[it->second] = a;
+        auto& known = alerts_[it->second];
+        // Only the change that raised an alert carries the twin's state then; later ones keep it.
+        auto fired_state = a.fired_state ? a.fired_state : known.fired_state;
+        known = a;
+        known.fired_state = std::move(fired_state);
         return;
     }
     const auto seq = next_seq_++;

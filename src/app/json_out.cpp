@@ -117,7 +117,42 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u, co
     return out;
 }
 
-json alert_json(const alerting::alert& a) {
+namespace {
+// JSON has no NaN: a missing number is null.
+json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+}  // namespace
+
+json state_json(const twin::state_record& r) {
+    const auto& e = r.estimate;
+    json channels = json::array();
+    for (const auto& c : r.channels) {
+        json health = {{"status", twin::to_string(c.health.status)}, {"since", c.health.since}};
+        health["reason"] = c.health.reason == twin::sensor_fault::none ? json(nullptr) : json(twin::to_string(c.health.reason));
+        channels.push_back({{"sensor", c.sensor}, {"level", number_or_null(c.level)}, {"level_std", number_or_null(c.level_std)},
+                            {"slope", number_or_null(c.slope)}, {"slope_std", number_or_null(c.slope_std)},
+                            {"baseline", number_or_null(c.baseline)}, {"health", std::move(health)}});
+    }
+    json contributions = nullptr;
+    if (r.has_contributions) {
+        json top = json::array();
+        for (const auto& f : r.top_features)
+            top.push_back({{"feature", f.feature}, {"value", number_or_null(f.value)}, {"contribution", f.contribution}});
+        json by_sensor = json::array();
+        for (const auto& [sensor, share] : r.by_sensor) by_sensor.push_back({{"sensor", sensor}, {"contribution", share}});
+        contributions = {{"method", "tree_shap"}, {"bias", r.contribution_bias}, {"top_features", std::move(top)}, {"by_sensor", std::move(by_sensor)}};
+    }
+    return {{"cycle", r.cycle},
+            {"life_start", r.life_start},
+            {"estimate",
+             {{"rul", e.estimate.rul}, {"rul_lo", e.estimate.rul_lo}, {"rul_hi", e.estimate.rul_hi}, {"raw", e.estimate.raw},
+              {"widening", e.estimate.widening}, {"risk_rul", e.risk_rul}, {"risk", e.risk}, {"severity", alerting::to_string(e.level)},
+              {"confidence", twin::to_string(e.trust)}, {"confidence_reason", e.trust_reason}, {"novelty", number_or_null(e.novelty)},
+              {"innovation_ratio", e.innovation_ratio}}},
+            {"channels", std::move(channels)},
+            {"contributions", std::move(contributions)}};
+}
+
+json alert_json(const alerting::alert& a, bool with_state) {
     json j = {{"id", a.id},
               {"asset", a.asset},
               {"type", alerting::to_string(a.type)},
@@ -134,6 +169,10 @@ json alert_json(const alerting::alert& a) {
               {"risk_rul", a.risk_rul},
               {"acknowledged", a.ack ? json{{"by", a.ack->by}, {"at_ms", a.ack->at_ms}, {"comment", a.ack->comment}} : json(nullptr)},
               {"provenance", {{"model", a.model}, {"model_hash", a.model_hash}, {"config_hash", a.config_hash}, {"code_version", a.code_version}}}};
+    if (with_state) {
+        json state = a.fired_state ? json::parse(*a.fired_state, nullptr, false) : json(nullptr);
+        j["twin_state"] = state.is_discarded() ? json(nullptr) : std::move(state);
+    }
     return j;
 }
 

@@ -165,8 +165,19 @@ oj schemas() {
          {"acknowledged", nullable(object({{"by", typed("string", "name of the operator token")},
                                            {"at_ms", typed("integer", "ms since the Unix epoch")},
                                            {"comment", typed("string")}}))},
-         {"provenance", schema_ref("Provenance")}},
-        {}, "An alert and its lifecycle; also the data of an `alert` stream event and of turbotwin/v1/alerts/{asset}.");
+         {"provenance", schema_ref("Provenance")},
+         {"twin_state",
+          nullable(open_object(
+              {{"cycle", typed("integer", "the cycle the alert fired at")},
+               {"life_start", typed("integer", "cycle the engine's current life began")},
+               {"estimate", open_object({}, {}, "rul, rul_lo, rul_hi, raw, widening, risk_rul, risk, severity, confidence, "
+                                                "confidence_reason, novelty, innovation_ratio")},
+               {"channels", array_of(open_object({}, {}, "sensor, level, level_std, slope, slope_std, baseline, health {status, reason, since}"))},
+               {"contributions", nullable(open_object({}, {}, "method (tree_shap), bias, top_features [{feature, value, contribution}], "
+                                                              "by_sensor [{sensor, contribution}]; cycles of RUL"))}},
+              {}, "GET /api/v1/alerts/{id} only: the twin the moment the alert fired (`turbotwin explain` reproduces it); null "
+                  "for alerts stored before it was kept"))}},
+        {"twin_state"}, "An alert and its lifecycle; also the data of an `alert` stream event and of turbotwin/v1/alerts/{asset}.");
     s["AlertPage"] = object({{"items", array_of(schema_ref("Alert"))},
                              {"next_cursor", nullable(typed("string", "pass back as cursor for the next page; null on the last"))}});
     s["Fleet"] = object(

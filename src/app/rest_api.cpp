@@ -232,7 +232,7 @@ http::response rest_api::alert(const std::string& id) const {
     if (!asset_of_alert(id)) return http::json_error(400, "bad_request", alert_id_error);
     const auto a = view_.alert(id);
     if (!a) return http::json_error(404, "not_found", "no alert " + id);
-    return json_ok(alert_json(*a));
+    return json_ok(alert_json(*a, /*with_state=*/true));
 }
 
 http::response rest_api::acknowledge(const http::request& req, const std::string& alert_id) const {

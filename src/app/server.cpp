@@ -174,6 +174,8 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
         auto d = durable_state::open(cfg.data_dir, cfg.durability, rt.twin);
         if (!d) return {d.error(), d.detail()};
         durable = std::move(*d);
+        // After the folder lock: one server writes the archive at a time.
+        if (auto kept = archive_inputs(rt, cfg.data_dir); !kept) return {kept.error(), kept.detail()};
     } else {
         spdlog::warn("durability is off: the fleet's state lives in memory only and a crash loses it");
     }

@@ -15,6 +15,7 @@ void register_train(CLI::App& app);
 void register_evaluate(CLI::App& app);
 void register_simulate(CLI::App& app);
 void register_loadgen(CLI::App& app);
+void register_explain(CLI::App& app);
 
 /// The default config file: $TURBOTWIN_CONFIG, ./config/turbotwin.json, or the source tree's.
 std::string default_config_path();

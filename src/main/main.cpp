@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     register_evaluate(app);
     register_simulate(app);
     register_loadgen(app);
+    register_explain(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

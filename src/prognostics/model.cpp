@@ -6,6 +6,8 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <new>
+#include <vector>
 #include <Eigen/Dense>
 #include <nlohmann/json.hpp>
 
@@ -114,6 +116,188 @@ double tree_ensemble::predict(std::span<const float> features) const noexcept {
         sum += t.value[node];
     }
     return sum;
+}
+
+namespace {
+
+// TreeSHAP (Lundberg, Erion & Lee 2018, Algorithm 2), following XGBoost's RegTree::TreeShap
+// (src/tree/tree_model.cc) without its interaction conditioning, in double rather than float.
+// The path holds the distinct features split on from the root to the current node; for each,
+// the fraction of training cover that passes its splits (zero_fraction: the feature is not
+// known) and whether x passes them (one_fraction, 0 or 1). `weight` is the permutation weight
+// of the subsets of path features of each size (element i: subsets of size i).
+struct shap_path_element {
+    std::int32_t feature = -1;  ///< -1: the root's placeholder
+    double zero_fraction = 0.0;
+    double one_fraction = 0.0;
+    double weight = 0.0;
+};
+
+// EXTEND: appends a feature to the path of length depth (elements 0..depth-1 in use).
+void extend_path(shap_path_element* path, std::size_t depth, double zero_fraction, double one_fraction,
+                 std::int32_t feature) noexcept {
+    path[depth] = {feature, zero_fraction, one_fraction, depth == 0 ? 1.0 : 0.0};
+    const auto n = double(depth + 1);
+    for (std::size_t i = depth; i-- > 0;) {
+        path[i + 1].weight += one_fraction * path[i].weight * double(i + 1) / n;
+        path[i].weight = zero_fraction * path[i].weight * double(depth - i) / n;
+    }
+}
+
+// UNWIND: removes element `index` from the path (elements 0..depth in use), undoing EXTEND.
+void unwind_path(shap_path_element* path, std::size_t depth, std::size_t index) noexcept {
+    const double one_fraction = path[index].one_fraction, zero_fraction = path[index].zero_fraction;
+    const auto n = double(depth + 1);
+    double next_one_portion = path[depth].weight;
+    for (std::size_t i = depth; i-- > 0;) {
+        if (one_fraction != 0) {
+            const double kept = path[i].weight;
+            path[i].weight = next_one_portion * n / (double(i + 1) * one_fraction);
+            next_one_portion = kept - path[i].weight * zero_fraction * double(depth - i) / n;
+        } else {
+            path[i].weight = path[i].weight * n / (zero_fraction * double(depth - i));
+        }
+    }
+    for (std::size_t i = index; i < depth; ++i) {
+        path[i].feature = path[i + 1].feature;
+        path[i].zero_fraction = path[i + 1].zero_fraction;
+        path[i].one_fraction = path[i + 1].one_fraction;
+    }
+}
+
+// The total permutation weight the path would have with element `index` unwound, without
+// changing the path (the weight of that feature's marginal contribution at a leaf).
+double unwound_path_sum(const shap_path_element* path, std::size_t depth, std::size_t index) noexcept {
+    const double one_fraction = path[index].one_fraction, zero_fraction = path[index].zero_fraction;
+    const auto n = double(depth + 1);
+    double next_one_portion = path[depth].weight, total = 0.0;
+    for (std::size_t i = depth; i-- > 0;) {
+        if (one_fraction != 0) {
+            const double w = next_one_portion * n / (double(i + 1) * one_fraction);
+            total += w;
+            next_one_portion = path[i].weight - w * zero_fraction * double(depth - i) / n;
+        } else if (zero_fraction != 0) {
+            total += path[i].weight / zero_fraction / (double(depth - i) / n);
+        }  // both zero: the element carries no weight (such subtrees are not entered)
+    }
+    return total;
+}
+
+// Whether TreeSHAP can run on the subtree under `node` (covers present and positive at
+// splits, indices in range, no cycles), with its depth in edges and its cover-weighted mean
+// leaf value (the expected value of the subtree's output over the training rows).
+bool summarise_subtree(const regression_tree& t, std::size_t node, std::size_t feature_count, std::size_t level,
+                       std::size_t& depth, double& mean) noexcept {
+    const std::size_t n = t.left.size();
+    if (level >= n) return false;  // deeper than the node count: a cycle
+    if (t.left[node] < 0) {
+        depth = 0;
+        mean = t.value[node];
+        return true;
+    }
+    const auto l = std::size_t(t.left[node]), r = std::size_t(t.right[node]);
+    if (t.left[node] >= std::int32_t(n) || t.right[node] < 0 || t.right[node] >= std::int32_t(n) || t.feature[node] < 0 ||
+        std::size_t(t.feature[node]) >= feature_count || !(t.cover[node] > 0) || !(t.cover[l] >= 0) || !(t.cover[r] >= 0))
+        return false;
+    std::size_t depth_l = 0, depth_r = 0;
+    double mean_l = 0, mean_r = 0;
+    if (!summarise_subtree(t, l, feature_count, level + 1, depth_l, mean_l) ||
+        !summarise_subtree(t, r, feature_count, level + 1, depth_r, mean_r))
+        return false;
+    depth = 1 + std::max(depth_l, depth_r);
+    // XGBoost's RegTree::FillNodeMeanValue: weighted by the children's covers over the node's.
+    mean = (mean_l * t.cover[l] + mean_r * t.cover[r]) / t.cover[node];
+    return true;
+}
+
+struct tree_shap {
+    const regression_tree& tree;
+    std::span<const float> x;
+    std::span<double> phi;
+
+    // Visits `node` with the parent's path (elements 0..depth-1 in use at parent_path), first
+    // extending it by the split that led here. Each frame's path starts past its parent's, so
+    // the scratch holds (D+2)(D+3)/2 elements for a tree of depth D.
+    void visit(std::size_t node, std::size_t depth, shap_path_element* parent_path, double zero_fraction,
+               double one_fraction, std::int32_t parent_feature) const noexcept {
+        shap_path_element* path = parent_path + depth + 1;
+        std::copy(parent_path, parent_path + depth + 1, path);
+        extend_path(path, depth, zero_fraction, one_fraction, parent_feature);
+        if (tree.left[node] < 0) {
+            const double leaf = tree.value[node];
+            for (std::size_t i = 1; i <= depth; ++i) {
+                const double w = unwound_path_sum(path, depth, i);
+                phi[std::size_t(path[i].feature)] += w * (path[i].one_fraction - path[i].zero_fraction) * leaf;
+            }
+            return;
+        }
+        const std::int32_t feature = tree.feature[node];
+        const float f = x[std::size_t(feature)];
+        const bool left = std::isnan(f) ? tree.default_left[node] != 0 : f < tree.value[node];
+        const auto hot = std::size_t(left ? tree.left[node] : tree.right[node]);
+        const auto cold = std::size_t(left ? tree.right[node] : tree.left[node]);
+        const double cover = tree.cover[node];
+        double incoming_zero = 1.0, incoming_one = 1.0;
+        // A feature split on again: undo its earlier extension and fold its fractions into this one.
+        std::size_t seen = 1;
+        while (seen <= depth && path[seen].feature != feature) ++seen;
+        if (seen <= depth) {
+            incoming_zero = path[seen].zero_fraction;
+            incoming_one = path[seen].one_fraction;
+            unwind_path(path, depth, seen);
+            --depth;
+        }
+        const double hot_zero = tree.cover[hot] / cover * incoming_zero, cold_zero = tree.cover[cold] / cover * incoming_zero;
+        // A branch no training row and not x reaches adds nothing (and would divide 0 by 0).
+        if (hot_zero != 0 || incoming_one != 0) visit(hot, depth + 1, path, hot_zero, incoming_one, feature);
+        if (cold_zero != 0) visit(cold, depth + 1, path, cold_zero, 0.0, feature);
+    }
+};
+
+}  // namespace
+
+bool feature_contributions(const tree_ensemble& e, std::span<const float> features, std::span<double> out) noexcept {
+    if (out.size() != features.size() + 1) return false;
+    double bias = e.base_score;
+    std::size_t max_depth = 0;
+    for (const auto& t : e.trees) {
+        const std::size_t n = t.left.size();
+        if (n == 0 || t.cover.size() != n || t.right.size() != n || t.feature.size() != n || t.value.size() != n ||
+            t.default_left.size() != n)
+            return false;
+        std::size_t depth = 0;
+        double mean = 0;
+        if (!summarise_subtree(t, 0, features.size(), 0, depth, mean)) return false;
+        max_depth = std::max(max_depth, depth);
+        bias += mean;
+    }
+    std::vector<shap_path_element> scratch;
+    try {
+        scratch.resize((max_depth + 2) * (max_depth + 3) / 2);
+    } catch (const std::bad_alloc&) {
+        return false;
+    }
+    std::fill(out.begin(), out.end(), 0.0);
+    for (const auto& t : e.trees) {
+        const tree_shap shap{t, features, out.first(features.size())};
+        shap.visit(0, 0, scratch.data(), 1.0, 1.0, -1);
+    }
+    out.back() = bias;
+    return true;
+}
+
+std::vector<feature_contribution> top_contributions(std::span<const double> contributions, std::size_t k) {
+    std::vector<feature_contribution> all;
+    if (contributions.empty()) return all;
+    all.reserve(contributions.size() - 1);
+    for (std::size_t i = 0; i + 1 < contributions.size(); ++i) all.push_back({i, contributions[i]});
+    k = std::min(k, all.size());
+    std::partial_sort(all.begin(), all.begin() + std::ptrdiff_t(k), all.end(), [](const auto& a, const auto& b) {
+        const double ma = std::abs(a.value), mb = std::abs(b.value);
+        return ma != mb ? ma > mb : a.feature < b.feature;
+    });
+    all.resize(k);
+    return all;
 }
 
 std::size_t feature_count(const rul_model& m) noexcept { return 4 + 3 * m.channels.size(); }
@@ -352,9 +536,12 @@ Result<bool> save_model(const rul_model& m, const std::string& path) {
                     {"threshold", m.novelty.threshold}, {"max_widening", m.novelty.max_widening},
                     {"threshold_quantile", m.novelty.threshold_quantile}};
     json trees = json::array();
-    for (const auto& t : m.trees.trees)
-        trees.push_back({{"left", t.left}, {"right", t.right}, {"feature", t.feature}, {"value", t.value},
-                         {"default_left", t.default_left}});
+    for (const auto& t : m.trees.trees) {
+        json tree = {{"left", t.left}, {"right", t.right}, {"feature", t.feature}, {"value", t.value},
+                     {"default_left", t.default_left}};
+        if (!t.cover.empty()) tree["cover"] = t.cover;  // absent in models trained without covers
+        trees.push_back(std::move(tree));
+    }
     j["trees"] = {{"base_score", m.trees.base_score}, {"trees", trees}};
     std::ofstream out(path);
     if (!out) return {errc::io_error, "cannot write " + path};
@@ -431,9 +618,12 @@ Result<rul_model> load_model(const std::string& path) {
             tree.feature = t.at("feature").get<std::vector<std::int32_t>>();
             tree.value = t.at("value").get<std::vector<float>>();
             tree.default_left = t.at("default_left").get<std::vector<std::uint8_t>>();
+            if (t.contains("cover")) tree.cover = t.at("cover").get<std::vector<float>>();
             const auto n = tree.left.size();
             if (n == 0 || tree.right.size() != n || tree.feature.size() != n || tree.value.size() != n || tree.default_left.size() != n)
                 return {errc::parse_error, path + ": malformed tree"};
+            if (!tree.cover.empty() && (tree.cover.size() != n || !std::all_of(tree.cover.begin(), tree.cover.end(), [](float c) { return c >= 0; })))
+                return {errc::parse_error, path + ": tree cover must have one non-negative entry per node"};
             for (std::size_t i = 0; i < n; ++i) {
                 const bool leaf = tree.left[i] < 0;
                 if (!leaf && (tree.left[i] >= std::int32_t(n) || tree.right[i] < 0 || tree.right[i] >= std::int32_t(n) ||

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -12,8 +14,9 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 5;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
-                                   // 5: alert_changes.type, sensor, reason, model, model_hash, config_hash, code_version
+constexpr int schema_version = 6;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
+                                   // 5: alert_changes.type, sensor, reason, model, model_hash, config_hash, code_version;
+                                   // 6: rul_history.reading, alert_changes.twin_state
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -34,6 +37,7 @@ CREATE TABLE IF NOT EXISTS rul_history (
   rul_hi   REAL,
   severity TEXT NOT NULL,
   levels   BLOB,
+  reading  BLOB,
   PRIMARY KEY (asset, cycle)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events (
@@ -70,6 +74,7 @@ CREATE TABLE IF NOT EXISTS alert_changes (
   model_hash    TEXT,
   config_hash   TEXT,
   code_version  TEXT,
+  twin_state    TEXT,
   UNIQUE (alert_id, state)
 );
 )sql";
@@ -127,6 +132,25 @@ rul_row read_rul_row(sqlite3_stmt* s, const std::string& asset) {
         r.levels.resize(static_cast<std::size_t>(sqlite3_column_bytes(s, 5)) / sizeof(float));
         std::memcpy(r.levels.data(), blob, r.levels.size() * sizeof(float));
     }
+    return r;
+}
+
+// A reading as stored: the settings, then the sensors, as doubles bit for bit (NaN included) in
+// host order, so that re-running the history gives the very same numbers.
+using reading_blob = std::array<double, setting_count + sensor_count>;
+
+reading_blob to_blob(const reading& r) {
+    reading_blob b;
+    std::copy(r.settings.begin(), r.settings.end(), b.begin());
+    std::copy(r.sensors.begin(), r.sensors.end(), b.begin() + setting_count);
+    return b;
+}
+
+reading from_blob(std::int64_t cycle, const reading_blob& b) {
+    reading r;
+    r.cycle = cycle;
+    std::copy(b.begin(), b.begin() + setting_count, r.settings.begin());
+    std::copy(b.begin() + setting_count, b.end(), r.sensors.begin());
     return r;
 }
 
@@ -205,7 +229,8 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
                                                              {"rul_history", "levels BLOB"}, {"alert_changes", "type TEXT NOT NULL DEFAULT 'rul'"},
                                                              {"alert_changes", "sensor TEXT"}, {"alert_changes", "reason TEXT"},
                                                              {"alert_changes", "model TEXT"}, {"alert_changes", "model_hash TEXT"},
-                                                             {"alert_changes", "config_hash TEXT"}, {"alert_changes", "code_version TEXT"}};
+                                                             {"alert_changes", "config_hash TEXT"}, {"alert_changes", "code_version TEXT"},
+                                                             {"rul_history", "reading BLOB"}, {"alert_changes", "twin_state TEXT"}};
         std::string sql = "BEGIN IMMEDIATE;";
         for (const auto& [table, column] : added) {
             const std::string name(column, std::strchr(column, ' '));
@@ -235,13 +260,14 @@ Result<bool> database::prepare_all() {
              "INSERT INTO twins(asset, last_cycle, updated_ms, snapshot) VALUES(?1, ?2, ?3, ?4) "
              "ON CONFLICT(asset) DO UPDATE SET last_cycle = excluded.last_cycle, updated_ms = excluded.updated_ms, "
              "snapshot = excluded.snapshot") &&
-        prep(st_->insert_rul, "INSERT OR REPLACE INTO rul_history(asset, cycle, rul, rul_lo, rul_hi, severity, levels) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)") &&
+        prep(st_->insert_rul, "INSERT OR REPLACE INTO rul_history(asset, cycle, rul, rul_lo, rul_hi, severity, levels, reading) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") &&
         // A change already stored (the same alert id entering the same state) is kept as it was,
         // with its published flag: re-applying a journal entry must not make it look new.
         prep(st_->insert_alert,
              "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, "
-             "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason, model, model_hash, config_hash, code_version) "
-             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21) "
+             "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason, model, model_hash, config_hash, code_version, twin_state) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22) "
              "ON CONFLICT(alert_id, state) DO NOTHING") &&
         // The same event re-applied from the journal is stored once.
         prep(st_->insert_event,
@@ -303,53 +329,105 @@ Result<std::size_t> database::load_twins(const std::function<void(twin_row&&)>& 
     return n;
 }
 
+namespace {
+constexpr const char* alert_columns =
+    "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published, "
+    "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason, model, model_hash, config_hash, code_version, twin_state "
+    "FROM alert_changes ";
+
+// One alert change from a statement selecting alert_columns.
+Result<stored_alert> read_alert(sqlite3_stmt* raw, const std::string& path) {
+    stored_alert sa;
+    auto& a = sa.alert;
+    a.id = column_text(raw, 0);
+    a.asset = column_text(raw, 1);
+    const auto state = alerting::parse_alert_state(column_text(raw, 2));
+    const auto level = alerting::parse_severity(column_text(raw, 3));
+    if (!state || !level) return {errc::parse_error, path + ": alert " + a.id + " has a bad state or severity"};
+    a.state = *state;
+    a.level = *level;
+    a.cycle = sqlite3_column_int64(raw, 4);
+    a.raised_cycle = sqlite3_column_int64(raw, 5);
+    if (sqlite3_column_type(raw, 6) != SQLITE_NULL) a.cleared_cycle = sqlite3_column_int64(raw, 6);
+    a.rul = column_double(raw, 7);
+    a.rul_lo = column_double(raw, 8);
+    a.rul_hi = column_double(raw, 9);
+    sa.published = sqlite3_column_int(raw, 10) != 0;
+    a.risk_rul = column_double(raw, 11);
+    if (sqlite3_column_type(raw, 12) != SQLITE_NULL)
+        a.ack = alerting::acknowledgement{column_text(raw, 12), sqlite3_column_int64(raw, 13), column_text(raw, 14)};
+    const auto type = alerting::parse_alert_type(column_text(raw, 15));
+    if (!type) return {errc::parse_error, path + ": alert " + a.id + " has a bad type"};
+    a.type = *type;
+    if (sqlite3_column_type(raw, 16) != SQLITE_NULL) a.sensor = column_text(raw, 16);
+    if (sqlite3_column_type(raw, 17) != SQLITE_NULL) a.reason = column_text(raw, 17);
+    // NULL in rows stored before provenance was recorded: shown as empty strings.
+    a.model = column_text(raw, 18);
+    a.model_hash = column_text(raw, 19);
+    a.config_hash = column_text(raw, 20);
+    a.code_version = column_text(raw, 21);
+    if (sqlite3_column_type(raw, 22) != SQLITE_NULL) a.fired_state = std::make_shared<const std::string>(column_text(raw, 22));
+    return sa;
+}
+}  // namespace
+
 Result<std::size_t> database::load_alert_changes(const std::function<void(stored_alert&&)>& fn) {
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(db_,
-                           "SELECT alert_id, asset, state, severity, cycle, raised_cycle, cleared_cycle, rul, rul_lo, rul_hi, published, "
-                           "risk_rul, ack_by, ack_at_ms, ack_comment, type, sensor, reason, "
-                           "model, model_hash, config_hash, code_version "
-                           "FROM alert_changes ORDER BY seq",
-                           -1, &raw, nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db_, (std::string(alert_columns) + "ORDER BY seq").c_str(), -1, &raw, nullptr) != SQLITE_OK)
         return {errc::io_error, error_text("cannot read alerts")};
     stmt_ptr s(raw);
     std::size_t n = 0;
     int rc = 0;
     while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
-        stored_alert sa;
-        auto& a = sa.alert;
-        a.id = column_text(raw, 0);
-        a.asset = column_text(raw, 1);
-        const auto state = alerting::parse_alert_state(column_text(raw, 2));
-        const auto level = alerting::parse_severity(column_text(raw, 3));
-        if (!state || !level) return {errc::parse_error, path_ + ": alert " + a.id + " has a bad state or severity"};
-        a.state = *state;
-        a.level = *level;
-        a.cycle = sqlite3_column_int64(raw, 4);
-        a.raised_cycle = sqlite3_column_int64(raw, 5);
-        if (sqlite3_column_type(raw, 6) != SQLITE_NULL) a.cleared_cycle = sqlite3_column_int64(raw, 6);
-        a.rul = column_double(raw, 7);
-        a.rul_lo = column_double(raw, 8);
-        a.rul_hi = column_double(raw, 9);
-        sa.published = sqlite3_column_int(raw, 10) != 0;
-        a.risk_rul = column_double(raw, 11);
-        if (sqlite3_column_type(raw, 12) != SQLITE_NULL)
-            a.ack = alerting::acknowledgement{column_text(raw, 12), sqlite3_column_int64(raw, 13), column_text(raw, 14)};
-        const auto type = alerting::parse_alert_type(column_text(raw, 15));
-        if (!type) return {errc::parse_error, path_ + ": alert " + a.id + " has a bad type"};
-        a.type = *type;
-        if (sqlite3_column_type(raw, 16) != SQLITE_NULL) a.sensor = column_text(raw, 16);
-        if (sqlite3_column_type(raw, 17) != SQLITE_NULL) a.reason = column_text(raw, 17);
-        // NULL in rows stored before provenance was recorded: shown as empty strings.
-        a.model = column_text(raw, 18);
-        a.model_hash = column_text(raw, 19);
-        a.config_hash = column_text(raw, 20);
-        a.code_version = column_text(raw, 21);
-        fn(std::move(sa));
+        auto sa = read_alert(raw, path_);
+        if (!sa) return {sa.error(), sa.detail()};
+        fn(std::move(*sa));
         ++n;
     }
     if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read alerts")};
     return n;
+}
+
+Result<std::vector<alerting::alert>> database::alert_changes(const std::string& alert_id) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_, (std::string(alert_columns) + "WHERE alert_id = ?1 ORDER BY seq").c_str(), -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read alert " + alert_id)};
+    stmt_ptr s(raw);
+    bind_text(raw, 1, alert_id);
+    std::vector<alerting::alert> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        auto sa = read_alert(raw, path_);
+        if (!sa) return {sa.error(), sa.detail()};
+        out.push_back(std::move(sa->alert));
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read alert " + alert_id)};
+    return out;
+}
+
+Result<std::vector<reading>> database::readings(const std::string& asset, std::int64_t upto, std::size_t* missing) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT cycle, reading FROM rul_history WHERE asset = ?1 AND cycle <= ?2 ORDER BY cycle", -1, &raw, nullptr) !=
+        SQLITE_OK)
+        return {errc::io_error, error_text("cannot read the readings of " + asset)};
+    stmt_ptr s(raw);
+    bind_text(raw, 1, asset);
+    sqlite3_bind_int64(raw, 2, upto);
+    std::vector<reading> out;
+    if (missing) *missing = 0;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        const void* blob = sqlite3_column_blob(raw, 1);
+        if (!blob || static_cast<std::size_t>(sqlite3_column_bytes(raw, 1)) != sizeof(reading_blob)) {
+            if (missing) ++*missing;
+            continue;
+        }
+        reading_blob values;
+        std::memcpy(values.data(), blob, sizeof values);
+        out.push_back(from_blob(sqlite3_column_int64(raw, 0), values));
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read the readings of " + asset)};
+    return out;
 }
 
 Result<std::vector<rul_row>> database::rul_history(const std::string& asset, std::size_t limit) {
@@ -450,6 +528,11 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             sqlite3_bind_text(s.get(), 6, alerting::to_string(r.level), -1, SQLITE_STATIC);
             // float32 in host order (little-endian on every platform we build for).
             if (!r.levels.empty()) sqlite3_bind_blob64(s.get(), 7, r.levels.data(), r.levels.size() * sizeof(float), SQLITE_STATIC);
+            reading_blob input;
+            if (r.input) {
+                input = to_blob(*r.input);
+                sqlite3_bind_blob64(s.get(), 8, input.data(), sizeof input, SQLITE_STATIC);
+            }
             if (!step_done(s.get())) return fail("cannot store the RUL history of " + r.asset);
         }
         for (const auto& a : cs.alerts) {
@@ -480,6 +563,7 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             bind_text(s.get(), 19, a.model_hash);
             bind_text(s.get(), 20, a.config_hash);
             bind_text(s.get(), 21, a.code_version);
+            if (a.fired_state) bind_text(s.get(), 22, *a.fired_state);
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }

@@ -15,6 +15,24 @@
 
 namespace turbotwin::training {
 
+prognostics::tree_ensemble trees_from_xgboost_json(std::string_view saved_model, double base_score) {
+    const auto j = nlohmann::json::parse(saved_model);
+    prognostics::tree_ensemble ens;
+    ens.base_score = base_score;
+    for (const auto& t : j.at("learner").at("gradient_booster").at("model").at("trees")) {
+        prognostics::regression_tree tree;
+        tree.left = t.at("left_children").get<std::vector<std::int32_t>>();
+        tree.right = t.at("right_children").get<std::vector<std::int32_t>>();
+        tree.feature = t.at("split_indices").get<std::vector<std::int32_t>>();
+        tree.value = t.at("split_conditions").get<std::vector<float>>();
+        tree.default_left = t.at("default_left").get<std::vector<std::uint8_t>>();
+        tree.cover = t.at("sum_hessian").get<std::vector<float>>();  // per-node row count: what TreeSHAP weighs paths by
+        ens.trees.push_back(std::move(tree));
+    }
+    ens.compile();
+    return ens;
+}
+
 namespace {
 
 double remaining_life(const dataset::engine_trajectory& e, std::size_t row) {
@@ -81,20 +99,7 @@ prognostics::tree_ensemble to_ensemble(BoosterHandle h, double base_score) {
     bst_ulong len = 0;
     const char* buf = nullptr;
     check(XGBoosterSaveModelToBuffer(h, R"({"format": "json"})", &len, &buf));
-    const auto j = nlohmann::json::parse(buf, buf + len);
-    prognostics::tree_ensemble ens;
-    ens.base_score = base_score;
-    for (const auto& t : j.at("learner").at("gradient_booster").at("model").at("trees")) {
-        prognostics::regression_tree tree;
-        tree.left = t.at("left_children").get<std::vector<std::int32_t>>();
-        tree.right = t.at("right_children").get<std::vector<std::int32_t>>();
-        tree.feature = t.at("split_indices").get<std::vector<std::int32_t>>();
-        tree.value = t.at("split_conditions").get<std::vector<float>>();
-        tree.default_left = t.at("default_left").get<std::vector<std::uint8_t>>();
-        ens.trees.push_back(std::move(tree));
-    }
-    ens.compile();
-    return ens;
+    return trees_from_xgboost_json(std::string_view(buf, len), base_score);
 }
 
 prognostics::tree_ensemble fit_trees(const feature_table& table, const std::vector<std::size_t>& rows, const train_options& o) {

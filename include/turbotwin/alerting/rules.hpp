@@ -68,6 +68,9 @@ struct alert {
     std::optional<acknowledgement> ack;  ///< kept when the alert clears
     /// What produced this change (twin/asset_twin.hpp `provenance`): stamped by the server.
     std::string model, model_hash, config_hash, code_version;
+    /// The twin's state when the alert was raised (JSON, twin/state_record.hpp), kept through the
+    /// alert's later changes; shared because the read model copies alerts when it lists them.
+    std::shared_ptr<const std::string> fired_state;
 };
 
 /// Per-asset alert state: at most one active RUL alert, whose severity is the asset's.

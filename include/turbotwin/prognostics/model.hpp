@@ -27,6 +27,10 @@ struct regression_tree {
     std::vector<std::int32_t> feature;      ///< split feature index
     std::vector<float> value;               ///< split threshold, or leaf value at leaves
     std::vector<std::uint8_t> default_left; ///< direction for a missing (NaN) feature
+    /// Training cover per node: the sum of hessians of the rows that reached it (XGBoost's
+    /// `sum_hessian`; the row count for squared error). Only feature_contributions reads it;
+    /// empty in models trained before it was exported.
+    std::vector<float> cover;
 };
 
 struct tree_ensemble {
@@ -52,6 +56,26 @@ private:
     std::vector<float> split_value_;            ///< thresholds, same layout
     std::vector<float> leaf_;                   ///< per tree 2^depth leaf values
 };
+
+/// Per-feature contributions to `e.predict(features)`: exact path-dependent TreeSHAP
+/// (Lundberg, Erion & Lee 2018, "Consistent individualized feature attribution for tree
+/// ensembles", Algorithm 2) over the trees weighted by their training covers, laid out as
+/// XGBoost's `pred_contribs`. `out` (size features.size() + 1) gets each feature's SHAP value
+/// and, last, the bias: base_score plus each tree's cover-weighted mean leaf value. The entries
+/// sum to predict(features) up to rounding. A missing (NaN) feature follows default_left, as in
+/// predict. False, with `out` untouched, when a tree has no covers (a model trained before they
+/// were exported), a split node's cover is not positive, a split feature is out of range, or
+/// `out` has the wrong size. Allocates one scratch buffer sized by the deepest tree.
+bool feature_contributions(const tree_ensemble& e, std::span<const float> features, std::span<double> out) noexcept;
+
+struct feature_contribution {
+    std::size_t feature = 0;  ///< index into the feature layout (feature_names)
+    double value = 0.0;       ///< SHAP value, RUL cycles
+};
+
+/// The `k` largest contributions by magnitude, largest first (ties by feature index), from
+/// feature_contributions' output (its last entry, the bias, is not a feature and is skipped).
+std::vector<feature_contribution> top_contributions(std::span<const double> contributions, std::size_t k);
 
 /// Split-conformal offsets by bin of the raw prediction: the interval is
 /// [p + lo_offset, p + hi_offset] with offsets the 5% and 95% quantiles of held-out residuals

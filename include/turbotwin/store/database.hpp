@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "turbotwin/alerting/rules.hpp"
+#include "turbotwin/core/reading.hpp"
 #include "turbotwin/core/result.hpp"
 
 struct sqlite3;
@@ -34,6 +35,10 @@ struct rul_row {
     double rul = 0, rul_lo = 0, rul_hi = 0;
     alerting::severity level = alerting::severity::normal;
     std::vector<float> levels;  ///< filtered sensor levels, in the model's channel order (may be empty)
+    /// The reading as the twin applied it (decoded; NaN where absent or implausible), so that the
+    /// engine's history can be re-run (`turbotwin explain`, shadow models). Unset in rows from
+    /// before schema 6, and not read back by the history queries.
+    std::optional<reading> input;
 };
 
 /// An engine event an operator recorded: ground truth for later learning.
@@ -102,6 +107,11 @@ public:
     Result<std::vector<event_row>> events();
     /// An asset's RUL rows with from <= cycle <= to, oldest first, with their sensor levels.
     Result<std::vector<rul_row>> rul_range(const std::string& asset, std::int64_t from, std::int64_t to);
+    /// The readings an asset's twin applied with cycle <= `upto`, oldest first (rows stored
+    /// before schema 6 have none and are left out: `missing` counts them when given).
+    Result<std::vector<reading>> readings(const std::string& asset, std::int64_t upto, std::size_t* missing = nullptr);
+    /// Every alert change of one alert, oldest first (empty: no such alert).
+    Result<std::vector<alerting::alert>> alert_changes(const std::string& alert_id);
 
     /// One transaction: the change sets in order, the published marks, and the new checkpoint.
     /// A mark whose alert change is not (yet) stored is returned in `unmatched`.

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "turbotwin/core/result.hpp"
@@ -35,6 +36,10 @@ std::vector<prognostics::sensor_channel> select_channels(const std::vector<datas
 /// Maximum-likelihood noise and prior of one channel's trend filter (innovation likelihood
 /// summed over all engines, coordinate search on a log scale).
 estimation::trend_filter_params fit_filter(const std::vector<dataset::engine_trajectory>& engines, std::size_t sensor);
+
+/// XGBoost's saved model (XGBoosterSaveModelToBuffer, format "json") as native trees, with each
+/// node's training cover (sum_hessian) for feature_contributions; `base_score` as XGBoost stored it.
+prognostics::tree_ensemble trees_from_xgboost_json(std::string_view saved_model, double base_score);
 
 /// The whole fit. Deterministic for the same input and options.
 Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_trajectory>& engines, const train_options& o,

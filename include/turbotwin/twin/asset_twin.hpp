@@ -138,6 +138,9 @@ public:
     std::size_t channel_count() const noexcept { return block_.size(); }
     /// The filters, in the model's channel order.
     std::span<const estimation::trend_state> filters() const noexcept { return block_.filters(); }
+    /// Each channel's baseline (its level frozen after the model's baseline_cycles; NaN before).
+    std::span<const double> baselines() const noexcept { return block_.baselines(); }
+    const prognostics::rul_model& model() const noexcept { return *config_->model; }
     /// Filtered level of channel i (the model's channel order); no allocation.
     double channel_level(std::size_t i) const noexcept { return block_.filters()[i].level(); }
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.

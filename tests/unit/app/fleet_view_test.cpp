@@ -187,3 +187,30 @@ TEST(fleet_view, ReadersSeeWholeSummariesWhileOwnersReplaceThem) {
 
 }  // namespace
 }  // namespace turbotwin::app
+
+namespace turbotwin::app {
+namespace {
+
+TEST(fleet_view_alerts, an_alert_keeps_the_state_it_fired_with_through_later_changes) {
+    fleet_view v;
+    alerting::alert a;
+    a.id = "A-1";
+    a.asset = "A";
+    a.fired_state = std::make_shared<const std::string>(R"({"cycle":3})");
+    v.record_alert(a);
+    alerting::alert acked = a;
+    acked.fired_state.reset();  // the twin's copy of an alert never carries it
+    acked.state = alerting::alert_state::acknowledged;
+    v.record_alert(acked);
+    alerting::alert cleared = acked;
+    cleared.state = alerting::alert_state::cleared;
+    cleared.cleared_cycle = 9;
+    v.record_alert(cleared);
+    const auto got = v.alert("A-1");
+    ASSERT_TRUE(got && got->fired_state);
+    EXPECT_EQ(got->state, alerting::alert_state::cleared);
+    EXPECT_EQ(*got->fired_state, R"({"cycle":3})");
+}
+
+}  // namespace
+}  // namespace turbotwin::app

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <string>
 
+#include "temp_dir.hpp"
+
 namespace turbotwin::codec {
 namespace {
 
@@ -15,26 +17,8 @@ namespace fs = std::filesystem;
 
 const std::string source_dir = TURBOTWIN_SOURCE_DIR;
 
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() / ("turbotwin-config-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path_ / "etc");
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-    std::string write(const std::string& name, const std::string& contents) const {
-        const fs::path p = path_ / name;
-        std::ofstream(p, std::ios::binary) << contents;
-        return p.string();
-    }
-
-private:
-    fs::path path_;
+struct temp_dir : testing_support::temp_dir {
+    temp_dir() : testing_support::temp_dir("turbotwin-config-test") {}
 };
 
 // ---------------------------------------------------------------- load_config

@@ -15,6 +15,8 @@
 
 #include "turbotwin/core/reading.hpp"
 
+#include "temp_dir.hpp"
+
 namespace turbotwin::prognostics {
 namespace {
 
@@ -30,21 +32,8 @@ bool same_bits(const T& a, const T& b) {
     return std::memcmp(&a, &b, sizeof a) == 0;
 }
 
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() / ("turbotwin-model-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
+struct temp_dir : testing_support::temp_dir {
+    temp_dir() : testing_support::temp_dir("turbotwin-model-test") {}
 };
 
 // ---------------------------------------------------------------- tree_ensemble::predict
@@ -574,7 +563,7 @@ TEST(model_io, NotJsonIsAParseError) {
 
 // ---------------------------------------------------------------- the committed model
 
-// The 385 kB model is parsed once for the suite (it dominates the run time in Debug builds).
+// The 470 kB model is parsed once for the suite (it dominates the run time in Debug builds).
 class committed_model : public ::testing::Test {
 protected:
     static void SetUpTestSuite() { loaded_ = new Result<rul_model>(load_model(committed_model_path)); }

@@ -16,6 +16,8 @@
 #include "turbotwin/dataset/cmapss.hpp"
 #include "turbotwin/mqtt/client.hpp"
 
+#include "temp_dir.hpp"
+
 namespace turbotwin::replay {
 namespace {
 
@@ -40,21 +42,8 @@ reading make_reading(std::int64_t cycle, std::mt19937_64& rng) {
 
 bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-class temp_dir {
-public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        path_ = fs::temp_directory_path() / ("turbotwin-replay-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        fs::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    fs::path path_;
+struct temp_dir : testing_support::temp_dir {
+    temp_dir() : testing_support::temp_dir("turbotwin-replay-test") {}
 };
 
 // Writes rows with write_cmapss_row, then decorates: trailing spaces on every other line, a

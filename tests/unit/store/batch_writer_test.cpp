@@ -16,12 +16,12 @@ using namespace std::chrono_literals;
 change_set one_twin(const std::string& asset, std::int64_t cycle) {
     change_set cs;
     cs.twins.push_back({asset, cycle, "snap" + std::to_string(cycle), cycle});
-    cs.ruls.push_back({asset, cycle, double(200 - cycle), 0, 0, alerting::severity::normal, {}});
+    cs.ruls.push_back({asset, cycle, double(200 - cycle), 0, 0, alerting::severity::normal, {}, std::nullopt});
     return cs;
 }
 
 TEST(batch_writer, flush_commits_everything_submitted_with_the_watermark_read_first) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     std::atomic<std::uint64_t> watermark{0};
@@ -42,7 +42,7 @@ TEST(batch_writer, flush_commits_everything_submitted_with_the_watermark_read_fi
 }
 
 TEST(batch_writer, commits_on_its_own_every_interval) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     writer_options o;
@@ -56,7 +56,7 @@ TEST(batch_writer, commits_on_its_own_every_interval) {
 }
 
 TEST(batch_writer, the_checkpoint_never_moves_back) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     std::atomic<std::uint64_t> watermark{100};
@@ -68,7 +68,7 @@ TEST(batch_writer, the_checkpoint_never_moves_back) {
 }
 
 TEST(batch_writer, stop_flushes_what_is_pending) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     {
@@ -83,7 +83,7 @@ TEST(batch_writer, stop_flushes_what_is_pending) {
 }
 
 TEST(batch_writer, many_submitters_lose_nothing_under_backpressure) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     writer_options o;
@@ -102,7 +102,7 @@ TEST(batch_writer, many_submitters_lose_nothing_under_backpressure) {
 }
 
 TEST(batch_writer, a_published_mark_may_arrive_before_its_alert_change) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     writer_options o;
@@ -123,7 +123,7 @@ TEST(batch_writer, a_published_mark_may_arrive_before_its_alert_change) {
 }
 
 TEST(dir_lock, a_second_holder_is_refused_until_the_first_lets_go) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto first = dir_lock::acquire(dir.path().string());
     ASSERT_TRUE(first.ok()) << first.message();
     auto second = dir_lock::acquire(dir.path().string());

@@ -56,7 +56,7 @@ std::vector<stored_alert> load_alerts(database& db) {
 }
 
 TEST(database, a_new_file_is_in_wal_mode_with_checkpoint_zero) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok()) << db.message();
     auto cp = (*db)->checkpoint();
@@ -69,17 +69,17 @@ TEST(database, a_new_file_is_in_wal_mode_with_checkpoint_zero) {
 }
 
 TEST(database, commit_stores_snapshots_history_alerts_and_checkpoint_together) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     std::string blob("\x00\x01\xff snapshot \x00", 14);
     {
         auto db = database::open(dir.file("t.db"), sync_mode::normal);
         ASSERT_TRUE(db.ok());
         change_set a, b;
         a.twins.push_back(twin("ENG-001", 1, "old"));
-        a.ruls.push_back({"ENG-001", 1, 120.5, 100.25, 140.75, alerting::severity::normal, {}});
+        a.ruls.push_back({"ENG-001", 1, 120.5, 100.25, 140.75, alerting::severity::normal, {}, std::nullopt});
         b.twins.push_back(twin("ENG-001", 2, blob));
         b.twins.push_back(twin("ENG-002", 7, "two"));
-        b.ruls.push_back({"ENG-001", 2, 119.5, 99.25, 139.75, alerting::severity::warning, {}});
+        b.ruls.push_back({"ENG-001", 2, 119.5, 99.25, 139.75, alerting::severity::warning, {}, std::nullopt});
         auto w = raised("ENG-001", 1, 2, alerting::severity::warning);
         b.alerts.push_back(w);
         b.alerts.push_back(cleared(w, 2));
@@ -117,12 +117,12 @@ TEST(database, commit_stores_snapshots_history_alerts_and_checkpoint_together) {
 }
 
 TEST(database, doubles_round_trip_bit_for_bit_and_nan_stays_nan) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     change_set cs;
     const double tricky = 0.1 + 0.2;
-    cs.ruls.push_back({"E", 1, tricky, std::nextafter(1.0, 2.0), std::numeric_limits<double>::quiet_NaN(), alerting::severity::critical, {}});
+    cs.ruls.push_back({"E", 1, tricky, std::nextafter(1.0, 2.0), std::numeric_limits<double>::quiet_NaN(), alerting::severity::critical, {}, std::nullopt});
     ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
     auto hist = (*db)->rul_history("E", 1);
     ASSERT_TRUE(hist.ok());
@@ -133,7 +133,7 @@ TEST(database, doubles_round_trip_bit_for_bit_and_nan_stays_nan) {
 }
 
 TEST(database, the_same_alert_change_twice_is_stored_once_and_keeps_its_published_flag) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::full);
     ASSERT_TRUE(db.ok());
     change_set cs;
@@ -150,18 +150,71 @@ TEST(database, the_same_alert_change_twice_is_stored_once_and_keeps_its_publishe
     EXPECT_TRUE(alerts[0].published);
 }
 
-TEST(database, rul_history_is_idempotent_per_asset_and_cycle) {
-    test::temp_dir dir;
+TEST(database, readings_come_back_bit_for_bit_in_cycle_order_and_rows_without_one_are_counted) {
+    testing_support::temp_dir dir;
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    reading r;
+    r.cycle = 7;
+    r.settings = {0.0023, -0.0001, 100.0};
+    r.sensors[3] = 0.1 + 0.2;  // the rest stay NaN: absent probes must stay absent
+    r.sensors[20] = std::nextafter(23.4, 0.0);
+    change_set cs;
+    cs.ruls.push_back({"E", 7, 10, 5, 15, alerting::severity::normal, {}, r});
+    cs.ruls.push_back({"E", 3, 12, 6, 18, alerting::severity::normal, {}, std::nullopt});  // as stored before schema 6
+    reading later = r;
+    later.cycle = 9;
+    cs.ruls.push_back({"E", 9, 9, 4, 14, alerting::severity::normal, {}, later});
+    cs.ruls.push_back({"F", 1, 9, 4, 14, alerting::severity::normal, {}, later});
+    ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    std::size_t missing = 0;
+    auto got = (*db)->readings("E", 8, &missing);
+    ASSERT_TRUE(got.ok());
+    ASSERT_EQ(got->size(), 1u);  // cycle 9 is after `upto`, cycle 3 has no reading
+    EXPECT_EQ(missing, 1u);
+    const auto& back = (*got)[0];
+    EXPECT_EQ(back.cycle, 7);
+    EXPECT_EQ(std::memcmp(back.settings.data(), r.settings.data(), sizeof r.settings), 0);
+    EXPECT_EQ(std::memcmp(back.sensors.data(), r.sensors.data(), sizeof r.sensors), 0);
+    EXPECT_TRUE(std::isnan(back.sensors[0]));
+    EXPECT_EQ((*db)->readings("E", 100)->size(), 2u);
+}
+
+TEST(database, an_alert_keeps_the_twin_state_it_fired_with) {
+    testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok());
     change_set cs;
-    cs.ruls.push_back({"E", 5, 10, 5, 15, alerting::severity::critical, {}});
+    auto a = raised("E", 1, 10, alerting::severity::critical);
+    a.fired_state = std::make_shared<const std::string>(R"({"cycle":10,"estimate":{"rul":12.5}})");
+    cs.alerts.push_back(a);
+    auto cleared = a;
+    cleared.fired_state.reset();
+    cleared.state = alerting::alert_state::cleared;
+    cleared.cleared_cycle = 30;
+    cs.alerts.push_back(cleared);
+    ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    auto changes = (*db)->alert_changes(a.id);
+    ASSERT_TRUE(changes.ok());
+    ASSERT_EQ(changes->size(), 2u);
+    ASSERT_TRUE((*changes)[0].fired_state);
+    EXPECT_EQ(*(*changes)[0].fired_state, *a.fired_state);
+    EXPECT_FALSE((*changes)[1].fired_state);
+    EXPECT_TRUE((*db)->alert_changes("E-404")->empty());
+}
+
+TEST(database, rul_history_is_idempotent_per_asset_and_cycle) {
+    testing_support::temp_dir dir;
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    change_set cs;
+    cs.ruls.push_back({"E", 5, 10, 5, 15, alerting::severity::critical, {}, std::nullopt});
     ASSERT_TRUE((*db)->commit({cs, cs}, 1, {}).ok());
     EXPECT_EQ((*db)->rul_history("E", 100)->size(), 1u);
 }
 
 TEST(database, a_schema_1_file_is_migrated_and_keeps_its_rows) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         // A file as the first version wrote it: no risk_rul column.
         sqlite3* raw = nullptr;
@@ -190,7 +243,7 @@ TEST(database, a_schema_1_file_is_migrated_and_keeps_its_rows) {
 }
 
 TEST(database, meta_values_persist) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         auto db = database::open(dir.file("t.db"), sync_mode::normal);
         ASSERT_TRUE(db.ok());
@@ -203,7 +256,7 @@ TEST(database, meta_values_persist) {
 }
 
 TEST(database, a_file_that_is_not_a_database_is_an_error_not_a_crash) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         std::ofstream out(dir.file("t.db"));
         out << "this is not an SQLite file, but it is long enough to look like a header of one......";
@@ -214,7 +267,7 @@ TEST(database, a_file_that_is_not_a_database_is_an_error_not_a_crash) {
 }
 
 TEST(database, an_acknowledgement_is_stored_as_its_own_change_with_who_when_and_why) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto a = raised("E", 1, 10, alerting::severity::critical);
     auto acked = a;
     acked.state = alerting::alert_state::acknowledged;
@@ -241,7 +294,7 @@ TEST(database, an_acknowledgement_is_stored_as_its_own_change_with_who_when_and_
 }
 
 TEST(database, a_schema_2_file_is_migrated_and_keeps_its_alerts) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         // The alert_changes table as schema 2 wrote it (no acknowledgement columns).
         sqlite3* raw = nullptr;

@@ -40,7 +40,7 @@ TEST(crc32, matches_the_zlib_check_value) {
 }
 
 TEST(journal, appends_and_reads_back_in_order_with_increasing_sequence_numbers) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto j = journal::open(dir.file("j"), {});
     ASSERT_TRUE(j.ok()) << j.message();
     for (int i = 1; i <= 100; ++i) {
@@ -60,7 +60,7 @@ TEST(journal, appends_and_reads_back_in_order_with_increasing_sequence_numbers) 
 }
 
 TEST(journal, binary_and_empty_payloads_survive_bit_for_bit) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     std::string binary;
     for (int i = 0; i < 1024; ++i) binary += static_cast<char>(i % 256);
     {
@@ -79,7 +79,7 @@ TEST(journal, binary_and_empty_payloads_survive_bit_for_bit) {
 }
 
 TEST(journal, reopening_continues_the_sequence) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         auto j = journal::open(dir.file("j"), {});
         ASSERT_TRUE(j.ok());
@@ -93,14 +93,14 @@ TEST(journal, reopening_continues_the_sequence) {
 }
 
 TEST(journal, starts_after_the_checkpoint_even_when_the_files_are_gone) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     auto j = journal::open(dir.file("j"), {}, 1001);
     ASSERT_TRUE(j.ok());
     EXPECT_EQ((*j)->append("t", "p").seq, 1001u);
 }
 
 TEST(journal, a_torn_last_record_is_ignored_and_cut_off) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         auto j = journal::open(dir.file("j"), {});
         ASSERT_TRUE(j.ok());
@@ -145,7 +145,7 @@ TEST(journal, a_torn_last_record_is_ignored_and_cut_off) {
 }
 
 TEST(journal, a_corrupted_record_ends_the_segment) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     {
         auto j = journal::open(dir.file("j"), {});
         ASSERT_TRUE(j.ok());
@@ -167,7 +167,7 @@ TEST(journal, a_corrupted_record_ends_the_segment) {
 }
 
 TEST(journal, rotates_segments_and_release_deletes_only_covered_ones) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     journal_options o;
     o.segment_bytes = 4096;  // about 40 records per segment
     auto j = journal::open(dir.file("j"), o);
@@ -205,7 +205,7 @@ TEST(journal, rotates_segments_and_release_deletes_only_covered_ones) {
 }
 
 TEST(journal, empty_segments_from_restarts_do_not_pile_up) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     for (int i = 0; i < 5; ++i) {
         auto j = journal::open(dir.file("j"), {});
         ASSERT_TRUE(j.ok());
@@ -214,7 +214,7 @@ TEST(journal, empty_segments_from_restarts_do_not_pile_up) {
 }
 
 TEST(journal, fsync_mode_writes_the_same_records) {
-    test::temp_dir dir;
+    testing_support::temp_dir dir;
     journal_options o;
     o.fsync = true;
     auto j = journal::open(dir.file("j"), o);

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "shipped_model.hpp"
+#include "turbotwin/twin/state_record.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -324,6 +326,42 @@ TEST_F(asset_twin_test, NumericalFaultIsRecordedAndNoChannelAdvances) {
     ASSERT_TRUE(t.fault());
     EXPECT_NE(t.fault()->find(broken->channels[5].name), std::string::npos) << *t.fault();
     expect_same(before, take(t));
+}
+
+TEST_F(asset_twin_test, the_state_record_holds_the_filters_and_contributions_that_sum_to_the_prediction) {
+    asset_twin t("E", config_);
+    reading_source src(5);
+    for (std::int64_t c = 1; c <= 150; ++c) ASSERT_TRUE(t.process(src.at(c)).ok());
+    const auto r = record_state(t);
+    EXPECT_EQ(r.cycle, 150);
+    ASSERT_EQ(r.channels.size(), t.channels().size());
+    for (std::size_t i = 0; i < r.channels.size(); ++i) {
+        EXPECT_TRUE(same_bits(r.channels[i].level, t.channels()[i].level));
+        EXPECT_TRUE(same_bits(r.channels[i].slope_std, t.channels()[i].slope_std));
+        EXPECT_TRUE(same_bits(r.channels[i].baseline, t.baselines()[i]));
+    }
+    EXPECT_TRUE(same_bits(r.estimate.estimate.raw, t.last_update()->estimate.raw));
+    ASSERT_TRUE(r.has_contributions) << "the shipped model carries its training covers";
+    ASSERT_EQ(r.top_features.size(), 8u);
+    for (std::size_t k = 1; k < r.top_features.size(); ++k)
+        EXPECT_GE(std::abs(r.top_features[k - 1].contribution), std::abs(r.top_features[k].contribution));
+    // The whole attribution: bias + every feature's share is the trees' output.
+    const auto features = t.features();
+    std::vector<double> shares(features.size() + 1);
+    ASSERT_TRUE(prognostics::feature_contributions(model().trees, features, shares));
+    EXPECT_EQ(shares.back(), r.contribution_bias);
+    double engine_wide = 0, sensors = 0;
+    for (std::size_t f = 0; f < 4; ++f) engine_wide += shares[f];
+    for (const auto& [name, share] : r.by_sensor) sensors += share;
+    EXPECT_EQ(r.by_sensor.size(), model().channels.size());
+    EXPECT_NEAR(r.contribution_bias + engine_wide + sensors, t.last_update()->estimate.raw, 1e-3);
+    const auto names = prognostics::feature_names(model());
+    for (const auto& f : r.top_features) {
+        const auto at = std::size_t(std::find(names.begin(), names.end(), f.feature) - names.begin());
+        ASSERT_LT(at, names.size()) << f.feature;
+        EXPECT_TRUE(same_bits(f.value, features[at]));
+        EXPECT_EQ(f.contribution, shares[at]);
+    }
 }
 
 }  // namespace
