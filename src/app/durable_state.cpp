@@ -6,6 +6,8 @@
 
 #include <filesystem>
 
+#include "turbotwin/app/history_rerun.hpp"
+#include "turbotwin/app/runtime.hpp"
 #include "turbotwin/codec/telemetry.hpp"
 
 namespace turbotwin::app {
@@ -68,11 +70,22 @@ Result<restore_report> durable_state::restore(fleet& engines, fleet_view& view) 
         if (!outcome) return;
         auto tw = twin::asset_twin::restore(row.snapshot, twin_config_);
         if (!tw) {
-            outcome = Result<bool>{tw.error(), "cannot restore " + row.asset + " from " + db_->path() + ": " + tw.detail() +
-                                                  " (written by another version or model? use another --data-dir to start afresh)"};
-            return;
+            // A snapshot another model wrote (a server stopped in the middle of a promotion): the
+            // engine's stored readings give its twin under this model.
+            std::size_t missing = 0;
+            auto rebuilt = rebuild_twin(*db_, row.asset, row.last_cycle, twin_config_, &missing);
+            if (!rebuilt || missing > 0 || rebuilt->first.last_cycle() != row.last_cycle) {
+                outcome = Result<bool>{tw.error(), "cannot restore " + row.asset + " from " + db_->path() + ": " + tw.detail() +
+                                                      " (written by another version or model? use another --data-dir to start afresh)"};
+                return;
+            }
+            spdlog::warn("{}: its snapshot is not of model '{}': rebuilt from its {} stored readings", row.asset, twin_config_.model->name,
+                         rebuilt->second.readings);
+            tw = Result<twin::asset_twin>(std::move(rebuilt->first));
+            ++report.rebuilt;
         }
         engines.adopt(std::make_unique<twin::asset_twin>(std::move(*tw)), row.updated_ms);
+        report.restored.emplace_back(row.asset, row.last_cycle);
         ++report.twins;
     });
     if (!twins) return {twins.error(), twins.detail()};
@@ -84,6 +97,24 @@ Result<restore_report> durable_state::restore(fleet& engines, fleet_view& view) 
     });
     if (!alerts) return {alerts.error(), alerts.detail()};
     return report;
+}
+
+Result<std::size_t> durable_state::warm_shadows(fleet& engines, const twin::twin_config& shadow, const restore_report& restored) {
+    std::size_t warmed = 0;
+    for (const auto& [asset, last_cycle] : restored.restored) {
+        std::size_t missing = 0;
+        auto rebuilt = rebuild_twin(*db_, asset, last_cycle, shadow, &missing);
+        if (!rebuilt) return {rebuilt.error(), rebuilt.detail()};
+        if (missing > 0 || rebuilt->second.readings == 0) continue;
+        engines.adopt_shadow(std::make_unique<twin::asset_twin>(std::move(rebuilt->first)));
+        ++warmed;
+    }
+    return warmed;
+}
+
+Result<bool> durable_state::record_serving(const std::string& active_hash, const std::string& shadow_hash) {
+    if (auto r = db_->set_meta(serving_model_key, active_hash); !r) return r;
+    return db_->set_meta(serving_shadow_key, shadow_hash);
 }
 
 void durable_state::start_writer(const fleet& engines) {

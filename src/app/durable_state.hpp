@@ -25,6 +25,8 @@ struct restore_report {
     std::size_t twins = 0;                  ///< engines restored from snapshots
     std::size_t alert_changes = 0;          ///< alert changes loaded into the view
     std::vector<alerting::alert> unpublished;  ///< alert changes the broker never acknowledged
+    std::vector<std::pair<std::string, std::int64_t>> restored;  ///< each engine restored, with its last cycle
+    std::size_t rebuilt = 0;  ///< of which rebuilt from their readings (snapshot written under another model)
 };
 
 class durable_state final : public change_sink {
@@ -38,6 +40,13 @@ public:
     /// Gives every stored twin to the fleet and every stored alert change to the view. Before
     /// start_writer() and before any message.
     Result<restore_report> restore(fleet& engines, fleet_view& view);
+    /// Builds each restored engine's twin under the shadow model from its stored readings and
+    /// gives it to the fleet (before any message). Returns how many; engines whose history has
+    /// no readings get none (their shadow starts at their next reading).
+    Result<std::size_t> warm_shadows(fleet& engines, const twin::twin_config& shadow, const restore_report& restored);
+    /// Notes which models this server runs (meta; for shadow-report). Before start_writer().
+    Result<bool> record_serving(const std::string& active_hash, const std::string& shadow_hash);
+    const std::string& database_path() const { return db_->path(); }
     /// Starts committing the fleet's change sets, with its processed watermark as checkpoint.
     void start_writer(const fleet& engines);
     /// Re-applies every journal entry after the checkpoint, in journal order (before connecting).

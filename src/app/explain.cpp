@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "turbotwin/app/history_rerun.hpp"
 #include "turbotwin/app/json_out.hpp"
 #include "turbotwin/app/runtime.hpp"
 #include "turbotwin/store/database.hpp"
@@ -92,22 +93,13 @@ Result<explanation> explain_alert(const std::string& data_dir, const std::string
     if (!readings) return {readings.error(), readings.detail()};
     auto events = (*db)->events();
     if (!events) return {events.error(), events.detail()};
-    std::vector<store::event_row> own;
-    for (auto& e : *events)
-        if (e.asset == x.alert.asset && e.cycle < fired_at) own.push_back(std::move(e));
-    std::stable_sort(own.begin(), own.end(), [](const auto& a, const auto& b) { return a.cycle < b.cycle; });
-
-    // The live order: an event at cycle c came after the reading of cycle c, before any later one.
+    // Events at the firing cycle came after the reading that fired it: not part of the state then.
+    std::erase_if(*events, [&](const store::event_row& e) { return e.asset != x.alert.asset || e.cycle >= fired_at; });
     twin::asset_twin tw(x.alert.asset, rt->twin);
-    std::size_t next_event = 0;
-    std::optional<twin::twin_update> last;
-    for (const auto& r : *readings) {
-        for (; next_event < own.size() && own[next_event].cycle < r.cycle; ++next_event, ++x.events)
-            (void)tw.record_event(own[next_event].type, own[next_event].cycle);
-        auto u = tw.process(r);
-        ++x.readings;
-        if (u) last = std::move(*u);
-    }
+    auto rerun = rerun_history(tw, *readings, std::move(*events));
+    x.readings = rerun.readings + rerun.refused;
+    x.events = rerun.events;
+    const auto& last = rerun.last;
     if (!last || last->cycle != fired_at)
         return {errc::not_found, "the store has no reading of " + x.alert.asset + " at cycle " + std::to_string(fired_at) +
                                      " (the alert's cycle) to re-run up to"};

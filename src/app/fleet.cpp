@@ -108,9 +108,13 @@ struct fleet::batch_changes {
 };
 
 fleet::fleet(const twin::twin_config& config, unsigned workers, codec::telemetry_limits limits, fleet_view& view,
-             metrics& counters, output_sink& sink, change_sink* changes)
-    : config_(config), limits_(limits), view_(view), metrics_(counters), sink_(sink), changes_(changes) {
-    for (unsigned i = 0; i < std::max(1u, workers); ++i) shards_.push_back(std::make_unique<shard>());
+             metrics& counters, output_sink& sink, change_sink* changes, const twin::twin_config* shadow)
+    : config_(config), shadow_config_(shadow), limits_(limits), view_(view), metrics_(counters), sink_(sink), changes_(changes) {
+    for (unsigned i = 0; i < std::max(1u, workers); ++i) {
+        shards_.push_back(std::make_unique<shard>());
+        shards_.back()->active = &config_;
+        shards_.back()->shadow = shadow_config_;
+    }
     for (auto& s : shards_) s->thread = std::thread([this, sp = s.get()] { run(*sp); });
 }
 
@@ -142,7 +146,7 @@ void fleet::enqueue(std::string asset, std::string topic, std::string payload, s
     {
         std::lock_guard lock(s.mu);
         s.queue.push_back({std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply),
-                           std::chrono::steady_clock::now()});
+                           std::chrono::steady_clock::now(), {}});
         // A lingering worker is woken only by a full batch (or its timeout): see run().
         // An operator waits on a command: no lingering then.
         if (s.queue.back().reply) s.urgent = true;
@@ -167,13 +171,60 @@ void fleet::adopt(std::unique_ptr<twin::asset_twin> tw, std::int64_t updated_ms)
     s.twins[std::move(id)] = std::move(tw);
 }
 
+void fleet::adopt_shadow(std::unique_ptr<twin::asset_twin> tw) {
+    auto& s = shard_for(tw->id());
+    std::lock_guard lock(s.mu);
+    auto id = tw->id();
+    s.shadows[std::move(id)] = std::move(tw);
+}
+
+Result<bool> fleet::swap_models(std::function<void(const model_swap&, store::change_set&)> done) {
+    if (!shadow_config_) return {errc::invalid_argument, "no shadow model is running (serve --shadow-model PATH)"};
+    // Each shard switches when the step reaches the front of its queue; the last one reports.
+    struct tally {
+        std::mutex mu;
+        std::size_t remaining = 0;
+        model_swap total;
+        std::function<void(const model_swap&, store::change_set&)> done;
+    };
+    auto t = std::make_shared<tally>();
+    t->remaining = shards_.size();
+    t->done = std::move(done);
+    for (auto& sp : shards_) {
+        auto& s = *sp;
+        {
+            std::lock_guard lock(s.mu);
+            job j;
+            j.seq = 0;
+            j.arrived = std::chrono::steady_clock::now();
+            j.control = [this, t](shard& sh, batch_changes* changes) {
+                const auto mine = swap_shard(sh, changes);
+                std::lock_guard lock(t->mu);
+                t->total.active = mine.active;
+                t->total.shadow = mine.shadow;
+                t->total.engines += mine.engines;
+                t->total.fresh_engines += mine.fresh_engines;
+                if (--t->remaining > 0) return;
+                store::change_set scratch;
+                t->done(t->total, changes ? changes->rows : scratch);
+            };
+            s.queue.push_back(std::move(j));
+            s.urgent = true;
+        }
+        s.cv.notify_one();
+    }
+    return true;
+}
+
 std::uint64_t fleet::processed_watermark() const {
     // The last enqueued seq first: every message up to it is in a queue, in a batch in
     // progress, or done (its change set handed over). Then any shard still holding one caps it.
     std::uint64_t watermark = last_enqueued_seq_.load(std::memory_order_acquire);
     for (const auto& s : shards_) {
         std::lock_guard lock(s->mu);
-        const std::uint64_t oldest = s->busy_low_seq ? s->busy_low_seq : (s->queue.empty() ? 0 : s->queue.front().seq);
+        std::uint64_t oldest = s->busy_low_seq;
+        // A control step (model swap) has no number: the first message queued behind it counts.
+        for (auto it = s->queue.begin(); !oldest && it != s->queue.end(); ++it) oldest = it->seq;
         if (oldest) watermark = std::min(watermark, oldest - 1);
     }
     return watermark;
@@ -231,7 +282,13 @@ void fleet::run(shard& s) {
             s.urgent = false;
             batch.swap(s.queue);
             s.busy = true;
-            s.busy_low_seq = batch.front().seq;
+            // A control step carries no journal number (0): the first message's counts.
+            s.busy_low_seq = 0;
+            for (const auto& j : batch)
+                if (j.seq) {
+                    s.busy_low_seq = j.seq;
+                    break;
+                }
         }
         if (!changes_) {
             for (auto& j : batch) {
@@ -275,7 +332,7 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
     const auto updated_ms = now_ms();
     // Stores, shows and publishes one alert change.
     auto record = [&](alerting::alert a) {
-        stamp(a, config_.origin);
+        stamp(a, s.active->origin);
         if (changes) changes->rows.alerts.push_back(a);
         view_.record_alert(a);
         sink_.alert(a);
@@ -310,6 +367,7 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
     std::erase_if(failed_probes, [](const twin::sensor_report& f) { return f.status != twin::sensor_status::failed; });
     auto change = tw->record_event(event->type, event->cycle);
     if (!change) return refused(change);
+    if (auto shadow = s.shadows.find(j.asset); shadow != s.shadows.end()) (void)shadow->second->record_event(event->type, event->cycle);
     for (auto& f : failed_probes) {
         f.ended_failure = f.since;
         f.ended_reason = f.reason;
@@ -327,7 +385,55 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
     answer(command_outcome{change->cleared, std::move(summary)});
 }
 
+model_swap fleet::swap_shard(shard& s, batch_changes* changes) {
+    model_swap out;
+    std::swap(s.active, s.shadow);
+    out.active = s.active;
+    out.shadow = s.shadow;
+    const auto updated_ms = now_ms();
+    for (auto& [asset, live] : s.twins) {
+        auto& candidate = s.shadows[asset];
+        if (!candidate) {
+            // The candidate never saw this engine (restored without its readings): it starts afresh.
+            candidate = std::make_unique<twin::asset_twin>(asset, *s.active);
+            ++out.fresh_engines;
+        }
+        auto change = candidate->take_over_alerts(*live);
+        std::swap(live, candidate);  // `live` now holds the promoted twin, `candidate` the demoted one
+        ++out.engines;
+        std::shared_ptr<const std::string> fired_state;
+        for (auto* a : {change.cleared ? &*change.cleared : nullptr, change.raised ? &*change.raised : nullptr}) {
+            if (!a) continue;
+            stamp(*a, s.active->origin);
+            if (a->state == alerting::alert_state::active) {
+                if (!fired_state) fired_state = std::make_shared<const std::string>(state_json(twin::record_state(*live)).dump());
+                a->fired_state = fired_state;
+            }
+            if (changes) changes->rows.alerts.push_back(*a);
+            view_.record_alert(*a);
+            sink_.alert(*a);
+        }
+        if (changes) changes->touched[live.get()] = updated_ms;  // its snapshot is now the promoted model's
+        view_.upsert(summarize(*live, updated_ms));
+    }
+    return out;
+}
+
+void fleet::run_shadow(shard& s, const std::string& asset, const reading& input, batch_changes* changes) {
+    auto& tw = s.shadows[asset];
+    if (!tw) tw = std::make_unique<twin::asset_twin>(asset, *s.shadow);
+    auto u = tw->process(input);
+    if (!u) {
+        metrics_.shadow_rejected.fetch_add(1, std::memory_order_relaxed);
+        return;
+    }
+    if (changes)
+        changes->rows.shadow_ruls.push_back({asset, u->cycle, s.shadow->origin.model_hash, s.active->origin.model_hash, u->estimate.rul,
+                                             u->estimate.rul_lo, u->estimate.rul_hi, u->level});
+}
+
 void fleet::process(shard& s, job& j, batch_changes* changes) {
+    if (j.control) return j.control(s, changes);
     if (codec::is_command_topic(j.topic)) return process_command(s, j, changes);
     auto decoded = codec::decode_telemetry(j.payload, limits_);
     if (!decoded) {
@@ -340,7 +446,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
     std::unique_ptr<twin::asset_twin> fresh;
     twin::asset_twin* tw = nullptr;
     if (is_new) {
-        fresh = std::make_unique<twin::asset_twin>(j.asset, config_);
+        fresh = std::make_unique<twin::asset_twin>(j.asset, *s.active);
         tw = fresh.get();
     } else {
         tw = it->second.get();
@@ -371,10 +477,10 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
     const auto updated_ms = now_ms();
     std::vector<alerting::alert> probe_alerts;
     if (update) {
-        if (update->alerts.cleared) stamp(*update->alerts.cleared, config_.origin);
-        if (update->alerts.raised) stamp(*update->alerts.raised, config_.origin);
+        if (update->alerts.cleared) stamp(*update->alerts.cleared, s.active->origin);
+        if (update->alerts.raised) stamp(*update->alerts.raised, s.active->origin);
         if (!update->sensor_changes.empty()) probe_alerts = sensor_alerts(*tw, update->sensor_changes, update->cycle);
-        for (auto& a : probe_alerts) stamp(a, config_.origin);
+        for (auto& a : probe_alerts) stamp(a, s.active->origin);
         // Raising is rare: the twin's full state goes with the alert, for whoever must explain it.
         std::shared_ptr<const std::string> fired_state;
         auto attach_state = [&](alerting::alert& a) {
@@ -398,6 +504,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
         }
     }
     if (changes) changes->rows.alerts.insert(changes->rows.alerts.end(), probe_alerts.begin(), probe_alerts.end());
+    if (update && s.shadow) run_shadow(s, j.asset, input, changes);
 
     asset_summary summary = summarize(*tw, updated_ms);
     if (update) {

@@ -38,6 +38,7 @@ std::string metrics::prometheus(const std::string& gauges) const {
     counter("turbotwin_alert_redeliveries_total", "Alert messages sent again because the first publish failed or was lost.", alert_redeliveries.load());
         counter("turbotwin_journal_replayed_total", "Journal entries re-applied at start-up (after the store's checkpoint).", journal_replayed.load());
     counter("turbotwin_journal_replay_skipped_total", "Re-applied journal entries whose cycle the restored twin already had.", replay_skipped.load());
+    counter("turbotwin_shadow_rejected_total", "Readings the live twin applied and the shadow model's twin refused.", shadow_rejected.load());
     counter("turbotwin_journal_write_failures_total", "Telemetry messages that could not be written to the ingest journal.", journal_failures.load());
     out += "# HELP turbotwin_rejected_messages_total Telemetry messages rejected, by reason.\n";
     out += "# TYPE turbotwin_rejected_messages_total counter\n";

@@ -61,7 +61,9 @@ constexpr std::size_t max_comment_bytes = 2000;
 // the label set stays small whatever clients send.
 std::string_view route_template(std::string_view path) {
     static constexpr std::string_view exact[] = {"/", "/index.html", "/healthz", "/readyz", "/metrics", "/api/v1/fleet", "/api/v1/assets",
-                                                 "/api/v1/alerts", "/api/v1/stream", "/api/v1/openapi.json"};
+                                                 "/api/v1/alerts", "/api/v1/stream", "/api/v1/openapi.json",
+                                                 "/api/v1/models", "/api/v1/models/shadow/report", "/api/v1/models/promote",
+                                                 "/api/v1/models/rollback"};
     for (auto e : exact)
         if (path == e) return e;
     auto under = [&](std::string_view prefix, std::string_view suffix) {
@@ -105,8 +107,13 @@ bool etag_matches(std::string_view header, std::string_view tag) {
 }  // namespace
 
 rest_api::rest_api(const fleet_view& view, metrics& counters, server_status status, access_policy access,
-                   command_port commands)
-    : view_(view), metrics_(counters), status_(std::move(status)), access_(std::move(access)), commands_(std::move(commands)) {}
+                   command_port commands, model_port models)
+    : view_(view),
+      metrics_(counters),
+      status_(std::move(status)),
+      access_(std::move(access)),
+      commands_(std::move(commands)),
+      models_(std::move(models)) {}
 
 http::response rest_api::operator()(const http::request& req) const {
     http::response r = route(req);
@@ -174,6 +181,36 @@ http::response rest_api::route(const http::request& req) const {
     if (path == "/api/v1/fleet") return read([&] { return fleet(); });
     if (path == "/api/v1/assets") return read([&] { return assets(req); });
     if (path == "/api/v1/alerts") return read([&] { return alerts(req); });
+    if (path == "/api/v1/models") {
+        if (!models_.describe) return http::json_error(404, "not_found", "no such route");
+        return read([&] { return json_ok(models_.describe()); });
+    }
+    if (path == "/api/v1/models/shadow/report") {
+        if (!models_.shadow_report) return http::json_error(404, "not_found", "the shadow report needs the store (durability on)");
+        return read([&] {
+            auto r = models_.shadow_report();
+            if (!r) return r.error() == errc::conflict ? http::json_error(409, "conflict", r.detail())
+                                                      : http::json_error(500, "internal_error", r.detail());
+            return json_ok(*r);
+        });
+    }
+    if (path == "/api/v1/models/promote" || path == "/api/v1/models/rollback") {
+        const bool promote = path == "/api/v1/models/promote";
+        const auto& action = promote ? models_.promote : models_.rollback;
+        if (!action) return http::json_error(404, "not_found", "no such route");
+        if (req.method != "POST") return not_allowed("POST");
+        if (auto denied = access_.require(req, role::operator_)) return std::move(*denied);
+        const auto who = access_.identify(req);
+        auto r = action(who ? who->name : "anonymous");
+        if (!r) {
+            switch (r.error()) {
+                case errc::conflict: return http::json_error(409, "conflict", r.detail());
+                case errc::unavailable: return http::json_error(503, "unavailable", r.detail());
+                default: return http::json_error(500, "internal_error", r.detail());
+            }
+        }
+        return json_ok(*r);
+    }
     if (path == "/api/v1/stream")
         return read([&] {
             // Server-Sent Events of RUL updates and alert changes; ?asset=ID narrows it to one engine.

@@ -7,7 +7,10 @@
 #include <optional>
 #include <sstream>
 
+#include <spdlog/spdlog.h>
+
 #include "turbotwin/app/access.hpp"
+#include "turbotwin/store/database.hpp"
 
 #ifndef TURBOTWIN_VERSION
 #define TURBOTWIN_VERSION "dev"
@@ -64,6 +67,8 @@ Result<bool> archive_inputs(const runtime& rt, const std::string& data_dir) {
         return true;
     };
     if (auto r = keep("models", rt.config.model_path, rt.twin.origin.model_hash); !r) return r;
+    if (rt.shadow)
+        if (auto r = keep("models", rt.shadow_model_path, rt.shadow->origin.model_hash); !r) return r;
     if (auto r = keep("catalogues", rt.config.catalogue_path, rt.twin.origin.config_hash); !r) return r;
     return keep("configs", rt.config_path, rt.twin.origin.config_hash);
 }
@@ -86,7 +91,63 @@ Result<runtime> load_runtime(const std::string& config_path, const std::string& 
     rt.twin.alert_thresholds = rt.config.alerts;
     rt.config_path = config_path;
     rt.twin.origin = {rt.twin.model->name, file_hash(rt.config.model_path), config_hash(config_path, rt.config.catalogue_path), code_version()};
+    rt.config_model_hash = rt.twin.origin.model_hash;
     return rt;
+}
+
+Result<bool> load_shadow(runtime& rt, const std::string& model_path) {
+    auto model = prognostics::load_model(model_path);
+    if (!model) return {model.error(), "shadow model: " + model.detail()};
+    const auto& active = *rt.twin.model;
+    bool same_channels = model->channels.size() == active.channels.size();
+    for (std::size_t i = 0; same_channels && i < active.channels.size(); ++i) same_channels = model->channels[i].name == active.channels[i].name;
+    if (!same_channels)
+        return {errc::invalid_argument, "shadow model " + model_path + " filters other sensors than the active model '" + active.name +
+                                            "': a candidate must filter the same ones (REST and the history name them)"};
+    twin::twin_config c = rt.twin;
+    c.origin.model = model->name;
+    c.origin.model_hash = file_hash(model_path);
+    c.model = std::make_shared<const prognostics::rul_model>(std::move(*model));
+    rt.shadow = std::move(c);
+    rt.shadow_model_path = model_path;
+    return true;
+}
+
+Result<bool> resume_model_roles(runtime& rt, const std::string& data_dir, const std::string& shadow_model_path) {
+    namespace fs = std::filesystem;
+    std::optional<std::string> active_hash, shadow_hash;
+    const auto db_path = (fs::path(data_dir) / "turbotwin.db").string();
+    if (fs::exists(db_path)) {
+        auto db = store::database::open_reader(db_path);
+        if (!db) return {db.error(), db.detail()};
+        auto a = (*db)->meta(promoted_model_key);
+        auto s = (*db)->meta(shadow_model_key);
+        // A file from before model roles were kept has no such table row, or no meta at all.
+        if (a && *a && !(*a)->empty()) active_hash = **a;
+        if (s && *s && !(*s)->empty()) shadow_hash = **s;
+    }
+    if (active_hash && *active_hash != rt.twin.origin.model_hash) {
+        const auto kept = archived_path(data_dir, "models", *active_hash);
+        auto model = prognostics::load_model(kept);
+        if (!model)
+            return {model.error(), "the data dir's active model " + *active_hash + " (promoted) cannot be loaded from " + kept + ": " +
+                                       model.detail()};
+        spdlog::warn("model '{}' {} is active: it was promoted in {} (the config names {}); POST /api/v1/models/rollback to go back",
+                     model->name, *active_hash, data_dir, rt.twin.origin.model_hash);
+        rt.twin.origin.model = model->name;
+        rt.twin.origin.model_hash = *active_hash;
+        rt.twin.model = std::make_shared<const prognostics::rul_model>(std::move(*model));
+        rt.config.model_path = kept;
+    }
+    if (!shadow_model_path.empty()) return load_shadow(rt, shadow_model_path);
+    if (shadow_hash && *shadow_hash != rt.twin.origin.model_hash) {
+        const auto kept = archived_path(data_dir, "models", *shadow_hash);
+        if (fs::exists(kept)) {
+            if (auto r = load_shadow(rt, kept); !r) return r;
+            spdlog::info("shadow model '{}' {} resumed from {}", rt.shadow->model->name, *shadow_hash, data_dir);
+        }
+    }
+    return true;
 }
 
 std::string round_trip(double v) {

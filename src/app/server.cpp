@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "durable_state.hpp"
+#include "turbotwin/app/model_roles.hpp"
 
 #include "turbotwin/app/fleet.hpp"
 #include "turbotwin/app/json_out.hpp"
@@ -39,7 +40,7 @@ public:
 
     void rul(const std::string& asset, const twin::twin_update& u) override {
         if (!client_.connected()) return;  // the next cycle's message supersedes it anyway
-        if (client_.publish(codec::rul_topic(asset), rul_message(asset, u, &origin_), 0)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
+        if (client_.publish(codec::rul_topic(asset), rul_message(asset, u, u.origin ? u.origin : &origin_), 0)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
         else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -208,7 +209,11 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     stream_tee outputs(sink, live);
     codec::telemetry_limits limits;
     limits.max_payload_bytes = cfg.max_payload_bytes;
-    fleet engines(rt.twin, cfg.workers, limits, view, counters, outputs, durable.get());
+    const twin::twin_config* shadow = rt.shadow ? &*rt.shadow : nullptr;
+    fleet engines(rt.twin, cfg.workers, limits, view, counters, outputs, durable.get(), shadow);
+    if (shadow)
+        spdlog::info("shadow model '{}' {} runs beside the active one: its estimates are stored, nothing is published",
+                     shadow->model->name, shadow->origin.model_hash);
 
     // Start-up recovery, before the broker can deliver anything: the snapshots as of the
     // checkpoint, then every journal entry after it, queued ahead of whatever arrives live.
@@ -216,6 +221,14 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     if (durable) {
         auto report = durable->restore(engines, view);
         if (!report) return {report.error(), report.detail()};
+        if (shadow) {
+            auto warmed = durable->warm_shadows(engines, *shadow, *report);
+            if (!warmed) return {warmed.error(), warmed.detail()};
+            spdlog::info("shadow model: {} of {} restored engines rebuilt from their stored readings", *warmed, report->twins);
+        }
+        if (report->rebuilt) spdlog::warn("{} engines were rebuilt from their readings (snapshots of another model)", report->rebuilt);
+        if (auto r = durable->record_serving(rt.twin.origin.model_hash, shadow ? shadow->origin.model_hash : std::string()); !r)
+            return {r.error(), r.detail()};
         durable->start_writer(engines);
         auto replayed = durable->replay_journal(engines, counters);
         if (!replayed) return {replayed.error(), replayed.detail()};
@@ -312,7 +325,13 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     commands.record_event = [run_command](const std::string& asset, codec::event_command e) -> Result<command_outcome> {
         return run_command(asset, codec::event_command_topic(asset), codec::encode_event_command(e));
     };
-    rest_api api(view, counters, status, std::move(*access), std::move(commands));
+    model_roles roles(engines, rt.twin, shadow, rt.config_model_hash, durable.get());
+    model_port models;
+    models.describe = [&roles] { return roles.describe(); };
+    models.promote = [&roles](const std::string& by) { return roles.promote(by); };
+    models.rollback = [&roles](const std::string& by) { return roles.rollback(by); };
+    if (durable) models.shadow_report = [&roles] { return roles.shadow_report(); };
+    rest_api api(view, counters, status, std::move(*access), std::move(commands), std::move(models));
     http::server_options ho;
     ho.host = listen->first;
     ho.port = listen->second;

@@ -48,7 +48,7 @@ void stream_hub::publish(const std::string& asset, MakeFrame&& make_frame) {
 }
 
 void stream_hub::publish_rul(const std::string& asset, const twin::twin_update& u) {
-    publish(asset, [&] { return sse_frame("rul", rul_message(asset, u, origin_)); });
+    publish(asset, [&] { return sse_frame("rul", rul_message(asset, u, u.origin ? u.origin : origin_)); });
 }
 
 void stream_hub::publish_alert(const alerting::alert& a) {

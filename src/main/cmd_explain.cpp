@@ -10,12 +10,7 @@ namespace turbotwin::cli {
 namespace {
 using nlohmann::json;
 
-std::string num(const json& v, const char* format = "%.4g") {
-    if (!v.is_number()) return "-";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, format, v.get<double>());
-    return buf;
-}
+std::string num(const json& v, const char* format = "%.4g") { return format_number(v, format); }
 
 void print_state(const json& s) {
     const auto& e = s.at("estimate");

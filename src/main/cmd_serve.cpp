@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "commands.hpp"
+#include "turbotwin/app/runtime.hpp"
 #include "turbotwin/app/server.hpp"
 #include "turbotwin/codec/config.hpp"
 
@@ -49,7 +50,7 @@ void use_json_logs() {
 
 void register_serve(CLI::App& app) {
     struct args {
-        std::string config, broker, http, data_dir, model, log_level, log_format;
+        std::string config, broker, http, data_dir, model, shadow_model, log_level, log_format;
         unsigned workers = 0;
         bool no_durability = false;
     };
@@ -60,6 +61,9 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--http", a->http, "REST listen address HOST:PORT");
     cmd->add_option("--data-dir", a->data_dir, "folder for the server's data");
     cmd->add_option("--model", a->model, "model file (default: the config's)");
+    cmd->add_option("--shadow-model", a->shadow_model,
+                    "a candidate model to run beside the active one on the live stream: its estimates and the alerts it would raise are "
+                    "stored, nothing is published; compare with GET /api/v1/models/shadow/report, promote with POST /api/v1/models/promote");
     cmd->add_option("--workers", a->workers, "worker threads")->check(CLI::Range(1, 64));
     cmd->add_option("--log-level", a->log_level, "trace, debug, info, warn, error");
     cmd->add_option("--log-format", a->log_format, "text or json (one JSON object per line, for log shippers)")->check(CLI::IsMember({"text", "json"}));
@@ -79,6 +83,10 @@ void register_serve(CLI::App& app) {
         if (!a->log_format.empty()) c.log_format = a->log_format;
         spdlog::set_level(spdlog::level::from_str(c.log_level));
         if (c.log_format == "json") use_json_logs();
+        // A promotion made in this data dir outlives a restart (the promoted model stays active).
+        auto roles = c.durability.enabled ? app::resume_model_roles(*rt, c.data_dir, a->shadow_model)
+                                          : (a->shadow_model.empty() ? Result<bool>(true) : app::load_shadow(*rt, a->shadow_model));
+        if (!roles) { std::cerr << "serve: " << roles.message() << "\n"; throw CLI::RuntimeError(2); }
         struct sigaction sa {};
         sa.sa_handler = on_stop_signal;
         sigemptyset(&sa.sa_mask);

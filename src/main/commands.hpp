@@ -1,6 +1,7 @@
 #pragma once
 /// Each subcommand lives in its own file and registers itself on the CLI here.
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "turbotwin/codec/config.hpp"
@@ -16,6 +17,10 @@ void register_evaluate(CLI::App& app);
 void register_simulate(CLI::App& app);
 void register_loadgen(CLI::App& app);
 void register_explain(CLI::App& app);
+void register_shadow_report(CLI::App& app);
+
+/// A JSON number printed with a printf `format` for a table; "-" for null (or anything else).
+std::string format_number(const nlohmann::json& v, const char* format = "%.2f");
 
 /// The default config file: $TURBOTWIN_CONFIG, ./config/turbotwin.json, or the source tree's.
 std::string default_config_path();

@@ -1,10 +1,18 @@
 #include <CLI/CLI.hpp>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 
 #include "commands.hpp"
 
 namespace turbotwin::cli {
+
+std::string format_number(const nlohmann::json& v, const char* format) {
+    if (!v.is_number()) return "-";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v.get<double>());
+    return buf;
+}
 
 std::string default_config_path() {
     if (const char* env = std::getenv("TURBOTWIN_CONFIG"); env && *env) return env;
@@ -39,6 +47,7 @@ int main(int argc, char** argv) {
     register_simulate(app);
     register_loadgen(app);
     register_explain(app);
+    register_shadow_report(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

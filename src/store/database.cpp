@@ -14,9 +14,9 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 6;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
+constexpr int schema_version = 7;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
                                    // 5: alert_changes.type, sensor, reason, model, model_hash, config_hash, code_version;
-                                   // 6: rul_history.reading, alert_changes.twin_state
+                                   // 6: rul_history.reading, alert_changes.twin_state; 7: shadow_history, model_audit
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -40,6 +40,29 @@ CREATE TABLE IF NOT EXISTS rul_history (
   reading  BLOB,
   PRIMARY KEY (asset, cycle)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shadow_history (
+  asset       TEXT NOT NULL,
+  cycle       INTEGER NOT NULL,
+  model_hash  TEXT NOT NULL,
+  active_hash TEXT NOT NULL,
+  rul         REAL,
+  rul_lo      REAL,
+  rul_hi      REAL,
+  severity    TEXT NOT NULL,
+  PRIMARY KEY (asset, cycle, model_hash)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS model_audit (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  action        TEXT NOT NULL,
+  by            TEXT NOT NULL,
+  at_ms         INTEGER NOT NULL,
+  from_model    TEXT NOT NULL,
+  from_hash     TEXT NOT NULL,
+  to_model      TEXT NOT NULL,
+  to_hash       TEXT NOT NULL,
+  engines       INTEGER NOT NULL,
+  fresh_engines INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
   seq    INTEGER PRIMARY KEY AUTOINCREMENT,
   asset  TEXT NOT NULL,
@@ -158,7 +181,7 @@ reading from_blob(std::int64_t cycle, const reading_blob& b) {
 
 struct database::statements {
     stmt_ptr begin, commit, rollback;
-    stmt_ptr upsert_twin, insert_rul, insert_alert, mark_published, insert_event;
+    stmt_ptr upsert_twin, insert_rul, insert_alert, mark_published, insert_event, insert_shadow, insert_audit;
     stmt_ptr get_meta, set_meta;
 };
 
@@ -272,6 +295,12 @@ Result<bool> database::prepare_all() {
         // The same event re-applied from the journal is stored once.
         prep(st_->insert_event,
              "INSERT INTO events(asset, type, cycle, note, by, at_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(asset, type, cycle) DO NOTHING") &&
+        prep(st_->insert_shadow,
+             "INSERT OR REPLACE INTO shadow_history(asset, cycle, model_hash, active_hash, rul, rul_lo, rul_hi, severity) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)") &&
+        prep(st_->insert_audit,
+             "INSERT INTO model_audit(action, by, at_ms, from_model, from_hash, to_model, to_hash, engines, fresh_engines) "
+             "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)") &&
         prep(st_->mark_published, "UPDATE alert_changes SET published = 1 WHERE alert_id = ?1 AND state = ?2") &&
         prep(st_->get_meta, "SELECT value FROM meta WHERE key = ?1") &&
         prep(st_->set_meta, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
@@ -280,7 +309,15 @@ Result<bool> database::prepare_all() {
 }
 
 Result<std::optional<std::string>> database::meta(const std::string& key) {
-    stmt_use s(st_->get_meta.get());
+    // A reader connection (open_reader) prepares nothing up front: a one-off statement then.
+    stmt_ptr one_off;
+    if (!st_) {
+        sqlite3_stmt* raw = nullptr;
+        if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE key = ?1", -1, &raw, nullptr) != SQLITE_OK)
+            return {errc::io_error, error_text("cannot read meta " + key)};
+        one_off.reset(raw);
+    }
+    stmt_use s(st_ ? st_->get_meta.get() : one_off.get());
     bind_text(s.get(), 1, key);
     const int rc = sqlite3_step(s.get());
     if (rc == SQLITE_ROW) return std::optional<std::string>(column_text(s.get(), 0));
@@ -402,6 +439,52 @@ Result<std::vector<alerting::alert>> database::alert_changes(const std::string& 
         out.push_back(std::move(sa->alert));
     }
     if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read alert " + alert_id)};
+    return out;
+}
+
+Result<std::vector<model_pair_row>> database::model_pairs(const std::string& model_hash, const std::string& active_hash) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT s.asset, s.cycle, r.rul, s.rul, r.severity, s.severity FROM shadow_history s "
+                           "JOIN rul_history r ON r.asset = s.asset AND r.cycle = s.cycle "
+                           "WHERE s.model_hash = ?1 AND s.active_hash = ?2 ORDER BY s.asset, s.cycle",
+                           -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read the shadow history")};
+    stmt_ptr s(raw);
+    bind_text(raw, 1, model_hash);
+    bind_text(raw, 2, active_hash);
+    std::vector<model_pair_row> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
+        model_pair_row p;
+        p.asset = column_text(raw, 0);
+        p.cycle = sqlite3_column_int64(raw, 1);
+        p.active_rul = column_double(raw, 2);
+        p.shadow_rul = column_double(raw, 3);
+        p.active_level = alerting::parse_severity(column_text(raw, 4)).value_or(alerting::severity::normal);
+        p.shadow_level = alerting::parse_severity(column_text(raw, 5)).value_or(alerting::severity::normal);
+        out.push_back(std::move(p));
+    }
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read the shadow history")};
+    return out;
+}
+
+Result<std::vector<model_audit_row>> database::model_audit(std::size_t limit) {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(db_,
+                           "SELECT seq, action, by, at_ms, from_model, from_hash, to_model, to_hash, engines, fresh_engines "
+                           "FROM model_audit ORDER BY seq DESC LIMIT ?1",
+                           -1, &raw, nullptr) != SQLITE_OK)
+        return {errc::io_error, error_text("cannot read the model audit")};
+    stmt_ptr s(raw);
+    sqlite3_bind_int64(raw, 1, static_cast<sqlite3_int64>(std::min<std::size_t>(limit, std::numeric_limits<std::int32_t>::max())));
+    std::vector<model_audit_row> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(raw)) == SQLITE_ROW)
+        out.push_back({sqlite3_column_int64(raw, 0), column_text(raw, 1), column_text(raw, 2), sqlite3_column_int64(raw, 3),
+                       column_text(raw, 4), column_text(raw, 5), column_text(raw, 6), column_text(raw, 7),
+                       sqlite3_column_int64(raw, 8), sqlite3_column_int64(raw, 9)});
+    if (rc != SQLITE_DONE) return {errc::io_error, error_text("cannot read the model audit")};
     return out;
 }
 
@@ -578,6 +661,39 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             sqlite3_bind_int64(s.get(), 6, e.at_ms);
             if (!step_done(s.get())) return fail("cannot store an event of " + e.asset);
         }
+    for (const auto& cs : changes) {
+        for (const auto& r : cs.shadow_ruls) {
+            stmt_use s(st_->insert_shadow.get());
+            bind_text(s.get(), 1, r.asset);
+            sqlite3_bind_int64(s.get(), 2, r.cycle);
+            bind_text(s.get(), 3, r.model_hash);
+            bind_text(s.get(), 4, r.active_hash);
+            sqlite3_bind_double(s.get(), 5, r.rul);
+            sqlite3_bind_double(s.get(), 6, r.rul_lo);
+            sqlite3_bind_double(s.get(), 7, r.rul_hi);
+            sqlite3_bind_text(s.get(), 8, alerting::to_string(r.level), -1, SQLITE_STATIC);
+            if (!step_done(s.get())) return fail("cannot store the shadow estimate of " + r.asset);
+        }
+        for (const auto& a : cs.audits) {
+            stmt_use s(st_->insert_audit.get());
+            bind_text(s.get(), 1, a.action);
+            bind_text(s.get(), 2, a.by);
+            sqlite3_bind_int64(s.get(), 3, a.at_ms);
+            bind_text(s.get(), 4, a.from_model);
+            bind_text(s.get(), 5, a.from_hash);
+            bind_text(s.get(), 6, a.to_model);
+            bind_text(s.get(), 7, a.to_hash);
+            sqlite3_bind_int64(s.get(), 8, a.engines);
+            sqlite3_bind_int64(s.get(), 9, a.fresh_engines);
+            if (!step_done(s.get())) return fail("cannot store the model audit");
+        }
+        for (const auto& [key, value] : cs.meta) {
+            stmt_use s(st_->set_meta.get());
+            bind_text(s.get(), 1, key);
+            bind_text(s.get(), 2, value);
+            if (!step_done(s.get())) return fail("cannot store meta " + key);
+        }
+    }
     for (const auto& k : published) {
         stmt_use s(st_->mark_published.get());
         bind_text(s.get(), 1, k.id);

@@ -374,11 +374,21 @@ Result<twin_update> asset_twin::process(reading r) {
     u.risk = prognostics::failure_probability(model.calibration, u.estimate.raw, config_->alert_thresholds.critical_rul, widening);
     u.dropped_sensors = report.dropped_sensors;
     u.ts_ms = r.ts_ms;
+    u.origin = &config_->origin;
     u.alerts = alerts_.evaluate(config_->alert_thresholds, id_, r.cycle, u.estimate.rul, u.estimate.rul_lo, u.estimate.rul_hi,
                                 u.risk_rul);
     u.level = alerts_.current();
     last_ = latest_estimate{u.cycle, u.estimate, u.risk_rul, u.risk, u.trust, u.trust_reason, u.novelty, u.innovation_ratio, u.level};
     return u;
+}
+
+alerting::asset_alerts::change asset_twin::take_over_alerts(const asset_twin& live) {
+    alerts_ = live.alerts_;
+    if (!last_) return {};
+    auto change = alerts_.evaluate(config_->alert_thresholds, id_, last_->cycle, last_->estimate.rul, last_->estimate.rul_lo,
+                                   last_->estimate.rul_hi, last_->risk_rul);
+    last_->level = alerts_.current();
+    return change;
 }
 
 std::vector<sensor_report> asset_twin::sensor_faults() const {

@@ -352,6 +352,20 @@ def peer_closed(sock, wait=2.0):
         return True
 
 
+def split_by_life(path, first, second, fraction):
+    """Writes each engine's first `fraction` of cycles of the C-MAPSS-format file `path` to
+    `first` and the rest to `second`: a stream to stop and resume in the middle of every life."""
+    rows = [l for l in open(path) if l.strip()]
+    length = {}
+    for l in rows:
+        unit = l.split()[0]
+        length[unit] = length.get(unit, 0) + 1
+    with open(first, "w") as a, open(second, "w") as b:
+        for l in rows:
+            unit, cycle = l.split()[0], int(l.split()[1])
+            (a if cycle <= int(length[unit] * fraction) else b).write(l)
+
+
 def read_predict_csv(text):
     return {r["asset"]: r for r in csv.DictReader(io.StringIO(text))}
 

@@ -8,20 +8,7 @@ import json
 import os
 import shutil
 
-from harness import Stack, check, parse_args, read_predict_csv, run_test, wait_rest_equals_predict
-
-
-def split_by_life(path, first, second, fraction):
-    """Each engine's first `fraction` of cycles to `first`, the rest to `second`."""
-    rows = [l for l in open(path) if l.strip()]
-    length = {}
-    for l in rows:
-        unit = l.split()[0]
-        length[unit] = length.get(unit, 0) + 1
-    with open(first, "w") as a, open(second, "w") as b:
-        for l in rows:
-            unit, cycle = l.split()[0], int(l.split()[1])
-            (a if cycle <= int(length[unit] * fraction) else b).write(l)
+from harness import Stack, check, parse_args, read_predict_csv, run_test, split_by_life, wait_rest_equals_predict
 
 
 def main():

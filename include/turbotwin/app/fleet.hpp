@@ -50,11 +50,22 @@ struct command_outcome {
 /// The answer to an operator command, called on the engine's worker once it is applied.
 using command_reply = std::function<void(Result<command_outcome>)>;
 
+/// What swapping the active and the shadow model did.
+struct model_swap {
+    const twin::twin_config* active = nullptr;  ///< now active (the former shadow)
+    const twin::twin_config* shadow = nullptr;  ///< now shadow (the former active)
+    std::size_t engines = 0;        ///< engines switched
+    std::size_t fresh_engines = 0;  ///< of which the candidate had no twin: they start afresh under it
+};
+
 class fleet {
 public:
     /// `changes` (may be null: no durable state) receives every batch's change set.
+    /// `shadow` (may be null): a candidate model's config, run beside the active one on every
+    /// applied reading and event, publishing nothing; its estimates go to the change sink. Both
+    /// configs must outlive the fleet (promotion swaps their roles).
     fleet(const twin::twin_config& config, unsigned workers, codec::telemetry_limits limits, fleet_view& view,
-          metrics& counters, output_sink& sink, change_sink* changes = nullptr);
+          metrics& counters, output_sink& sink, change_sink* changes = nullptr, const twin::twin_config* shadow = nullptr);
     ~fleet();  ///< stops
     fleet(const fleet&) = delete;
     fleet& operator=(const fleet&) = delete;
@@ -75,6 +86,15 @@ public:
     /// Gives a restored twin to the shard that owns its engine and shows it in the view. Only
     /// before the first enqueue() (the shard's worker has not touched its map yet).
     void adopt(std::unique_ptr<twin::asset_twin> twin, std::int64_t updated_ms);
+    /// The same for a restored engine's shadow twin (rebuilt from its stored readings).
+    void adopt_shadow(std::unique_ptr<twin::asset_twin> twin);
+    /// Promotion (or rollback): each shard, at its place in its stream, makes every engine's
+    /// shadow twin the live one (it takes over the live alert state, see
+    /// asset_twin::take_over_alerts) and the live one the shadow; the alert changes that makes are
+    /// published, stored and shown like any. `done` runs once, on the worker of the last shard to
+    /// switch, with the totals and that batch's change set (to store what goes with it).
+    /// invalid_argument when there is no shadow model.
+    Result<bool> swap_models(std::function<void(const model_swap&, store::change_set&)> done);
     /// The journal position up to which every enqueued message has been processed and its
     /// change set handed to the change sink (or it was rejected). See docs/durability.md.
     std::uint64_t processed_watermark() const;
@@ -88,6 +108,8 @@ public:
     bool idle() const;
 
 private:
+    struct shard;
+    struct batch_changes;
     struct job {
         std::string asset;
         std::string topic;
@@ -96,6 +118,7 @@ private:
         bool replayed = false;   ///< re-applied from the journal at start-up
         command_reply reply;     ///< set for an operator command from the REST API
         std::chrono::steady_clock::time_point arrived;  ///< when it was queued (latency metric)
+        std::function<void(shard&, batch_changes*)> control;  ///< a fleet-wide step (model swap), not a message
     };
     struct shard {
         mutable std::mutex mu;
@@ -107,6 +130,9 @@ private:
         std::uint64_t busy_low_seq = 0;  ///< seq of the first message of the batch in progress (0: none)
         bool stopping = false;
         std::unordered_map<std::string, std::unique_ptr<twin::asset_twin>> twins;  ///< owned by this shard's thread
+        std::unordered_map<std::string, std::unique_ptr<twin::asset_twin>> shadows;  ///< the candidate model's twins, same owner
+        const twin::twin_config* active = nullptr;  ///< this shard's roles: swapped at its place in its stream
+        const twin::twin_config* shadow = nullptr;
         std::thread thread;
     };
 
@@ -115,15 +141,17 @@ private:
     static constexpr std::size_t linger_batch = 64;
     static constexpr std::chrono::microseconds linger{1000};
 
-    struct batch_changes;
     shard& shard_for(const std::string& asset) const;
     void run(shard& s);
     void process(shard& s, job& j, batch_changes* changes);
     void process_command(shard& s, job& j, batch_changes* changes);
+    void run_shadow(shard& s, const std::string& asset, const reading& input, batch_changes* changes);
+    model_swap swap_shard(shard& s, batch_changes* changes);
     void observe(const job& j);
     void reject(const std::string& topic, errc reason, const std::string& detail);
 
     const twin::twin_config& config_;
+    const twin::twin_config* shadow_config_;
     codec::telemetry_limits limits_;
     fleet_view& view_;
     metrics& metrics_;

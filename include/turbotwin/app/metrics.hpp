@@ -27,6 +27,7 @@ public:
     std::atomic<std::uint64_t> journal_replayed{0};   ///< journal entries re-applied at start-up
     std::atomic<std::uint64_t> replay_skipped{0};     ///< of those, cycles the restored twin already had
     std::atomic<std::uint64_t> journal_failures{0};   ///< messages that could not be written to the journal
+    std::atomic<std::uint64_t> shadow_rejected{0};    ///< readings the live twin applied and the shadow model's twin refused
 
     void count_rejected(errc reason) noexcept { rejected_[std::size_t(reason) % reason_slots].fetch_add(1, std::memory_order_relaxed); }
     std::uint64_t rejected(errc reason) const noexcept { return rejected_[std::size_t(reason) % reason_slots].load(); }

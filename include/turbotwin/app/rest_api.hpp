@@ -1,6 +1,7 @@
 #pragma once
 /// The REST API (v1) and the dashboard, as one http::handler.
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "turbotwin/app/access.hpp"
@@ -40,10 +41,18 @@ struct command_port {
     std::function<Result<command_outcome>(const std::string& asset, codec::event_command)> record_event;
 };
 
+/// The models the server runs and their promotion (set by the server; unset: the routes 404).
+struct model_port {
+    std::function<nlohmann::json()> describe;                          ///< GET /api/v1/models
+    std::function<Result<nlohmann::json>()> shadow_report;             ///< GET /api/v1/models/shadow/report
+    std::function<Result<nlohmann::json>(const std::string& by)> promote;   ///< POST /api/v1/models/promote
+    std::function<Result<nlohmann::json>(const std::string& by)> rollback;  ///< POST /api/v1/models/rollback
+};
+
 class rest_api {
 public:
     rest_api(const fleet_view& view, metrics& counters, server_status status, access_policy access = {},
-             command_port commands = {});
+             command_port commands = {}, model_port models = {});
     http::response operator()(const http::request& req) const;
 
 private:
@@ -63,6 +72,7 @@ private:
     server_status status_;
     access_policy access_;
     command_port commands_;
+    model_port models_;
 };
 
 /// The dashboard page (served at /), compiled into the binary.

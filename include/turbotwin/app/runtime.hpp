@@ -1,5 +1,6 @@
 #pragma once
 /// Loading what every command needs: the config, the sensor catalogue and the model.
+#include <optional>
 #include <string>
 
 #include "turbotwin/codec/config.hpp"
@@ -12,7 +13,29 @@ struct runtime {
     codec::serve_config config;
     twin::twin_config twin;  ///< model, catalogue and alert thresholds shared by every twin
     std::string config_path; ///< the config file it was loaded from
+    std::string config_model_hash;  ///< the hash of the model the config (or --model) names, whatever a promotion made active
+    /// A candidate model run beside the active one on the live stream (serve --shadow-model):
+    /// the same catalogue, thresholds and rules, its own model and provenance.
+    std::optional<twin::twin_config> shadow;
+    std::string shadow_model_path;
 };
+
+/// Loads `model_path` as rt's shadow model. invalid_argument when it filters other sensors than
+/// the active model (REST and the history name the filtered sensors by the active model's).
+Result<bool> load_shadow(runtime& rt, const std::string& model_path);
+
+/// The model roles a data dir's server last ran with: after a promotion the promoted model (kept
+/// in DATA_DIR/models/) is the active one whatever the config names, and the previous one its
+/// shadow (for a rollback) unless `shadow_model_path` names another. Logs what it resumed.
+Result<bool> resume_model_roles(runtime& rt, const std::string& data_dir, const std::string& shadow_model_path);
+
+/// The keys under which the store keeps the roles (meta table). A promotion or rollback writes
+/// the promoted model (empty when it is the config's own) and the shadow; a start writes what it
+/// serves (for shadow-report).
+inline constexpr const char* promoted_model_key = "promoted_model_hash";
+inline constexpr const char* shadow_model_key = "shadow_model_hash";
+inline constexpr const char* serving_model_key = "serving_model_hash";
+inline constexpr const char* serving_shadow_key = "serving_shadow_hash";
 
 /// Loads config_path, then the catalogue and the model it names (the overrides win when set).
 /// Provenance: the model file's SHA-256, and one over the config file and its catalogue.

@@ -51,15 +51,51 @@ struct event_row {
     std::int64_t at_ms = 0;
 };
 
+/// A shadow (candidate) model's estimate of one reading, beside the active model's rul_row.
+struct shadow_row {
+    std::string asset;
+    std::int64_t cycle = 0;
+    std::string model_hash;   ///< the candidate's
+    std::string active_hash;  ///< the model active when it was made
+    double rul = 0, rul_lo = 0, rul_hi = 0;
+    alerting::severity level = alerting::severity::normal;  ///< the alert severity the candidate would have had
+};
+
+/// A model promotion or rollback: who, when, from which model to which.
+struct model_audit_row {
+    std::int64_t seq = 0;  ///< assigned by the store
+    std::string action;    ///< promote, rollback
+    std::string by;
+    std::int64_t at_ms = 0;
+    std::string from_model, from_hash, to_model, to_hash;
+    std::int64_t engines = 0;        ///< engines switched
+    std::int64_t fresh_engines = 0;  ///< of which the candidate had no state (they start afresh)
+};
+
 /// What one worker batch changed. Later change sets win over earlier ones for the same engine.
 struct change_set {
     std::vector<twin_row> twins;
     std::vector<rul_row> ruls;
     std::vector<alerting::alert> alerts;  ///< each alert change (raised, cleared) in order
     std::vector<event_row> events;
+    std::vector<shadow_row> shadow_ruls;
+    std::vector<model_audit_row> audits;
+    std::vector<std::pair<std::string, std::string>> meta;  ///< settings written with the batch (e.g. the active model)
 
-    bool empty() const noexcept { return twins.empty() && ruls.empty() && alerts.empty() && events.empty(); }
-    std::size_t records() const noexcept { return twins.size() + ruls.size() + alerts.size() + events.size(); }
+    bool empty() const noexcept {
+        return twins.empty() && ruls.empty() && alerts.empty() && events.empty() && shadow_ruls.empty() && audits.empty() && meta.empty();
+    }
+    std::size_t records() const noexcept {
+        return twins.size() + ruls.size() + alerts.size() + events.size() + shadow_ruls.size() + audits.size() + meta.size();
+    }
+};
+
+/// One reading as both models saw it (shadow report).
+struct model_pair_row {
+    std::string asset;
+    std::int64_t cycle = 0;
+    double active_rul = 0, shadow_rul = 0;
+    alerting::severity active_level = alerting::severity::normal, shadow_level = alerting::severity::normal;
 };
 
 /// An alert change: the alert id and the state it entered.
@@ -110,6 +146,11 @@ public:
     /// The readings an asset's twin applied with cycle <= `upto`, oldest first (rows stored
     /// before schema 6 have none and are left out: `missing` counts them when given).
     Result<std::vector<reading>> readings(const std::string& asset, std::int64_t upto, std::size_t* missing = nullptr);
+    /// Readings both models estimated: the candidate `model_hash` while `active_hash` was active,
+    /// in asset and cycle order.
+    Result<std::vector<model_pair_row>> model_pairs(const std::string& model_hash, const std::string& active_hash);
+    /// The promotions and rollbacks, newest first.
+    Result<std::vector<model_audit_row>> model_audit(std::size_t limit);
     /// Every alert change of one alert, oldest first (empty: no such alert).
     Result<std::vector<alerting::alert>> alert_changes(const std::string& alert_id);
 

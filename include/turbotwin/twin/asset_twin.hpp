@@ -71,6 +71,7 @@ struct twin_update {
     std::vector<sensor_report> sensor_changes;  ///< probes whose status changed with this reading
     alerting::asset_alerts::change alerts; ///< alert raised and/or cleared by this reading
     std::optional<std::int64_t> ts_ms;     ///< echoed from the reading
+    const provenance* origin = nullptr;    ///< the twin's config's (the model that made it; outlives the update's use)
 };
 
 /// The latest estimate as a twin keeps it between readings: a twin_update without what only
@@ -133,6 +134,10 @@ public:
         std::string type;  ///< "failure" or "removal"
         std::int64_t cycle = 0;
     };
+    /// Promotion: this twin (a candidate model's, run beside `live` on the same readings) becomes
+    /// the live one. It takes over `live`'s alert state (the numbering and the alert in force)
+    /// and judges its own latest estimate against it; returns the changes that makes.
+    alerting::asset_alerts::change take_over_alerts(const asset_twin& live);
     const std::optional<closure>& closed() const noexcept { return rare_ ? rare_->closed : no_rare_state().closed; }
     std::vector<channel_state> channels() const;
     std::size_t channel_count() const noexcept { return block_.size(); }

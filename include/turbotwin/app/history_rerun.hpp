@@ -1,0 +1,31 @@
+#pragma once
+/// Re-running an engine's stored history through a twin: what `turbotwin explain` does up to an
+/// alert, and what `serve` does for a shadow model's twins at start-up (and for a twin whose
+/// snapshot another model wrote).
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include "turbotwin/store/database.hpp"
+#include "turbotwin/twin/asset_twin.hpp"
+
+namespace turbotwin::app {
+
+struct rerun_outcome {
+    std::optional<twin::twin_update> last;  ///< the last reading's update (none applied: empty)
+    std::size_t readings = 0;               ///< readings applied
+    std::size_t refused = 0;                ///< readings the twin refused
+    std::size_t events = 0;                 ///< operator events applied
+};
+
+/// Applies `readings` (oldest first) and this engine's `events` to `tw` in their live order: an
+/// event at cycle c came after the reading of cycle c and before any later one; events after
+/// the last reading are applied at the end.
+rerun_outcome rerun_history(twin::asset_twin& tw, const std::vector<reading>& readings, std::vector<store::event_row> events);
+
+/// Reads the engine's readings up to `upto` and its events up to `upto` from `db` and re-runs
+/// them on a new twin of `config`. `missing` counts history rows stored without their reading.
+Result<std::pair<twin::asset_twin, rerun_outcome>> rebuild_twin(store::database& db, const std::string& asset, std::int64_t upto,
+                                                                 const twin::twin_config& config, std::size_t* missing = nullptr);
+
+}  // namespace turbotwin::app
