@@ -58,6 +58,7 @@ svg{display:block;width:100%;height:auto}svg text{fill:var(--mute);font-size:10p
 <th class="l">severity</th><th class="l">confidence</th><th class="l">active alert</th></tr></thead><tbody></tbody></table></div></section>
 <section class="card" id="engineview" hidden></section>
 <section class="card"><h2 id="feedtitle">Alerts, newest first</h2><div id="feedmsg" class="mute"></div><div class="scroll"><ul id="feed"></ul></div></section>
+<section class="card" id="modelview"><h2>Models</h2><div id="models" class="mute">…</div></section>
 </main>
 )HTML" R"JS(<script>
 'use strict';
@@ -157,11 +158,32 @@ async function loadEngine(id) {
   }
 }
 
+async function loadModels() {
+  const r = await api('/api/v1/models'); note('/api/v1/models', r);
+  S.models = r.ok && r.body && typeof r.body === 'object' ? r.body : null;
+}
+
+function renderModels() {
+  const m = S.models, el = $('#models');
+  if (!m) { el.textContent = 'not available from this server'; return; }
+  const short = h => esc(String(h || '').replace('sha256:', '').slice(0, 12));
+  const model = x => x ? `<b>${esc(x.model)}</b> <span class="mute" title="${esc(x.model_hash)}">${short(x.model_hash)}</span>` : '<span class="mute">none</span>';
+  let h = `<dl><dt>active</dt><dd data-model="active">${model(m.active)}</dd><dt>shadow (candidate)</dt><dd data-model="shadow">${model(m.shadow)}</dd>` +
+    `<dt>rollback</dt><dd>${m.rollback_available ? 'available' : '—'}</dd>` +
+    (m.shadow ? `<dt>comparison</dt><dd><a href="/api/v1/models/shadow/report" target="_blank">shadow report</a></dd>` : '') + '</dl>';
+  const audit = Array.isArray(m.audit) ? m.audit.slice(0, 5) : [];
+  h += audit.length ? '<ul id="modelaudit">' + audit.map(a => `<li data-audit="${esc(a.action)}">${new Date(a.at_ms).toLocaleString()} · <b>${esc(a.action)}</b> by ${esc(a.by)}: ` +
+    `${esc(a.from && a.from.model)} → ${esc(a.to && a.to.model)} (${num(a.engines) ? a.engines : '?'} engines)</li>`).join('') + '</ul>'
+    : '<div class="mute">no promotion or rollback yet</div>';
+  el.classList.remove('mute');
+  el.innerHTML = h;
+}
+
 async function tick() {
   if (S.busy) return;
   S.busy = true; S.err = '';
   try {
-    const jobs = [loadStatus(), loadAlerts()];
+    const jobs = [loadStatus(), loadAlerts(), loadModels()];
     if (!S.engine || !S.fleet) jobs.push(loadAssets());
     if (S.engine) jobs.push(loadEngine(S.engine));
     await Promise.all(jobs);
@@ -172,7 +194,7 @@ async function tick() {
 }
 
 function render() {
-  for (const [name, fn] of [['counts', renderCounts], ['status', renderStatus], ['fleet', renderFleet], ['feed', renderFeed], ['engine', renderEngine]])
+  for (const [name, fn] of [['counts', renderCounts], ['status', renderStatus], ['fleet', renderFleet], ['feed', renderFeed], ['engine', renderEngine], ['models', renderModels]])
     try { fn(); } catch (e) { S.err = name + ': ' + e; }
   if (S.err) $('#status').insertAdjacentHTML('beforeend', ' · <span class="err">' + esc(S.err) + '</span>');
 }

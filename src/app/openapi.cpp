@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -124,6 +125,33 @@ oj schemas() {
                              {"store", enum_of({"disabled", "open", "failing"}, "durable state: disabled (durability.enabled false), "
                                                                                 "open, or failing to commit")}});
     s["Asset"] = object(asset_fields(), {}, "One engine's latest state (listings).");
+    s["ModelInfo"] = object({{"model", typed("string", "model name")},
+                             {"model_hash", typed("string", "sha256:<hex> of the model file")},
+                             {"trees", typed("integer", "boosted trees")},
+                             {"trained_on", typed("string", "what it was trained on")}});
+    s["ModelChange"] = object({{"action", enum_of({"promote", "rollback"})},
+                               {"by", typed("string", "name of the operator token")},
+                               {"at_ms", typed("integer", "ms since the Unix epoch")},
+                               {"from", object({{"model", typed("string")}, {"model_hash", typed("string")}})},
+                               {"to", object({{"model", typed("string")}, {"model_hash", typed("string")}})},
+                               {"engines", typed("integer", "engines switched")},
+                               {"fresh_engines", typed("integer", "of which the candidate had no state (they start afresh)")}});
+    s["Models"] = object({{"active", schema_ref("ModelInfo")},
+                          {"shadow", nullable_ref("ModelInfo", "the candidate run beside the active model (serve --shadow-model); null: none")},
+                          {"rollback_available", typed("boolean", "the last change was a promotion from the model now in shadow")},
+                          {"audit", array_of(schema_ref("ModelChange"), "promotions and rollbacks, newest first (at most 50)")}});
+    s["ShadowReport"] = open_object(
+        {{"active", schema_ref("ModelInfo")},
+         {"shadow", schema_ref("ModelInfo")},
+         {"engines", typed("integer", "engines both models estimated in these roles")},
+         {"readings", typed("integer")},
+         {"disagreement", open_object({}, {}, "shadow - active RUL in cycles: mean_abs, p90_abs, max_abs, mean_shadow_minus_active")},
+         {"alerts", open_object({}, {}, "per severity (warning, critical): engines where the shadow's first alert came earlier, later, "
+                                        "the same, only_active, only_shadow, neither; mean_lead_cycles (positive: the shadow earlier)")},
+         {"ground_truth", open_object({}, {}, "engines with a recorded failure or removal: both models' RMSE against the true RUL "
+                                              "(capped at rul_cap), overall and per_engine")},
+         {"per_engine", array_of(open_object({}, {}, "asset, readings, mean_abs_difference, max_abs_difference, "
+                                                     "mean_shadow_minus_active, alerts {warning, critical: active_first, shadow_first, verdict}"))}});
     s["Provenance"] = object({{"model", typed("string", "model name")},
                               {"model_hash", typed("string", "sha256:<hex> of the model file")},
                               {"config_hash", typed("string", "sha256:<hex> of the config file")},
@@ -437,6 +465,35 @@ oj paths() {
           {"503", response_ref("Unavailable")}}},
         {"security", security(access::operator_)},
     };
+    p["/api/v1/models"]["get"] = get_op("getModels", "models", "The active model, its shadow and the promotion audit", access::read,
+                                        oj::array(), {{"200", ok_json("the models", "Models")}});
+    p["/api/v1/models/shadow/report"]["get"] = get_op(
+        "getShadowReport", "models", "How the shadow (candidate) model compares with the active one", access::read, oj::array(),
+        {{"200", ok_json("the comparison over every reading both estimated while in these roles", "ShadowReport")},
+         {"409", response_ref("Conflict")}},
+        "409 when no shadow model runs. 404 when the server runs without its store (durability off).");
+    for (const auto& [route, id, summary, description] :
+         {std::tuple{"/api/v1/models/promote", "promoteModel", "Make the shadow model the active one (operator)",
+                     "Needs an operator token. Each worker switches at its place in its stream, without a restart and without "
+                     "losing a message: every engine's candidate twin (which has run on the same readings) becomes the live one "
+                     "and takes over its alert state; the previous model keeps running as the shadow, for a rollback. Audited "
+                     "(who, when, which hashes) in the store, shown on the dashboard, and kept across restarts. 409 without a shadow."},
+          std::tuple{"/api/v1/models/rollback", "rollbackModel", "Undo the last promotion (operator)",
+                     "Needs an operator token. The same switch back. 409 when the last change was not a promotion from the model "
+                     "now in shadow."}}) {
+        p[route]["post"] = {{"operationId", id},
+                            {"tags", oj::array({"models"})},
+                            {"summary", summary},
+                            {"description", description},
+                            {"x-required-role", "operator"},
+                            {"responses",
+                             {{"200", ok_json("the change, as audited", "ModelChange")},
+                              {"401", response_ref("Unauthorized")},
+                              {"403", response_ref("Forbidden")},
+                              {"409", response_ref("Conflict")},
+                              {"503", response_ref("Unavailable")}}},
+                            {"security", security(access::operator_)}};
+    }
     p["/api/v1/stream"]["get"] = get_op(
         "streamEvents", "stream", "Live Server-Sent Events", access::read,
         oj::array({query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's events", "ENG-001")}),
@@ -464,7 +521,7 @@ oj document() {
          "large) or 503 (connection cap), all with that body. HEAD works wherever GET does. Guide: docs/api.md."},
     };
     d["tags"] = oj::array({{{"name", "probes"}}, {{"name", "dashboard"}}, {{"name", "docs"}}, {{"name", "assets"}},
-                           {{"name", "alerts"}}, {{"name", "stream"}}});
+                           {{"name", "alerts"}}, {{"name", "stream"}}, {{"name", "models"}}});
     d["paths"] = paths();
     d["components"] = components();
     return d;

@@ -330,6 +330,10 @@ def main():
         check(any(a["state"] == "active" for a in rest_alerts), "the fleet raised no active alert to test the feed with")
         dom = dump_dom(st, st.api + "/")
         shown = check_fleet_page(dom, assets, rest_alerts, "fleet page")
+        status, models = st.get_json("/api/v1/models")
+        m = re.search(r'data-model="active"><b>([^<]*)</b>', dom)
+        check(status == 200 and m and m.group(1) == models["active"]["model"] and "no promotion or rollback yet" in dom,
+              f"the Models card shows {m and m.group(1)}, REST {models.get('active')}")
         print(f"fleet page: {len(shown)} engines most at risk first ({shown[0]} ... {shown[-1]}), "
               f"{len(rest_alerts)} alerts newest first, counts equal REST")
 

@@ -34,6 +34,8 @@ SERVED = {
     ("/api/v1/assets/{id}/events", "post"),
     ("/api/v1/alerts", "get"), ("/api/v1/alerts/{id}", "get"), ("/api/v1/alerts/{id}/ack", "post"),
     ("/api/v1/stream", "get"),
+    ("/api/v1/models", "get"), ("/api/v1/models/shadow/report", "get"), ("/api/v1/models/promote", "post"),
+    ("/api/v1/models/rollback", "post"),
 }
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -425,7 +427,8 @@ def main():
         # Every documented GET (the stream apart): parameters, enums, ranges, paging, 304.
         ids_seen = {}
         for path, method in sorted(documented):
-            if method == "get" and path != "/api/v1/stream":
+            # The stream has its own check; the shadow report answers 200 only beside a shadow model (409 here, below).
+            if method == "get" and path not in ("/api/v1/stream", "/api/v1/models/shadow/report"):
                 check_get(st, c, path, fill(path), ids_seen)
         check(sorted(ids_seen["/api/v1/assets"]) == sorted(predicted), f"paging assets: {ids_seen['/api/v1/assets']}")
         check(len(ids_seen["/api/v1/alerts"]) == len(alerts), "paging alerts lost some")
@@ -479,6 +482,15 @@ def main():
         check(kinds.get("rul", 0) == sum(int(r["cycle"]) for r in predicted.values()) and kinds.get("alert", 0) >= len(alerts),
               f"stream events: {kinds}, expected one rul per reading and at least one alert change per alert")
         print(f"stream: {kinds} events valid against x-events")
+
+        # The model routes on a server without a shadow model: what it runs, and 409 for the rest.
+        models = c.expect("/api/v1/models", "get", call(st, "GET", "/api/v1/models"), {200})
+        check(models["shadow"] is None and models["audit"] == [] and not models["rollback_available"], f"models: {models}")
+        c.expect("/api/v1/models/shadow/report", "get", call(st, "GET", "/api/v1/models/shadow/report"), {409}, "no shadow")
+        for route in ("/api/v1/models/promote", "/api/v1/models/rollback"):
+            c.expect(route, "post", call(st, "POST", route), {401}, "no token")
+            c.expect(route, "post", call(st, "POST", route, token=VIEWER), {403}, "viewer")
+            c.expect(route, "post", call(st, "POST", route, token=OPERATOR), {409}, "no shadow")
 
         # POST /api/v1/alerts/{id}/ack: every documented answer.
         ack = "/api/v1/alerts/{id}/ack"
@@ -557,7 +569,8 @@ def main():
             else:
                 c.expect(path, method, a, {401}, "no token, auth for reads")
                 if path != "/api/v1/stream":
-                    c.expect(path, method, call(st, "GET", fill(path), token=VIEWER), {200}, "viewer, auth for reads")
+                    ok = {409} if path == "/api/v1/models/shadow/report" else {200}  # no shadow model here
+                    c.expect(path, method, call(st, "GET", fill(path), token=VIEWER), ok, "viewer, auth for reads")
         print("require_auth_for_reads: 401 on every read as documented; probes, dashboard and document open")
         check(st.stop_serve() == 0, "serve did not exit 0")
     print(f"{c.checked} answers checked against the document")
