@@ -93,15 +93,18 @@ Result<json> shadow_report(store::database& db, const std::string& active_hash, 
     }
 
     // Ground truth: a failure or removal ends a life; every reading of that life since the last
-    // maintenance before it has a true RUL.
+    // maintenance before it has a true RUL. "Before" in the order recorded (the order the twin
+    // applied them; events() is oldest first): at one cycle, a failure then a maintenance ends
+    // the old life, a maintenance then a failure ends a new life that read nothing.
     json truth_engines = json::array();
     double sq_active = 0, sq_shadow = 0;
     std::size_t truth_n = 0;
-    for (const auto& end : *events) {
+    for (auto end_it = events->begin(); end_it != events->end(); ++end_it) {
+        const auto& end = *end_it;
         if (end.type != "failure" && end.type != "removal") continue;
         std::int64_t life_start = 0;
-        for (const auto& m : *events)
-            if (m.asset == end.asset && m.type == "maintenance" && m.cycle < end.cycle) life_start = std::max(life_start, m.cycle);
+        for (auto m = events->begin(); m != end_it; ++m)
+            if (m->asset == end.asset && m->type == "maintenance") life_start = std::max(life_start, m->cycle);
         double sa = 0, ss = 0;
         std::size_t n = 0;
         for (const auto& p : *pairs) {

@@ -337,8 +337,8 @@ Result<twin_update> asset_twin::process(reading r) {
         const double reference = imputed ? block_.baselines()[i] + sc.deviations[i] : block_.filters()[i].level();
         const double reference_var = imputed ? params.measurement_var : block_.filters()[i].level_std() * block_.filters()[i].level_std();
         const double z = sc.z[i];
-        const bool plausible = !std::isnan(z) && h.repeats == 0 &&
-                               std::abs(z - reference) <= rules.recovery_sigmas * std::sqrt(params.measurement_var + reference_var);
+        const double sigmas = h.reason == sensor_fault::drift ? rules.drift_recovery_sigmas : rules.recovery_sigmas;
+        const bool plausible = !std::isnan(z) && h.repeats == 0 && std::abs(z - reference) <= sigmas * std::sqrt(params.measurement_var + reference_var);
         h.gated = plausible ? up_to(h.gated, sensor_health::max_run) & 7u : 0u;
         if (h.gated >= rules.recovery_readings) {
             estimation::state_vector x;

@@ -40,7 +40,13 @@ struct sensor_fault_rules {
     double late_drift_share = 0.8;     ///< ... and the share it must explain then
     double drift_share = 0.5;          ///< share of the residual sum of squares that counts as dominating
     std::uint8_t recovery_readings = 5;///< consecutive plausible readings that clear a failed probe
-    double recovery_sigmas = 4.0;      ///< plausible: within this many measurement sd of the reference level
+    double recovery_sigmas = 4.0;      ///< plausible: within this many sd of the reference level (reading and reference noise together)
+    /// ... for a probe failed by drift. Drift is caught at about 3 sd of bias in the filtered
+    /// level, well inside the band one noisy reading needs: with the wide band the probe came back
+    /// while still biased and failed again (an alert raised, cleared and raised anew). With 1.5
+    /// (about 2.1 noise sd around an imputed level) a 3-sd bias passes 5 readings in a row about
+    /// once in 700 tries, a healthy probe about every other time.
+    double drift_recovery_sigmas = 1.5;
     std::uint8_t max_isolated = 2;     ///< more gated channels in one reading than this is the engine, not probes
 };
 
