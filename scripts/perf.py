@@ -280,6 +280,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--only", default="throughput,memory,rest")
     ap.add_argument("--json", help="write every figure to this file")
+    ap.add_argument("--serve-config", help="config file for serve (e.g. durability.readings false, to measure what storing readings costs)")
     ap.add_argument("--assets", type=int, default=10000, help="engines in the throughput runs")
     ap.add_argument("--trial-seconds", type=float, default=5)
     ap.add_argument("--start-rate", type=float, default=4000)
@@ -298,7 +299,8 @@ def main():
             sys.exit(f"perf.py: {tool} not found (apt-get install mosquitto wrk nginx)")
     work = tempfile.mkdtemp(prefix="turbotwin-perf-")
     out = {"machine": {"cpus": os.cpu_count(), "model": next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")}}
-    b = Bench(args.bin, work, ["--workers", str(args.workers)] if args.workers else [])
+    serve_args = (["--workers", str(args.workers)] if args.workers else []) + (["--config", args.serve_config] if args.serve_config else [])
+    b = Bench(args.bin, work, serve_args)
     try:
         for part in args.only.split(","):
             {"throughput": throughput, "memory": memory, "rest": rest}[part](b, args, out)

@@ -152,6 +152,8 @@ void durable_state::mark_published(store::alert_key key) {
 
 void durable_state::batch_done(store::change_set&& changes) {
     if (!config_.rul_history) changes.ruls.clear();
+    if (!config_.readings)
+        for (auto& r : changes.ruls) r.input.reset();
     if (writer_) {
         writer_->submit(std::move(changes));
         return;

@@ -126,6 +126,7 @@ Result<serve_config> load_config(const std::string& path) {
             key = "durability.journal_segment_bytes";
             o.journal_segment_bytes = count_value(d, "journal_segment_bytes", o.journal_segment_bytes, 4096, 64.0 * 1024 * 1024 * 1024);
             key = "durability.rul_history"; o.rul_history = d.value("rul_history", o.rul_history);
+            key = "durability.readings"; o.readings = d.value("readings", o.readings);
         }
         key = "workers"; c.workers = count_value(j, "workers", c.workers, 1, 64);
         key = "log_level"; c.log_level = j.value(key, c.log_level);
