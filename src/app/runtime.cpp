@@ -4,9 +4,13 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <algorithm>
+#include <functional>
 #include <optional>
+#include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "turbotwin/app/access.hpp"
@@ -37,6 +41,56 @@ std::string config_hash(const std::string& config_path, const std::string& catal
     auto catalogue = file_bytes(catalogue_path);
     if (!config || !catalogue) return {};
     return "sha256:" + to_hex(sha256(*config + "\n" + *catalogue));
+}
+
+// The config's optional "sensor_faults" object: thresholds of the sensor fault rules
+// (twin/sensor_health.hpp), each checked against the range its rule and counters allow.
+Result<bool> apply_sensor_fault_rules(const std::string& config_path, twin::twin_config& twin) {
+    auto text = file_bytes(config_path);
+    if (!text) return {errc::io_error, "cannot read " + config_path};
+    const auto j = nlohmann::json::parse(*text, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("sensor_faults")) return true;
+    const auto& o = j.at("sensor_faults");
+    if (!o.is_object()) return {errc::parse_error, config_path + ": sensor_faults must be an object"};
+    auto& r = twin.sensor_rules;
+    struct number_key {
+        const char* name;
+        double lo, hi;
+        std::function<void(double)> set;
+    };
+    const number_key keys[] = {
+        {"gate_sigmas", 2, 50, [&](double v) { r.gate_sigmas = v; }},
+        {"jump_readings", 1, 7, [&](double v) { r.jump_readings = std::uint8_t(v); }},
+        {"stuck_repeats", 2, 31, [&](double v) { r.stuck_repeats = std::uint8_t(v); }},
+        {"stuck_chance", 1e-12, 0.1, [&](double v) { r.stuck_chance = v; }},
+        {"dropout_readings", 1, 3, [&](double v) { r.dropout_readings = std::uint8_t(v); }},
+        {"drift_cycles", 1, 7, [&](double v) { r.drift_cycles = std::uint8_t(v); }},
+        {"late_drift_cycles", 1, 7, [&](double v) { r.late_drift_cycles = std::uint8_t(v); }},
+        {"drift_share", 0.3, 1, [&](double v) { r.drift_share = v; }},
+        {"late_drift_share", 0.3, 1, [&](double v) { r.late_drift_share = v; }},
+        {"recovery_readings", 1, 7, [&](double v) { r.recovery_readings = std::uint8_t(v); }},
+        {"recovery_sigmas", 0.5, 50, [&](double v) { r.recovery_sigmas = v; }},
+        {"drift_recovery_sigmas", 0.5, 50, [&](double v) { r.drift_recovery_sigmas = v; }},
+        {"max_isolated", 1, 21, [&](double v) { r.max_isolated = std::uint8_t(v); }},
+    };
+    const std::set<std::string_view> whole = {"jump_readings", "stuck_repeats", "dropout_readings", "drift_cycles", "late_drift_cycles",
+                                              "recovery_readings", "max_isolated"};
+    for (const auto& [name, value] : o.items()) {
+        if (name == "_comment") continue;
+        if (name == "isolate") {
+            if (!value.is_boolean()) return {errc::parse_error, config_path + ": sensor_faults.isolate must be true or false"};
+            twin.isolate_sensor_faults = value.get<bool>();
+            continue;
+        }
+        const auto* key = std::find_if(std::begin(keys), std::end(keys), [&](const number_key& k) { return name == k.name; });
+        if (key == std::end(keys)) return {errc::parse_error, config_path + ": sensor_faults." + name + " is not a setting (docs/trust.md)"};
+        const bool integral = whole.count(key->name) > 0;
+        if (!value.is_number() || (integral && !value.is_number_integer()) || value.get<double>() < key->lo || value.get<double>() > key->hi)
+            return {errc::parse_error, config_path + ": sensor_faults." + name + " must be " + (integral ? "a whole number" : "a number") +
+                                           " in " + round_trip(key->lo) + ".." + round_trip(key->hi)};
+        key->set(value.get<double>());
+    }
+    return true;
 }
 }  // namespace
 
@@ -89,6 +143,7 @@ Result<runtime> load_runtime(const std::string& config_path, const std::string& 
     rt.twin.model = std::make_shared<const prognostics::rul_model>(std::move(*model));
     rt.twin.catalogue = std::make_shared<const sensor_catalogue>(std::move(*cat));
     rt.twin.alert_thresholds = rt.config.alerts;
+    if (auto rules = apply_sensor_fault_rules(config_path, rt.twin); !rules) return {rules.error(), rules.detail()};
     rt.config_path = config_path;
     rt.twin.origin = {rt.twin.model->name, file_hash(rt.config.model_path), config_hash(config_path, rt.config.catalogue_path), code_version()};
     rt.config_model_hash = rt.twin.origin.model_hash;
