@@ -75,7 +75,10 @@ Result<bool> apply_sensor_fault_rules(const std::string& config_path, twin::twin
     };
     const std::set<std::string_view> whole = {"jump_readings", "stuck_repeats", "dropout_readings", "drift_cycles", "late_drift_cycles",
                                               "recovery_readings", "max_isolated"};
-    for (const auto& [name, value] : o.items()) {
+    for (auto item = o.begin(); item != o.end(); ++item) {
+        // Named copies, not structured bindings: a lambda below captures the name (clang 14).
+        const std::string name = item.key();
+        const auto& value = item.value();
         if (name == "_comment") continue;
         if (name == "isolate") {
             if (!value.is_boolean()) return {errc::parse_error, config_path + ": sensor_faults.isolate must be true or false"};
