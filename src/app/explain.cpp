@@ -89,14 +89,10 @@ Result<explanation> explain_alert(const std::string& data_dir, const std::string
     // The change that raised it was made at `cycle` (a sensor fault's raised_cycle is when the
     // probe's fault began, some readings before it was judged).
     const std::int64_t fired_at = x.alert.cycle;
-    auto readings = (*db)->readings(x.alert.asset, fired_at, &x.readings_missing);
-    if (!readings) return {readings.error(), readings.detail()};
-    auto events = (*db)->events();
-    if (!events) return {events.error(), events.detail()};
     // Events at the firing cycle came after the reading that fired it: not part of the state then.
-    std::erase_if(*events, [&](const store::event_row& e) { return e.asset != x.alert.asset || e.cycle >= fired_at; });
-    twin::asset_twin tw(x.alert.asset, rt->twin);
-    auto rerun = rerun_history(tw, *readings, std::move(*events));
+    auto rebuilt = rebuild_twin(**db, x.alert.asset, fired_at, rt->twin, &x.readings_missing, /*events_at_upto=*/false);
+    if (!rebuilt) return {rebuilt.error(), rebuilt.detail()};
+    auto& [tw, rerun] = *rebuilt;
     x.readings = rerun.readings + rerun.refused;
     x.events = rerun.events;
     const auto& last = rerun.last;

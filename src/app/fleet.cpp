@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <span>
 #include <unordered_map>
 #include <spdlog/spdlog.h>
 
@@ -58,6 +59,25 @@ void stamp(alerting::alert& a, const twin::provenance& origin) {
     a.model_hash = origin.model_hash;
     a.config_hash = origin.config_hash;
     a.code_version = origin.code_version;
+}
+
+// Raising is rare: the twin's full state goes with each alert these changes raise (built once,
+// shared), for whoever must explain it.
+void attach_fired_state(const twin::asset_twin& tw, std::span<alerting::alert* const> changes) {
+    std::shared_ptr<const std::string> fired_state;
+    for (auto* a : changes) {
+        if (!a || a->state != alerting::alert_state::active) continue;
+        if (!fired_state) fired_state = std::make_shared<const std::string>(state_json(twin::record_state(tw)).dump());
+        a->fired_state = fired_state;
+    }
+}
+
+// Journal number of the first message in `jobs` (0: none); a control step (model swap) has none.
+template <class Jobs>
+std::uint64_t first_message_seq(const Jobs& jobs) {
+    for (const auto& j : jobs)
+        if (j.seq) return j.seq;
+    return 0;
 }
 
 // The sensor fault alerts a twin's probe changes raise (failed) and clear (a failure ended).
@@ -222,9 +242,7 @@ std::uint64_t fleet::processed_watermark() const {
     std::uint64_t watermark = last_enqueued_seq_.load(std::memory_order_acquire);
     for (const auto& s : shards_) {
         std::lock_guard lock(s->mu);
-        std::uint64_t oldest = s->busy_low_seq;
-        // A control step (model swap) has no number: the first message queued behind it counts.
-        for (auto it = s->queue.begin(); !oldest && it != s->queue.end(); ++it) oldest = it->seq;
+        const std::uint64_t oldest = s->busy_low_seq ? s->busy_low_seq : first_message_seq(s->queue);
         if (oldest) watermark = std::min(watermark, oldest - 1);
     }
     return watermark;
@@ -282,13 +300,7 @@ void fleet::run(shard& s) {
             s.urgent = false;
             batch.swap(s.queue);
             s.busy = true;
-            // A control step carries no journal number (0): the first message's counts.
-            s.busy_low_seq = 0;
-            for (const auto& j : batch)
-                if (j.seq) {
-                    s.busy_low_seq = j.seq;
-                    break;
-                }
+            s.busy_low_seq = first_message_seq(batch);
         }
         if (!changes_) {
             for (auto& j : batch) {
@@ -401,14 +413,12 @@ model_swap fleet::swap_shard(shard& s, batch_changes* changes) {
         auto change = candidate->take_over_alerts(*live);
         std::swap(live, candidate);  // `live` now holds the promoted twin, `candidate` the demoted one
         ++out.engines;
-        std::shared_ptr<const std::string> fired_state;
-        for (auto* a : {change.cleared ? &*change.cleared : nullptr, change.raised ? &*change.raised : nullptr}) {
+        alerting::alert* raised = change.raised ? &*change.raised : nullptr;
+        alerting::alert* const raised_now[] = {raised};
+        attach_fired_state(*live, raised_now);
+        for (auto* a : {change.cleared ? &*change.cleared : nullptr, raised}) {
             if (!a) continue;
             stamp(*a, s.active->origin);
-            if (a->state == alerting::alert_state::active) {
-                if (!fired_state) fired_state = std::make_shared<const std::string>(state_json(twin::record_state(*live)).dump());
-                a->fired_state = fired_state;
-            }
             if (changes) changes->rows.alerts.push_back(*a);
             view_.record_alert(*a);
             sink_.alert(*a);
@@ -481,15 +491,10 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
         if (update->alerts.raised) stamp(*update->alerts.raised, s.active->origin);
         if (!update->sensor_changes.empty()) probe_alerts = sensor_alerts(*tw, update->sensor_changes, update->cycle);
         for (auto& a : probe_alerts) stamp(a, s.active->origin);
-        // Raising is rare: the twin's full state goes with the alert, for whoever must explain it.
-        std::shared_ptr<const std::string> fired_state;
-        auto attach_state = [&](alerting::alert& a) {
-            if (a.state != alerting::alert_state::active) return;
-            if (!fired_state) fired_state = std::make_shared<const std::string>(state_json(twin::record_state(*tw)).dump());
-            a.fired_state = fired_state;
-        };
-        if (update->alerts.raised) attach_state(*update->alerts.raised);
-        for (auto& a : probe_alerts) attach_state(a);
+        std::vector<alerting::alert*> raised_now;
+        if (update->alerts.raised) raised_now.push_back(&*update->alerts.raised);
+        for (auto& a : probe_alerts) raised_now.push_back(&a);
+        attach_fired_state(*tw, raised_now);
     }
     if (changes) {
         changes->touched[tw] = updated_ms;

@@ -27,12 +27,12 @@ rerun_outcome rerun_history(twin::asset_twin& tw, const std::vector<reading>& re
 }
 
 Result<std::pair<twin::asset_twin, rerun_outcome>> rebuild_twin(store::database& db, const std::string& asset, std::int64_t upto,
-                                                                 const twin::twin_config& config, std::size_t* missing) {
+                                                                 const twin::twin_config& config, std::size_t* missing, bool events_at_upto) {
     auto readings = db.readings(asset, upto, missing);
     if (!readings) return {readings.error(), readings.detail()};
     auto events = db.events();
     if (!events) return {events.error(), events.detail()};
-    std::erase_if(*events, [&](const store::event_row& e) { return e.asset != asset || e.cycle > upto; });
+    std::erase_if(*events, [&](const store::event_row& e) { return e.asset != asset || e.cycle > upto || (!events_at_upto && e.cycle == upto); });
     twin::asset_twin tw(asset, config);
     auto outcome = rerun_history(tw, *readings, std::move(*events));
     return std::pair<twin::asset_twin, rerun_outcome>{std::move(tw), std::move(outcome)};

@@ -23,9 +23,11 @@ struct rerun_outcome {
 /// the last reading are applied at the end.
 rerun_outcome rerun_history(twin::asset_twin& tw, const std::vector<reading>& readings, std::vector<store::event_row> events);
 
-/// Reads the engine's readings up to `upto` and its events up to `upto` from `db` and re-runs
-/// them on a new twin of `config`. `missing` counts history rows stored without their reading.
+/// Reads the engine's readings up to `upto` and its events up to `upto` (before it, without
+/// `events_at_upto`: the state right after the reading of `upto`) from `db` and re-runs them on a
+/// new twin of `config`. `missing` counts history rows stored without their reading.
 Result<std::pair<twin::asset_twin, rerun_outcome>> rebuild_twin(store::database& db, const std::string& asset, std::int64_t upto,
-                                                                 const twin::twin_config& config, std::size_t* missing = nullptr);
+                                                                 const twin::twin_config& config, std::size_t* missing = nullptr,
+                                                                 bool events_at_upto = true);
 
 }  // namespace turbotwin::app
