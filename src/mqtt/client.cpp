@@ -320,6 +320,18 @@ Result<bool> client::connect(std::chrono::milliseconds timeout) {
         if (m.cli->is_connected()) return true;
         auto tok = m.cli->connect(m.make_connect_options(timeout));
         if (!tok->wait_for(timeout)) return {errc::io_error, prefix + "timed out after " + std::to_string(timeout.count()) + " ms"};
+        // The connected() callback re-issued the subscriptions without waiting for their SUBACK;
+        // a caller that goes on to announce readiness must know the broker now routes to us
+        // (a message published before the SUBACK would be dropped). Subscribing again is
+        // idempotent at the broker.
+        std::vector<std::pair<std::string, int>> filters;
+        {
+            std::lock_guard lk(m.mu);
+            filters = m.subscriptions;
+        }
+        for (const auto& [filter, qos] : filters)
+            if (!m.cli->subscribe(filter, qos)->wait_for(timeout))
+                return {errc::io_error, prefix + "no SUBACK for " + filter + " within " + std::to_string(timeout.count()) + " ms"};
     } catch (const ::mqtt::exception& e) {
         return {errc::io_error, prefix + connect_failure(e, m.opts, m.tls)};
     }

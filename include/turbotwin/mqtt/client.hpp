@@ -76,7 +76,8 @@ public:
 
     /// Connects, blocking up to `timeout`. Afterwards a lost connection is re-established in
     /// the background with backoff reconnect_min .. reconnect_max. Returns true at once when
-    /// already connected. Error detail: "cannot connect to URL: reason".
+    /// already connected. On success every subscription made so far has its SUBACK, so the
+    /// broker already routes to this client. Error detail: "cannot connect to URL: reason".
     Result<bool> connect(std::chrono::milliseconds timeout);
 
     /// Subscribes (waiting up to 10 s for the SUBACK when connected) and remembers the filter:
