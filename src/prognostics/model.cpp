@@ -420,6 +420,23 @@ double failure_probability(const interval_calibration& c, double raw, double hor
     return std::clamp(p, 0.0, 1.0);
 }
 
+double rul_at_probability(const interval_calibration& c, double raw, double p, double widening) noexcept {
+    if (c.bin_upper.empty()) return std::max(0.0, raw);
+    quantile_points points;
+    quantiles_for(c, raw, points);
+    const auto levels = points.levels;
+    const std::size_t n = levels.size();
+    auto q = [&](std::size_t k) { return raw + widening * points.offsets[k]; };
+    // The segment failure_probability uses at p: the outer ones extended beyond their levels.
+    std::size_t k = 0;
+    if (p >= levels[n - 1]) k = n - 2;
+    else
+        while (k + 2 < n && levels[k + 1] < p) ++k;
+    const double dl = levels[k + 1] - levels[k];
+    const double x = dl > 0 ? q(k) + (p - levels[k]) * (q(k + 1) - q(k)) / dl : q(k);
+    return std::max(0.0, x);
+}
+
 rul_estimate predict(const rul_model& m, std::span<const float> features, double widening) noexcept {
     return calibrate(m.calibration, m.trees.predict(features), widening);
 }

@@ -151,6 +151,11 @@ double rul_quantile(const interval_calibration& c, double raw_prediction, double
 /// linear between the calibrated levels, linear beyond the outer ones, clamped to 0..1).
 double failure_probability(const interval_calibration& c, double raw_prediction, double horizon, double widening = 1.0) noexcept;
 
+/// The inverse of failure_probability: the RUL x with P(RUL <= x) = p (p in 0..1), linear
+/// beyond the outer calibrated levels as failure_probability is, >= 0. Unlike rul_quantile it
+/// does not clamp p to the calibrated levels, so Monte Carlo draws (p uniform) keep the tails.
+double rul_at_probability(const interval_calibration& c, double raw_prediction, double p, double widening = 1.0) noexcept;
+
 rul_estimate predict(const rul_model& m, std::span<const float> features, double widening = 1.0) noexcept;
 
 /// Novelty score of an engine whose filtered levels deviate by `deviations` (sensor units,

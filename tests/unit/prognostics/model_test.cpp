@@ -15,6 +15,7 @@
 
 #include "turbotwin/core/reading.hpp"
 
+#include "floating_point.hpp"
 #include "temp_dir.hpp"
 
 namespace turbotwin::prognostics {
@@ -23,18 +24,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr float fnan = std::numeric_limits<float>::quiet_NaN();
+using testing_support::fnan;
+using testing_support::same_bits;
 constexpr double inf = std::numeric_limits<double>::infinity();
 const std::string committed_model_path = std::string(TURBOTWIN_SOURCE_DIR) + "/models/fd001.json";
-
-template <class T>
-bool same_bits(const T& a, const T& b) {
-    return std::memcmp(&a, &b, sizeof a) == 0;
-}
-
-struct temp_dir : testing_support::temp_dir {
-    temp_dir() : testing_support::temp_dir("turbotwin-model-test") {}
-};
 
 // ---------------------------------------------------------------- tree_ensemble::predict
 
@@ -243,6 +236,24 @@ TEST(failure_probability, InvertsTheQuantilesOfTheCalibratedDistribution) {
     EXPECT_GT(failure_probability(c, 50.0, 35.0, 2.0), failure_probability(c, 50.0, 35.0, 1.0));
 }
 
+TEST(rul_at_probability, InvertsFailureProbabilityTailsIncluded) {
+    interval_calibration c;
+    c.bin_upper = {inf};
+    c.lo_offset = {-10.0};
+    c.hi_offset = {20.0};
+    c.levels = {0.05, 0.5, 0.95};
+    c.offsets = {{-10.0, 0.0, 20.0}};
+    // Inside the levels it is rul_quantile; beyond them it goes on along the outer segments.
+    for (double p : {0.05, 0.3, 0.5, 0.9, 0.95}) EXPECT_NEAR(rul_at_probability(c, 50.0, p), rul_quantile(c, 50.0, p), 1e-12);
+    EXPECT_LT(rul_at_probability(c, 50.0, 0.01), rul_quantile(c, 50.0, 0.01));
+    EXPECT_GT(rul_at_probability(c, 50.0, 0.99), rul_quantile(c, 50.0, 0.99));
+    for (double p = 0.01; p < 1.0; p += 0.01) {
+        const double x = rul_at_probability(c, 50.0, p, 1.5);
+        if (x > 0) EXPECT_NEAR(failure_probability(c, 50.0, x, 1.5), p, 1e-9) << "p " << p;
+    }
+    EXPECT_EQ(rul_at_probability(c, 5.0, 0.0), 0.0);  // never below 0
+}
+
 TEST(calibrate, InvariantHoldsForRandomInputs) {
     std::mt19937_64 rng(5);
     std::uniform_real_distribution<double> raw(-50.0, 300.0), off(-40.0, 40.0);
@@ -425,7 +436,7 @@ TEST(novelty, ImputationRecoversAChannelOnTheSubspace) {
 }
 
 TEST(model_io, SaveLoadRoundTripIsBitExact) {
-    temp_dir dir;
+    testing_support::temp_dir dir("turbotwin-model-test");
     const auto m = random_model(77);
     const auto path = dir.file("model.json");
     auto saved = save_model(m, path);
@@ -498,7 +509,7 @@ struct corruption {
 class load_model_rejects : public ::testing::TestWithParam<corruption> {};
 
 TEST_P(load_model_rejects, MalformedFile) {
-    temp_dir dir;
+    testing_support::temp_dir dir("turbotwin-model-test");
     const auto good = dir.file("good.json");
     ASSERT_TRUE(save_model(random_model(3), good));
     ASSERT_TRUE(load_model(good));  // control: the uncorrupted file loads
@@ -553,7 +564,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<corruption>& info) { return std::string(info.param.name); });
 
 TEST(model_io, NotJsonIsAParseError) {
-    temp_dir dir;
+    testing_support::temp_dir dir("turbotwin-model-test");
     const auto path = dir.file("garbage.json");
     std::ofstream(path) << "{\"format\": \"turbotwin-rul-model/1\", ";
     auto r = load_model(path);
