@@ -45,6 +45,7 @@ dl{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:4p
 svg{display:block;width:100%;height:auto}svg text{fill:var(--mute);font-size:10px}
 .rul-band{fill:var(--acc);opacity:.25}.rul-line{fill:none;stroke:var(--acc);stroke-width:1.6}
 .lvl{fill:none;stroke:#a3be8c;stroke-width:1.4}.axis{stroke:var(--line)}
+.fc-bar{fill:var(--acc);opacity:.75}.fc-whisker{fill:none;stroke:#d8dee9;stroke-width:1.2}
 .multiples{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:8px}
 .multiples div{background:#0f151c;border:1px solid var(--line);border-radius:4px;padding:4px}
 [hidden]{display:none!important}
@@ -58,6 +59,7 @@ svg{display:block;width:100%;height:auto}svg text{fill:var(--mute);font-size:10p
 <th class="l">severity</th><th class="l">confidence</th><th class="l">active alert</th></tr></thead><tbody></tbody></table></div></section>
 <section class="card" id="engineview" hidden></section>
 <section class="card"><h2 id="feedtitle">Alerts, newest first</h2><div id="feedmsg" class="mute"></div><div class="scroll"><ul id="feed"></ul></div></section>
+<section class="card" id="forecastview"><h2>Removal forecast <span class="mute">(next 90 days)</span></h2><div id="forecast" class="mute">…</div></section>
 <section class="card" id="modelview"><h2>Models</h2><div id="models" class="mute">…</div></section>
 </main>
 )HTML" R"JS(<script>
@@ -177,6 +179,58 @@ function renderModels() {
     : '<div class="mute">no promotion or rollback yet</div>';
   el.classList.remove('mute');
   el.innerHTML = h;
+}
+
+// The forecast is a Monte Carlo over the whole fleet: fetched on its own slow timer, never by
+// the 2 s poll, so a large fleet cannot hold up the table and the alerts.
+const FORECAST = '/api/v1/fleet/forecast?days=90';
+async function refreshForecast() {
+  const r = await api(FORECAST); note(FORECAST.split('?')[0], r);
+  S.forecast = r.ok && r.body && Array.isArray(r.body.weeks) && Array.isArray(r.body.engines) ? r.body : null;
+  S.forecastErr = r.ok ? '' : (r.status === 404 ? 'not available from this server' : r.error);
+  try { renderForecast(); } catch (e) { S.err = 'forecast: ' + e; }
+}
+
+// Expected removals per week as bars, the 5-95% interval of the draws as whiskers. Each bar and
+// whisker carries its numbers (data-*) as the API gave them.
+function forecastChart(weeks) {
+  const W = 760, H = 190, L = 34, R = 8, T = 8, B = 28;
+  const top = Math.max(1, ...weeks.map(w => Math.max(num(w.removals_hi) ? w.removals_hi : 0, num(w.removals_mean) ? w.removals_mean : 0)));
+  const Y = scale(0, top, H - B, T), slot = (W - L - R) / Math.max(1, weeks.length), bw = Math.max(2, slot * 0.64);
+  let s = `<svg viewBox="0 0 ${W} ${H}" id="forecast-chart" role="img" aria-label="expected removals per week with 90% interval">`;
+  s += `<line class="axis" x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}"/><line class="axis" x1="${L}" y1="${T}" x2="${L}" y2="${H - B}"/>`;
+  for (const v of [0, top / 2, top]) s += `<text x="${L - 4}" y="${Y(v) + 3}" text-anchor="end">${tickFmt(v, top)}</text>`;
+  weeks.forEach((w, i) => {
+    const x = L + slot * i + (slot - bw) / 2, cx = +(x + bw / 2).toFixed(1), mean = num(w.removals_mean) ? w.removals_mean : 0;
+    const tip = `week ${w.week + 1} (days ${f1(w.from_day)}–${f1(w.to_day)}): ${mean.toFixed(2)} expected, 90% interval ${w.removals_lo}–${w.removals_hi}`;
+    s += `<rect class="fc-bar" data-week="${esc(w.week)}" data-mean="${esc(w.removals_mean)}" x="${x.toFixed(1)}" y="${Y(mean)}" width="${bw.toFixed(1)}" height="${+(Y(0) - Y(mean)).toFixed(1)}"><title>${esc(tip)}</title></rect>`;
+    if (num(w.removals_lo) && num(w.removals_hi))
+      s += `<path class="fc-whisker" data-week="${esc(w.week)}" data-lo="${esc(w.removals_lo)}" data-hi="${esc(w.removals_hi)}" ` +
+           `d="M${cx},${Y(w.removals_hi)}V${Y(w.removals_lo)}M${+(cx - 3).toFixed(1)},${Y(w.removals_hi)}h6M${+(cx - 3).toFixed(1)},${Y(w.removals_lo)}h6"/>`;
+    if (i === 0 || i === weeks.length - 1 || weeks.length <= 14)
+      s += `<text x="${cx}" y="${H - B + 12}" text-anchor="middle">${w.week + 1}</text>`;
+  });
+  return s + `<text x="${W - R}" y="${H - 3}" text-anchor="end">week</text></svg>`;
+}
+
+function renderForecast() {
+  const f = S.forecast, el = $('#forecast');
+  if (!f) { el.className = 'mute'; el.textContent = S.forecastErr || '…'; S.forecastHtml = null; return; }
+  const total = f.removals || {};
+  // Ties (many engines are certain to get there) go to the soonest, then by id: stable between refreshes.
+  const soon = e => num(e.median_days_to_critical) ? e.median_days_to_critical : Infinity;
+  const ranked = f.engines.filter(e => e && e.asset != null && num(e.p_critical))
+    .sort((a, b) => (b.p_critical - a.p_critical) || (soon(a) - soon(b)) || (String(a.asset) < String(b.asset) ? -1 : 1)).slice(0, 5);
+  let h = `<div id="forecast-total" data-mean="${esc(total.mean)}" data-lo="${esc(total.lo)}" data-hi="${esc(total.hi)}">expected removals: ` +
+    `<b>${num(total.mean) ? total.mean.toFixed(1) : '—'}</b> <span class="mute">(90% interval ${esc(total.lo)}–${esc(total.hi)}; ` +
+    `${esc(f.engines.length)} engines at ${esc(f.cycles_per_day)} cycles/day; removed on reaching RUL ${esc(f.critical_rul)})</span></div>`;
+  h += forecastChart(f.weeks);
+  h += '<h3>Most likely to reach critical within 90 days</h3><table id="forecast-top"><thead><tr><th class="l">engine</th><th>probability</th>' +
+    '<th>median days to critical</th><th>RUL</th></tr></thead><tbody>' + (ranked.length ? ranked.map(e =>
+      `<tr data-forecast-engine="${esc(e.asset)}" data-p="${esc(e.p_critical)}"><td class="l"><a href="#/engine/${enc(e.asset)}">${esc(e.asset)}</a></td>` +
+      `<td>${(e.p_critical * 100).toFixed(1)}%</td><td>${f1(e.median_days_to_critical)}</td><td>${f1(e.rul)}</td></tr>`).join('')
+      : '<tr><td class="l mute" colspan="4">no engines yet</td></tr>') + '</tbody></table>';
+  if (h !== S.forecastHtml) { el.className = ''; el.innerHTML = h; S.forecastHtml = h; }
 }
 
 async function tick() {
@@ -406,11 +460,12 @@ $('#tokform').addEventListener('submit', e => {
   e.preventDefault();
   token = $('#token').value.trim(); $('#token').value = '';
   try { if (token) localStorage.setItem('turbotwin.token', token); else localStorage.removeItem('turbotwin.token'); } catch (x) {}
-  $('#tokstate').textContent = token ? 'token saved' : 'no token'; tick();
+  $('#tokstate').textContent = token ? 'token saved' : 'no token'; tick(); refreshForecast();
 });
 $('#tokstate').textContent = token ? 'token saved' : 'no token';
 window.addEventListener('hashchange', route);
 route(); setInterval(tick, 2000); setTimeout(openStream, 1000);
+refreshForecast(); setInterval(refreshForecast, 30000);
 </script></body></html>
 )JS";
     return page;

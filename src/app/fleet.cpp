@@ -10,14 +10,11 @@
 #include "turbotwin/app/json_out.hpp"
 #include "turbotwin/codec/command.hpp"
 #include "turbotwin/twin/state_record.hpp"
+#include "wall_clock.hpp"
 
 namespace turbotwin::app {
 
 namespace {
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // What REST shows of a twin: the same whether it was just updated or restored at start-up.
 asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
@@ -34,6 +31,8 @@ asset_summary summarize(const twin::asset_twin& tw, std::int64_t updated_ms) {
         summary.risk_rul = last->risk_rul;
         summary.risk = last->risk;
         summary.novelty = last->novelty;
+        summary.raw = last->estimate.raw;
+        summary.widening = last->estimate.widening;
     }
     summary.life_start = tw.life_start();
     asset_notes notes;
@@ -341,7 +340,7 @@ void fleet::process_command(shard& s, job& j, batch_changes* changes) {
     if (!topic) return answer({topic.error(), topic.detail()});
     auto it = s.twins.find(j.asset);
     twin::asset_twin* tw = it == s.twins.end() ? nullptr : it->second.get();
-    const auto updated_ms = now_ms();
+    const auto updated_ms = wall_ms();
     // Stores, shows and publishes one alert change.
     auto record = [&](alerting::alert a) {
         stamp(a, s.active->origin);
@@ -402,7 +401,7 @@ model_swap fleet::swap_shard(shard& s, batch_changes* changes) {
     std::swap(s.active, s.shadow);
     out.active = s.active;
     out.shadow = s.shadow;
-    const auto updated_ms = now_ms();
+    const auto updated_ms = wall_ms();
     for (auto& [asset, live] : s.twins) {
         auto& candidate = s.shadows[asset];
         if (!candidate) {
@@ -484,7 +483,7 @@ void fleet::process(shard& s, job& j, batch_changes* changes) {
 
     // An applied reading or a recorded numerical fault changed the twin: it goes to the store,
     // with the same update time as REST shows, so that a restart shows the very same.
-    const auto updated_ms = now_ms();
+    const auto updated_ms = wall_ms();
     std::vector<alerting::alert> probe_alerts;
     if (update) {
         if (update->alerts.cleared) stamp(*update->alerts.cleared, s.active->origin);

@@ -7,16 +7,13 @@
 #include "durable_state.hpp"
 #include "turbotwin/app/runtime.hpp"
 #include "turbotwin/app/shadow_report.hpp"
+#include "wall_clock.hpp"
 
 namespace turbotwin::app {
 
 using nlohmann::json;
 
 namespace {
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 json audit_json(const store::model_audit_row& a) {
     return {{"action", a.action},
             {"by", a.by},
@@ -131,6 +128,11 @@ Result<json> model_roles::shadow_report() const {
     (*report)["active"] = std::move(active);
     (*report)["shadow"] = std::move(shadow);
     return report;
+}
+
+std::shared_ptr<const prognostics::rul_model> model_roles::active_model() const {
+    std::lock_guard lk(mu_);
+    return active_->model;
 }
 
 }  // namespace turbotwin::app

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cstdint>
 #include <tuple>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -262,6 +263,98 @@ oj schemas() {
     s["EventRecorded"] = object({{"event", schema_ref("AssetEvent")},
                                  {"asset", schema_ref("Asset")},
                                  {"cleared_alert", nullable_ref("Alert", "the alert in force that the event cleared, if any")}});
+    // Planning (docs/scenarios.md): planning_json.cpp writes these documents.
+    const auto probability = [](const char* description) {
+        return oj{{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"description", description}};
+    };
+    const auto overrides = map_of(typed("number"), "per-engine cycles per day, as asked (overrides)");
+    s["ForecastEngine"] = object({{"asset", typed("string")},
+                                  {"cycles_per_day", typed("number", "the utilisation used for this engine")},
+                                  {"rul", typed("number", "point RUL now, cycles")},
+                                  {"p_critical", probability("P(RUL reaches critical_rul within the horizon), exact from the "
+                                                             "engine's predictive distribution")},
+                                  {"median_days_to_critical", typed("number", "days until the median RUL reaches critical_rul; 0: there already")}});
+    s["ForecastWeek"] = object({{"week", {{"type", "integer"}, {"minimum", 0}, {"description", "0: the week starting now"}}},
+                                {"from_day", typed("number")},
+                                {"to_day", typed("number", "the last week ends at the horizon")},
+                                {"removals_mean", typed("number", "expected engines reaching critical this week (Monte Carlo mean)")},
+                                {"removals_lo", typed("number", "5% of the draws")},
+                                {"removals_hi", typed("number", "95% of the draws")}});
+    s["Forecast"] = object(
+        {{"horizon_days", typed("number")},
+         {"cycles_per_day", typed("number", "the fleet default")},
+         {"overrides", overrides},
+         {"critical_rul", typed("number", "the alerts' critical threshold: an engine is removed on reaching it")},
+         {"samples", typed("integer", "Monte Carlo draws of the fleet")},
+         {"seed", {{"type", "integer"}, {"minimum", 0}}},
+         {"method", typed("string", "how the numbers were made, for people")},
+         {"removals", object({{"mean", typed("number")}, {"lo", typed("number", "5% of the draws")}, {"hi", typed("number", "95% of the draws")}},
+                             {}, "engines reaching critical within the horizon; the weeks' means add up to mean")},
+         {"weeks", array_of(schema_ref("ForecastWeek"), "ceil(horizon_days / 7) weeks")},
+         {"engines", array_of(schema_ref("ForecastEngine"), "every engine in service, most likely to reach critical first")}},
+        {}, "Fleet forecast: per engine exactly, per week by seeded Monte Carlo (the same request gives the same numbers).");
+    const auto cycles_per_day = oj{{"type", "number"}, {"minimum", 0}, {"description", "flights per day; must be > 0"}};
+    const auto visit_in_days = nullable(oj{{"type", "number"}, {"minimum", 0}, {"description", "next shop visit, days from now; null: none"}});
+    s["EnginePlan"] = object({{"cycles_per_day", cycles_per_day},
+                              {"visit_in_days", nullable(oj{{"type", "number"}, {"minimum", 0},
+                                                            {"description", "next shop visit, days from now; null or left out: the baseline's"}})}},
+                             {"cycles_per_day", "visit_in_days"}, "One engine's plan; a key left out (or null) takes the baseline's.");
+    s["ScenarioChange"] = object(
+        {{"type", enum_of({"utilisation", "defer_visit", "swap", "fleet_plan"})},
+         {"asset", {{"type", "string"}, {"description", "utilisation, defer_visit: the engine"}}},
+         {"assets", array_of(typed("string"), "swap: exactly two different engines, which exchange utilisations (visits stay)")},
+         {"cycles_per_day", {{"type", "number"}, {"minimum", 0}, {"description", "utilisation (required), fleet_plan: must be > 0"}}},
+         {"cycles", {{"type", "number"}, {"minimum", 0}, {"description", "defer_visit: postpone by this many cycles, flown at the engine's utilisation"}}},
+         {"days", {{"type", "number"}, {"minimum", 0}, {"description", "defer_visit: and/or by this many days (not both 0)"}}},
+         {"visit_in_days", {{"type", "number"}, {"minimum", 0}, {"description", "fleet_plan: every engine's visit"}}}},
+        {"asset", "assets", "cycles_per_day", "cycles", "days", "visit_in_days"},
+        "One change, applied in order. Each type takes only its own keys (any other is refused by name): utilisation "
+        "{asset, cycles_per_day}; defer_visit {asset, cycles and/or days} (the engine needs a planned visit); swap {assets}; "
+        "fleet_plan {cycles_per_day and/or visit_in_days}.");
+    s["ScenarioRequest"] = object(
+        {{"baseline", object({{"cycles_per_day", {{"type", "number"}, {"minimum", 0}, {"default", 4}, {"description", "fleet default; > 0"}}},
+                              {"visit_in_days", visit_in_days},
+                              {"engines", map_of(schema_ref("EnginePlan"), "per-engine plans, by asset id (404 for an engine not in the fleet)")}},
+                             {"cycles_per_day", "visit_in_days", "engines"}, "the plan as it stands")},
+         {"changes", array_of(schema_ref("ScenarioChange"), "at most 10000")},
+         {"horizon_days", {{"type", "number"}, {"minimum", 0}, {"maximum", 3650}, {"default", 180},
+                           {"description", "engines without a visit are judged over this horizon; > 0"}}}},
+        {"baseline", "changes", "horizon_days"}, "A what-if scenario: a baseline plan and changes to it. Unknown keys are refused (400 naming the key).");
+    s["EngineRisk"] = object({{"cycles_per_day", typed("number")},
+                              {"visit_in_days", nullable(typed("number", "the planned visit; null: none"))},
+                              {"cycles_to_visit", typed("number", "cycles flown until the visit (or the horizon, whichever is first)")},
+                              {"risk", probability("P(in-service failure before the visit) = P(RUL < cycles_to_visit)")}});
+    s["ScenarioEngine"] = object({{"asset", typed("string")},
+                                  {"rul", typed("number", "point RUL now, cycles")},
+                                  {"changed", typed("boolean", "a change touched this engine's plan")},
+                                  {"baseline", schema_ref("EngineRisk")},
+                                  {"scenario", schema_ref("EngineRisk")},
+                                  {"risk_change", typed("number", "scenario risk - baseline risk")}});
+    s["ScenarioResult"] = object(
+        {{"method", typed("string", "how the numbers were made, for people")},
+         {"expected_failures", object({{"baseline", typed("number")}, {"scenario", typed("number")}, {"change", typed("number")}},
+                                      {}, "expected in-service failures of the fleet (the sum of the risks)")},
+         {"engines_changed", {{"type", "integer"}, {"minimum", 0}}},
+         {"engines", array_of(schema_ref("ScenarioEngine"), "every engine in service, highest scenario risk first")}},
+        {}, "The scenario against its baseline, computed on copies of the twins (live state is untouched).");
+    s["PlannedRemoval"] = object({{"asset", typed("string")},
+                                  {"week", {{"type", "integer"}, {"minimum", 0}, {"description", "removed at the start of this week (0: now)"}}},
+                                  {"risk", probability("P(in-service failure before the removal)")},
+                                  {"risk_if_kept", probability("P(in-service failure within the horizon) without it")}});
+    s["Schedule"] = object({{"method", typed("string")},
+                            {"expected_failures", typed("number", "sum over the fleet of P(in-service failure before removal, or within the horizon)")},
+                            {"removal_count", {{"type", "integer"}, {"minimum", 0}}},
+                            {"removals", array_of(schema_ref("PlannedRemoval"), "by week, then asset; at most capacity_per_week a week")},
+                            {"kept", array_of(typed("string"), "engines not removed within the horizon")}});
+    s["Plans"] = object({{"weeks", typed("integer")},
+                         {"capacity_per_week", typed("integer")},
+                         {"cycles_per_day", typed("number", "the fleet default")},
+                         {"overrides", overrides},
+                         {"min_risk_reduction", typed("number")},
+                         {"threshold_rul", typed("number")},
+                         {"optimal", schema_ref("Schedule")},
+                         {"threshold", schema_ref("Schedule")}},
+                        {}, "Two removal schedules side by side: optimal (exact min-cost assignment) and threshold (point RUL).");
     s["OpenApiDocument"] = open_object({{"openapi", typed("string")}, {"info", typed("object")}, {"paths", typed("object")}},
                                        {}, "This document.");
     return s;
@@ -494,6 +587,69 @@ oj paths() {
                               {"503", response_ref("Unavailable")}}},
                             {"security", security(access::operator_)}};
     }
+    // Planning (docs/scenarios.md): all on copies of the twins' predictive RUL distributions.
+    const oj days_param = query("days", {{"type", "number"}, {"minimum", 1}, {"maximum", 3650}, {"default", 90}}, "horizon, days", 90);
+    const auto rate_param = [&] {
+        return query("cycles_per_day", {{"type", "number"}, {"minimum", 0.01}, {"maximum", 1000}, {"default", 4}},
+                     "utilisation of every engine without an override, flights per day", 4);
+    };
+    const auto overrides_param = [&] {
+        return query("overrides", typed("string"),
+                     "per-engine cycles per day, ASSET:RATE,...; an engine not in the fleet is 404", "ENG-001:6");
+    };
+    p["/api/v1/fleet/forecast"]["get"] = get_op(
+        "getFleetForecast", "planning", "Removal forecast: per engine P(reaching critical), fleet removals per week", access::read,
+        {days_param, rate_param(), overrides_param(),
+         query("samples", {{"type", "integer"}, {"minimum", 1}, {"maximum", 20000}, {"default", 2000}}, "Monte Carlo draws", 500),
+         query("seed", {{"type", "integer"}, {"minimum", 0}, {"maximum", std::uint64_t(-1)}, {"default", 1}},
+               "random seed: the same seed, fleet and parameters give the same numbers", 7),
+         query("format", enum_of({"json", "csv"}), "json (default) or csv"),
+         query("table", enum_of({"engines", "weeks"}), "format=csv: one row per engine (default) or per week")},
+        {{"200", {{"description", "the forecast"},
+                  {"content", {{"application/json", {{"schema", schema_ref("Forecast")}}},
+                               {"text/csv", {{"schema", {{"type", "string"}, {"description",
+                                                          "header line, then one row per engine (asset,cycles_per_day,rul,p_critical,"
+                                                          "median_days_to_critical) or per week (week,from_day,to_day,removals_mean,"
+                                                          "removals_lo,removals_hi)"}}}}}}}}},
+         {"400", response_ref("BadRequest")},
+         {"404", response_ref("NotFound")}},
+        "Per engine P(RUL <= critical_rul + days x cycles_per_day), exact from its predictive distribution; per week the expected "
+        "removals and the 5-95% interval over seeded Monte Carlo draws of the whole fleet (an engine already critical counts in "
+        "week 0). Engines in service with at least one reading in their current life. 404: an override names an engine not in the "
+        "fleet, or the server runs without planning.");
+    // rest_api tags JSON answers only: the CSV comes without an ETag.
+    p["/api/v1/fleet/forecast"]["get"]["responses"]["200"]["headers"]["ETag"] = {
+        {"description", "weak tag over the body; JSON answers only (none with format=csv)"}, {"schema", {{"type", "string"}}}};
+    p["/api/v1/scenarios"]["post"] = {
+        {"operationId", "runScenario"},
+        {"tags", oj::array({"planning"})},
+        {"summary", "What-if: risk of in-service failure before each engine's visit, baseline against scenario"},
+        {"description", "Any reader may ask (a viewer token when reads need one): it runs on copies of the twins and never changes "
+                        "live state. Changes apply in order to the baseline plan; risk = P(RUL < cycles to the planned visit, or "
+                        "to horizon_days without one). 400 names the bad key or change; 404 names an engine not in the fleet."},
+        {"x-required-role", "viewer"},
+        {"requestBody", {{"required", true}, {"content", json_body(schema_ref("ScenarioRequest"))}}},
+        {"responses",
+         {{"200", ok_json("both plans' risks per engine and the fleet's expected failures (no ETag: a POST)", "ScenarioResult")},
+          {"400", response_ref("BadRequest")},
+          {"401", response_ref("Unauthorized")},
+          {"404", response_ref("NotFound")},
+          {"413", response_ref("PayloadTooLarge")}}},
+        {"security", security(access::read)},
+    };
+    p["/api/v1/fleet/plan"]["get"] = get_op(
+        "getFleetPlan", "planning", "Removal schedules within the shop's capacity: optimal and threshold", access::read,
+        {query("capacity", {{"type", "integer"}, {"minimum", 0}, {"maximum", 10000}, {"default", 2}}, "removals the shop takes per week", 2),
+         query("weeks", {{"type", "integer"}, {"minimum", 1}, {"maximum", 520}, {"default", 26}}, "horizon, weeks", 13),
+         rate_param(), overrides_param(),
+         query("min_risk_reduction", {{"type", "number"}, {"minimum", 0}, {"maximum", 0.999}, {"default", 0.01}},
+               "the price of a removal: an engine takes a slot only if that lowers its risk by more", 0.01),
+         query("threshold_rul", {{"type", "number"}, {"minimum", 0}, {"maximum", 10000}},
+               "the threshold plan removes an engine when its point RUL reaches this (default: the critical threshold)", 20)},
+        {{"200", ok_json("both schedules", "Plans")}, {"400", response_ref("BadRequest")}, {"404", response_ref("NotFound")}},
+        "optimal: the exact min-cost assignment of engines to week slots (or to no removal) minimising expected in-service "
+        "failures plus min_risk_reduction per removal. threshold: remove when the point RUL reaches threshold_rul, first due "
+        "first, within the capacity. 404: an override names an engine not in the fleet.");
     p["/api/v1/stream"]["get"] = get_op(
         "streamEvents", "stream", "Live Server-Sent Events", access::read,
         oj::array({query("asset", {{"type", "string"}, {"pattern", asset_id_pattern}}, "only this engine's events", "ENG-001")}),
@@ -521,7 +677,8 @@ oj document() {
          "large) or 503 (connection cap), all with that body. HEAD works wherever GET does. Guide: docs/api.md."},
     };
     d["tags"] = oj::array({{{"name", "probes"}}, {{"name", "dashboard"}}, {{"name", "docs"}}, {{"name", "assets"}},
-                           {{"name", "alerts"}}, {{"name", "stream"}}, {{"name", "models"}}});
+                           {{"name", "alerts"}}, {{"name", "stream"}}, {{"name", "models"}},
+                           {{"name", "planning"}, {"description", "forecasts, what-if scenarios and removal schedules on copies of the twins"}}});
     d["paths"] = paths();
     d["components"] = components();
     return d;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "turbotwin/app/json_out.hpp"
 #include "turbotwin/app/stream_hub.hpp"
 #include "turbotwin/core/reading.hpp"
+#include "wall_clock.hpp"
 
 namespace turbotwin::app {
 
@@ -63,7 +63,8 @@ std::string_view route_template(std::string_view path) {
     static constexpr std::string_view exact[] = {"/", "/index.html", "/healthz", "/readyz", "/metrics", "/api/v1/fleet", "/api/v1/assets",
                                                  "/api/v1/alerts", "/api/v1/stream", "/api/v1/openapi.json",
                                                  "/api/v1/models", "/api/v1/models/shadow/report", "/api/v1/models/promote",
-                                                 "/api/v1/models/rollback"};
+                                                 "/api/v1/models/rollback", "/api/v1/fleet/forecast", "/api/v1/fleet/plan",
+                                                 "/api/v1/scenarios"};
     for (auto e : exact)
         if (path == e) return e;
     auto under = [&](std::string_view prefix, std::string_view suffix) {
@@ -107,13 +108,14 @@ bool etag_matches(std::string_view header, std::string_view tag) {
 }  // namespace
 
 rest_api::rest_api(const fleet_view& view, metrics& counters, server_status status, access_policy access,
-                   command_port commands, model_port models)
+                   command_port commands, model_port models, planning_port planning)
     : view_(view),
       metrics_(counters),
       status_(std::move(status)),
       access_(std::move(access)),
       commands_(std::move(commands)),
-      models_(std::move(models)) {}
+      models_(std::move(models)),
+      planning_(std::move(planning)) {}
 
 http::response rest_api::operator()(const http::request& req) const {
     http::response r = route(req);
@@ -179,6 +181,16 @@ http::response rest_api::route(const http::request& req) const {
         });
     if (path == "/metrics") return read([&] { return metrics_text(); });
     if (path == "/api/v1/fleet") return read([&] { return fleet(); });
+    if ((path == "/api/v1/fleet/forecast" || path == "/api/v1/fleet/plan" || path == "/api/v1/scenarios") && !planning_.snapshot)
+        return http::json_error(404, "not_found", "no such route");
+    if (path == "/api/v1/fleet/forecast") return read([&] { return forecast(req); });
+    if (path == "/api/v1/fleet/plan") return read([&] { return plan(req); });
+    if (path == "/api/v1/scenarios") {
+        // A POST that changes nothing (it runs on copies): a viewer may ask.
+        if (req.method != "POST") return not_allowed("POST");
+        if (auto denied = access_.require_read(req)) return std::move(*denied);
+        return scenarios(req);
+    }
     if (path == "/api/v1/assets") return read([&] { return assets(req); });
     if (path == "/api/v1/alerts") return read([&] { return alerts(req); });
     if (path == "/api/v1/models") {
@@ -259,10 +271,6 @@ std::optional<std::string> asset_of_alert(const std::string& id) {
 }
 
 const char* const alert_id_error = "alert id must look like <asset>-<n>, e.g. ENG-7-2";
-
-std::int64_t wall_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 }  // namespace
 
 http::response rest_api::alert(const std::string& id) const {
@@ -526,6 +534,95 @@ http::response rest_api::metrics_text() const {
     r.content_type = "text/plain; version=0.0.4; charset=utf-8";
     r.body = metrics_.prometheus(gauges);
     return r;
+}
+
+namespace {
+
+/// A number query parameter in [lo, hi], or `fallback` when absent; the error names it.
+Result<double> number_param(const http::request& req, const char* name, double fallback, double lo, double hi) {
+    const auto v = req.query_param(name);
+    if (!v) return fallback;
+    double x = 0;
+    const auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), x);
+    if (ec != std::errc() || p != v->data() + v->size() || !(x >= lo && x <= hi))
+        return {errc::invalid_argument, std::string(name) + " must be a number in " + json(lo).dump() + ".." + json(hi).dump()};
+    return x;
+}
+
+template <class T>
+http::response planning_error(const Result<T>& s) {
+    return s.error() == errc::not_found ? http::json_error(404, "not_found", s.detail()) : http::json_error(400, "bad_request", s.detail());
+}
+
+}  // namespace
+
+http::response rest_api::forecast(const http::request& req) const {
+    planning::forecast_options o;
+    auto days = number_param(req, "days", 90, 1, 3650);
+    auto rate = number_param(req, "cycles_per_day", 4, 0.01, 1000);
+    auto samples = number_param(req, "samples", 2000, 1, 20000);
+    for (const auto* r : {&days, &rate, &samples})
+        if (!*r) return http::json_error(400, "bad_request", r->detail());
+    if (*samples != std::floor(*samples)) return http::json_error(400, "bad_request", "samples must be a whole number");
+    // The seed is a 64-bit integer: read as a double, two seeds above 2^53 would give one forecast.
+    if (auto seed = req.query_param("seed")) {
+        const auto [p, ec] = std::from_chars(seed->data(), seed->data() + seed->size(), o.seed);
+        if (ec != std::errc() || p != seed->data() + seed->size())
+            return http::json_error(400, "bad_request", "seed must be an integer in 0..18446744073709551615");
+    }
+    o.days = *days;
+    o.use.default_cycles_per_day = *rate;
+    o.samples = int(*samples);
+    if (auto overrides = req.query_param("overrides"))
+        if (auto ok = parse_overrides(*overrides, o.use); !ok) return http::json_error(400, "bad_request", ok.detail());
+    const auto format = req.query_param("format").value_or("json");
+    const auto table = req.query_param("table").value_or("engines");
+    if (format != "json" && format != "csv") return http::json_error(400, "bad_request", "format must be json or csv");
+    if (table != "engines" && table != "weeks") return http::json_error(400, "bad_request", "table must be engines or weeks");
+    const auto in = planning_.snapshot();
+    if (auto ok = overrides_in_fleet(in, o.use); !ok) return planning_error(ok);
+    o.critical_rul = in.critical_rul;
+    auto f = planning::forecast(in.calibration, in.fleet, o);
+    if (!f) return planning_error(f);
+    if (format == "csv") {
+        http::response r;
+        r.content_type = "text/csv; charset=utf-8";
+        r.body = forecast_csv(*f, table == "weeks");
+        return r;
+    }
+    return json_ok(forecast_json(*f));
+}
+
+http::response rest_api::scenarios(const http::request& req) const {
+    const auto body = json::parse(req.body, nullptr, false);
+    if (body.is_discarded()) return http::json_error(400, "bad_request", "the body must be a JSON scenario (docs/scenarios.md)");
+    auto r = run_scenario_request(planning_.snapshot(), body);
+    if (!r) return planning_error(r);
+    return json_ok(*r);
+}
+
+http::response rest_api::plan(const http::request& req) const {
+    const auto in = planning_.snapshot();
+    planning::schedule_options o;
+    auto weeks = number_param(req, "weeks", 26, 1, 520);
+    auto capacity = number_param(req, "capacity", 2, 0, 10000);
+    auto rate = number_param(req, "cycles_per_day", 4, 0.01, 1000);
+    auto min_reduction = number_param(req, "min_risk_reduction", 0.01, 0, 0.999);
+    auto threshold = number_param(req, "threshold_rul", in.critical_rul, 0, 10000);
+    for (const auto* r : {&weeks, &capacity, &rate, &min_reduction, &threshold})
+        if (!*r) return http::json_error(400, "bad_request", r->detail());
+    if (*weeks != std::floor(*weeks) || *capacity != std::floor(*capacity))
+        return http::json_error(400, "bad_request", "weeks and capacity must be whole numbers");
+    o.weeks = int(*weeks);
+    o.capacity_per_week = int(*capacity);
+    o.use.default_cycles_per_day = *rate;
+    o.min_risk_reduction = *min_reduction;
+    o.threshold_rul = *threshold;
+    if (auto overrides = req.query_param("overrides"))
+        if (auto ok = parse_overrides(*overrides, o.use); !ok) return http::json_error(400, "bad_request", ok.detail());
+    auto r = run_plan(in, o);
+    if (!r) return planning_error(r);
+    return json_ok(*r);
 }
 
 }  // namespace turbotwin::app

@@ -331,7 +331,23 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     models.promote = [&roles](const std::string& by) { return roles.promote(by); };
     models.rollback = [&roles](const std::string& by) { return roles.rollback(by); };
     if (durable) models.shadow_report = [&roles] { return roles.shadow_report(); };
-    rest_api api(view, counters, status, std::move(*access), std::move(commands), std::move(models));
+    planning_port planning;
+    // Copies of every engine in service with an estimate in its current life; the live twins are
+    // never touched.
+    planning.snapshot = [&view, &roles, &rt] {
+        planning_input in;
+        in.calibration = roles.active_model()->calibration;
+        in.critical_rul = rt.twin.alert_thresholds.critical_rul;
+        std::optional<std::string> cursor;
+        do {
+            auto page = view.assets(cursor, 1000);
+            for (const auto& a : page.items)
+                if (a.readings > 0 && !a.extra().closed) in.fleet.push_back({a.id, a.last_cycle, a.rul, a.raw, a.widening});
+            cursor = page.next_cursor;
+        } while (cursor);
+        return in;
+    };
+    rest_api api(view, counters, status, std::move(*access), std::move(commands), std::move(models), std::move(planning));
     http::server_options ho;
     ho.host = listen->first;
     ho.port = listen->second;

@@ -31,6 +31,7 @@ struct simulate_args {
     int engines = simulation::fleet_options{}.engines;
     std::uint64_t seed = simulation::fleet_options{}.seed;
     double cut_short_fraction = simulation::fleet_options{}.cut_short_fraction;
+    double wear_rate = simulation::fleet_options{}.wear_rate;
     std::string out;
     std::string truth;
     std::string params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
@@ -88,7 +89,7 @@ void run_simulate(const simulate_args& a) {
         catalogue = std::move(*loaded);
     }
 
-    auto fleet = simulation::simulate_fleet(*params, {a.engines, a.seed, a.cut_short_fraction});
+    auto fleet = simulation::simulate_fleet(*params, {a.engines, a.seed, a.cut_short_fraction, a.wear_rate});
     std::vector<simulation::injected_fault> faults;
     if (spec) {
         // The same --seed gives the same faults; inject_faults draws from streams of its own.
@@ -108,7 +109,9 @@ void run_simulate(const simulate_args& a) {
     }
     std::cerr << "simulated " << fleet.size() << " engines (" << complete << " run to failure, " << fleet.size() - complete
               << " cut short), " << rows << " rows, seed " << a.seed << " -> " << a.out
-              << (a.truth.empty() ? "" : " (truth: " + a.truth + ")") << '\n';
+              << (a.truth.empty() ? "" : " (truth: " + a.truth + ")");
+    if (a.wear_rate != 1.0) std::cerr << ", wearing " << a.wear_rate << "x as fast as the fitted fleet";
+    std::cerr << '\n';
     if (spec) std::cerr << "injected " << describe_faults(faults, fleet.size()) << " -> " << a.faults_truth << '\n';
 }
 
@@ -151,6 +154,11 @@ void register_simulate(CLI::App& app) {
                     "Share of engines whose record stops before failure (true RUL 1..150)")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--wear-rate", sim->wear_rate,
+                    "Engines wear this many times faster than the fitted fleet: lives divided by it, the same sensor path per "
+                    "unit of damage (1: the fitted fleet, same bytes as before)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.1, 10.0));
     cmd->add_option("--truth", sim->truth, "Also write unit,last_cycle,true_rul_at_last_cycle,life per engine (CSV)");
     auto* inject = cmd->add_option("--inject-faults", sim->inject_faults,
                                    "Sensor faults to inject after simulating: 'KIND[:key=value,...];...' or @FILE. KIND: "

@@ -18,6 +18,8 @@ void register_simulate(CLI::App& app);
 void register_loadgen(CLI::App& app);
 void register_explain(CLI::App& app);
 void register_shadow_report(CLI::App& app);
+void register_evaluate_learning(CLI::App& app);
+void register_planning(CLI::App& app);  ///< forecast, scenario, plan
 
 /// A JSON number printed with a printf `format` for a table; "-" for null (or anything else).
 std::string format_number(const nlohmann::json& v, const char* format = "%.2f");

@@ -48,6 +48,8 @@ int main(int argc, char** argv) {
     register_loadgen(app);
     register_explain(app);
     register_shadow_report(app);
+    register_evaluate_learning(app);
+    register_planning(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

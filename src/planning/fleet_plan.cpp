@@ -121,9 +121,14 @@ Result<fleet_forecast> forecast(const prognostics::interval_calibration& c, std:
     if (!positive(o.days) || o.days > 3650) return {errc::invalid_argument, "days must be in (0, 3650]"};
     if (o.samples < 1 || o.samples > 100000) return {errc::invalid_argument, "samples must be in 1..100000"};
     if (auto ok = check_utilisation(o.use); !ok) return {ok.error(), ok.detail()};
+    const int n_weeks = int(std::ceil(o.days / days_per_week));
+    // Every draw's weekly counts are kept for the intervals: bound their memory (16 MB).
+    constexpr double max_counts = 2e6;
+    if (double(o.samples) * n_weeks > max_counts)
+        return {errc::invalid_argument, "samples x weeks must be at most 2,000,000: at most " + std::to_string(int(max_counts / n_weeks)) +
+                                            " samples over " + std::to_string(n_weeks) + " weeks"};
     fleet_forecast f;
     f.options = o;
-    const int n_weeks = int(std::ceil(o.days / days_per_week));
     for (const auto& e : fleet) {
         const double rate = o.use.of(e.asset);
         engine_forecast ef;

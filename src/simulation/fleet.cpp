@@ -82,6 +82,7 @@ std::vector<simulated_engine> simulate_fleet(const simulator_params& params, con
 
     const int min_life = std::max(params.life.min_cycles, min_life_cycles);
     const int max_life = std::max(params.life.max_cycles, min_life);
+    const double wear_rate = std::isfinite(options.wear_rate) ? std::clamp(options.wear_rate, 0.1, 10.0) : 1.0;
     fleet.reserve(n);
     for (std::size_t u = 0; u < n; ++u) {
         simulated_engine engine;
@@ -96,6 +97,8 @@ std::vector<simulated_engine> simulate_fleet(const simulator_params& params, con
             if (life >= min_life && life <= max_life) break;
         }
         life = std::clamp<long long>(life, min_life, max_life);
+        // Dividing by exactly 1 leaves an integer as it was: the fitted fleet keeps its bytes.
+        if (wear_rate != 1.0) life = std::max<long long>(min_life_cycles, std::llround(static_cast<double>(life) / wear_rate));
         engine.life_cycles = static_cast<int>(life);
         // Bounded like validate_simulator_params bounds the median, whatever the tail draws.
         const double k = std::exp(std::clamp(x[detail::wear_k_slot], std::log(1e-3), std::log(50.0)));

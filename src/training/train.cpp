@@ -36,7 +36,7 @@ prognostics::tree_ensemble trees_from_xgboost_json(std::string_view saved_model,
 namespace {
 
 double remaining_life(const dataset::engine_trajectory& e, std::size_t row) {
-    return double(e.cycles.back().cycle - e.cycles[row].cycle);
+    return double(e.cycles.back().cycle + e.rul_after_last - e.cycles[row].cycle);
 }
 
 double mean_of(const std::vector<double>& v) { return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
@@ -224,6 +224,11 @@ prognostics::novelty_model fit_novelty(const prognostics::rul_model& m, const fe
 
 }  // namespace
 
+prognostics::interval_calibration conformal_calibration(const std::vector<double>& predicted, const std::vector<double>& truth,
+                                                        double coverage) {
+    return fit_calibration(predicted, truth, coverage);
+}
+
 std::vector<prognostics::sensor_channel> select_channels(const std::vector<dataset::engine_trajectory>& engines) {
     std::vector<prognostics::sensor_channel> out;
     for (std::size_t s = 0; s < sensor_count; ++s) {
@@ -322,6 +327,7 @@ Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_tra
                                            const log_fn& log) {
     auto say = [&](const std::string& s) { if (log) log(s); };
     if (engines.size() < std::size_t(std::max(2, o.calibration_folds))) return {errc::invalid_argument, "too few engines to train"};
+    if (o.calibrate_from_engine >= engines.size()) return {errc::invalid_argument, "no engine left to calibrate the intervals on"};
     prognostics::rul_model m;
     m.name = o.name;
     m.seed = o.seed;
@@ -376,7 +382,7 @@ Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_tra
             const auto ens = fit_trees(table, train_rows, o);
             for (std::size_t r : test_rows) {
                 // Calibrate where the official test sets score: true RUL 1..150.
-                if (table.rul[r] < 1 || table.rul[r] > 150) continue;
+                if (table.rul[r] < 1 || table.rul[r] > 150 || table.engine[r] < o.calibrate_from_engine) continue;
                 std::span<const float> f(table.x.data() + r * table.cols, table.cols);
                 oof_pred.push_back(ens.predict(f));
                 oof_truth.push_back(table.rul[r]);

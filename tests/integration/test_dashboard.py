@@ -4,14 +4,17 @@ simulated fleet, with the network blocked except loopback.
 The page is self-contained (no http(s):// reference at all); after its scripts ran, the fleet
 table holds every engine id, most at risk first (checked against REST's numbers), the counts
 by severity equal REST's, the alert feed lists REST's alerts newest first, and the per-engine
-page (#/engine/ID) draws the RUL trend with its interval band in SVG and the sensor table.
+page (#/engine/ID) draws the RUL trend with its interval band in SVG and the sensor table. The
+Removal forecast card draws one bar per week with its 5-95% whisker and lists the 5 engines most
+likely to reach critical, all with GET /api/v1/fleet/forecast?days=90's numbers, and is not
+fetched again by the 2 s poll.
 Screenshots of both pages are written to the work folder (and copied to
 $TURBOTWIN_DASHBOARD_SHOTS when set). Then, driving Chromium over the DevTools protocol
 (--remote-debugging-pipe): the Acknowledge button shows the server's 401 and 403 messages, keeps
 the token in localStorage across a reload, and with an operator token acknowledges the alert
 with its comment, which REST then shows; posing as a desktop browser, the status line says
 whether the SSE stream is live, and a new engine appears without a reload. Last, the same page behind a proxy that plays an older
-server (no /api/v1/fleet, history or stream, no risk field, 404s) still shows every engine,
+server (no /api/v1/fleet, forecast, history or stream, no risk field, 404s) still shows every engine,
 sorted by RUL, and the band.
 
 Skips (77) when /usr/bin/chromium is missing: apt-get install chromium."""
@@ -177,7 +180,7 @@ class OldServerProxy:
     """Forwards to the real server as an older one would answer: /api/v1/fleet, history and
     stream 404, no `risk` field, `sort` ignored. The dashboard must still work."""
 
-    GONE = re.compile(r"^/api/v1/(fleet|stream)(\?|$)|^/api/v1/assets/[^/?]+/history")
+    GONE = re.compile(r"^/api/v1/(fleet|fleet/forecast|stream)(\?|$)|^/api/v1/assets/[^/?]+/history")
 
     def __init__(self, upstream):
         gone, strip = self.GONE, self._strip
@@ -269,6 +272,38 @@ def check_fleet_page(dom, assets, rest_alerts, label):
     return shown
 
 
+def check_forecast_card(dom, forecast):
+    """The Removal forecast card of a dumped DOM against GET /api/v1/fleet/forecast?days=90: one
+    bar and one whisker per week carrying the API's mean and interval, bar heights in the order
+    of the means, the total, and the 5 engines most likely to reach critical (ties: soonest, then id)."""
+    card = section(dom, '<section class="card" id="forecastview"', "</section>")
+    svg = re.search(r'<svg[^>]*id="forecast-chart".*?</svg>', card, re.S)
+    check(svg, f"no forecast chart in the card: {card[:400]}")
+    weeks = forecast["weeks"]
+    bars = re.findall(r'<rect class="fc-bar" data-week="(\d+)" data-mean="([^"]*)"[^>]*? height="([-0-9.]+)"', svg.group(0))
+    check(len(bars) == len(weeks), f"{len(bars)} bars for {len(weeks)} weeks")
+    for (week, mean, _), w in zip(bars, weeks):
+        check(int(week) == w["week"] and float(mean) == w["removals_mean"], f"bar week {week} mean {mean}, REST {w}")
+    heights = [(float(m), float(h)) for _, m, h in bars]
+    for (m1, h1) in heights:
+        for (m2, h2) in heights:
+            check(m1 <= m2 or h1 >= h2, f"a bar of mean {m1} is shorter ({h1}) than one of mean {m2} ({h2})")
+    whiskers = re.findall(r'<path class="fc-whisker" data-week="(\d+)" data-lo="([^"]*)" data-hi="([^"]*)" d="M[-0-9.,VMh ]+"', svg.group(0))
+    check(len(whiskers) == len(weeks), f"{len(whiskers)} whiskers for {len(weeks)} weeks")
+    for (week, lo, hi), w in zip(whiskers, weeks):
+        check(int(week) == w["week"] and float(lo) == w["removals_lo"] and float(hi) == w["removals_hi"], f"whisker {week} {lo}-{hi}, REST {w}")
+    total = re.search(r'id="forecast-total" data-mean="([^"]*)" data-lo="([^"]*)" data-hi="([^"]*)"', card)
+    check(total and [float(x) for x in total.groups()] == [forecast["removals"][k] for k in ("mean", "lo", "hi")],
+          f"total {total and total.groups()}, REST {forecast['removals']}")
+    want = sorted(forecast["engines"], key=lambda e: (-e["p_critical"], e["median_days_to_critical"], e["asset"]))[:5]
+    rows = re.findall(r'<tr data-forecast-engine="([^"]+)" data-p="([^"]*)">.*?</td><td>([0-9.]+)%</td>', section(card, '<table id="forecast-top"', "</table>"))
+    check([r[0] for r in rows] == [e["asset"] for e in want], f"top engines {[r[0] for r in rows]}, REST {[e['asset'] for e in want]}")
+    for (asset, p, shown), e in zip(rows, want):
+        check(float(p) == e["p_critical"] and abs(float(shown) - 100 * e["p_critical"]) <= 0.05 + 1e-9,
+              f"{asset}: shows {shown}% (data-p {p}), REST p_critical {e['p_critical']}")
+    return len(bars)
+
+
 def stream_status(st):
     """The status GET /api/v1/stream answers with (read off a raw socket: the body never ends)."""
     with socket.create_connection(("127.0.0.1", st.http_port), timeout=10) as s:
@@ -336,6 +371,10 @@ def main():
               f"the Models card shows {m and m.group(1)}, REST {models.get('active')}")
         print(f"fleet page: {len(shown)} engines most at risk first ({shown[0]} ... {shown[-1]}), "
               f"{len(rest_alerts)} alerts newest first, counts equal REST")
+        status, forecast = st.get_json("/api/v1/fleet/forecast?days=90")
+        check(status == 200, f"forecast: {status}")
+        bars = check_forecast_card(dom, forecast)
+        print(f"removal forecast card: {bars} weekly bars with whiskers and the 5 engines most likely to reach critical, as REST")
 
         top = shown[0]
         points = history_points(st, top)
@@ -398,7 +437,14 @@ def main():
             cdp.navigate(st.api + "/")  # the token survives a reload
             cdp.wait_js(f"!!document.querySelector({sel})", "the Acknowledge button after a reload")
             check(cdp.js("document.querySelector('#tokstate').textContent") == "token saved", "the token was forgotten on reload")
-            set_token(OPERATOR)
+            set_token(OPERATOR)  # a new token also refreshes the forecast: count after it
+            # Count requests from here on: the forecast has its own slow timer, the poll does not fetch it.
+            cdp.js("""(() => { window.requests = {forecast: 0, alerts: 0}; const f = window.fetch;
+                      window.fetch = (u, o) => { const s = String(u);
+                        if (s.includes('/api/v1/fleet/forecast')) window.requests.forecast++;
+                        else if (s.startsWith('/api/v1/alerts?')) window.requests.alerts++;
+                        return f(u, o); }; })()""")
+            counting_since = time.time()
             comment = "borescope booked from the dashboard"
             press(comment)
             li = json.dumps(f'li[data-alert-id="{target}"][data-state="acknowledged"]')
@@ -414,6 +460,11 @@ def main():
             st.publish(f"turbotwin/v1/engines/{LIVE}/telemetry", LIVE_READING)
             cdp.wait_js(f"!!document.querySelector('tr[data-engine-id=\"{LIVE}\"]')", f"the new engine {LIVE} in the table", timeout=10)
             print(f"live: GET /api/v1/stream answered {stream}, status line says {want!r}; a new engine appeared without a reload")
+            cdp.wait_js("window.requests.alerts >= 2", "two polls while counting requests")
+            counted, seconds = cdp.js("window.requests"), time.time() - counting_since
+            if seconds < 29:  # the card refreshes every 30 s
+                check(counted["forecast"] == 0, f"the forecast was fetched {counted['forecast']} times in {seconds:.1f} s of polling")
+            print(f"requests over {seconds:.1f} s: {counted['alerts']} alert polls, {counted['forecast']} forecast fetches")
         finally:
             cdp.close()
         s, body = st.get_json(f"/api/v1/alerts/{target}")
@@ -434,9 +485,13 @@ def main():
             edom = dump_dom(st, f"{proxy.url}/#/engine/{shown[0]}")
             check_engine_page(edom, shown[0], "older server, engine page")
             check("the history route is not served yet" in edom, "the engine page does not say where its trend comes from")
+            card = section(dom, '<div id="forecast"', "</section>")
+            check("not available from this server" in card and "/api/v1/fleet/forecast" in section(dom, '<span id="notes"', "</span>"),
+                  f"the missing forecast route is not shown as such: {card[:200]}")
         finally:
             proxy.close()
-        print(f"older server (404 on fleet/history/stream, no risk): {len(shown)} engines by RUL, alerts, engine page with band")
+        print(f"older server (404 on fleet/forecast/history/stream, no risk): {len(shown)} engines by RUL, alerts, engine page with band, "
+              "the forecast card says it is not available")
         check(st.stop_serve() == 0, "serve did not exit 0")
     print("1 passed, 0 failed")
 

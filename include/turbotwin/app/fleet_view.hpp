@@ -51,6 +51,7 @@ struct asset_summary {
     double risk_rul = 0;                        ///< the alerting quantile of RUL
     double risk = 0;                            ///< P(failure within the critical horizon)
     double novelty = 0;                         ///< novelty score (NaN before the baseline)
+    double raw = 0, widening = 1;               ///< the trees' output and the interval's widening: the predictive distribution (planning)
     std::uint64_t readings = 0;                 ///< readings applied
     std::int64_t life_start = 0;                ///< cycle of the last maintenance event (0: first life)
     std::shared_ptr<const asset_notes> notes;   ///< null when there is nothing to note

@@ -30,6 +30,8 @@ public:
     /// Undoes the last promotion. conflict: the last change was not a promotion to this model.
     Result<nlohmann::json> rollback(const std::string& by);
     Result<nlohmann::json> shadow_report() const;
+    /// The active model (planning reads its calibration).
+    std::shared_ptr<const prognostics::rul_model> active_model() const;
 
 private:
     Result<nlohmann::json> swap(const std::string& action, const std::string& by);

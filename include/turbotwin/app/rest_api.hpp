@@ -9,6 +9,7 @@
 #include "turbotwin/app/fleet_view.hpp"
 #include "turbotwin/codec/command.hpp"
 #include "turbotwin/app/metrics.hpp"
+#include "turbotwin/app/planning_json.hpp"
 #include "turbotwin/http/server.hpp"
 #include "turbotwin/store/database.hpp"
 
@@ -49,10 +50,15 @@ struct model_port {
     std::function<Result<nlohmann::json>(const std::string& by)> rollback;  ///< POST /api/v1/models/rollback
 };
 
+/// Planning on copies of the twins (set by the server; unset: the routes 404).
+struct planning_port {
+    std::function<planning_input()> snapshot;  ///< every open engine's outlook and the active model's calibration
+};
+
 class rest_api {
 public:
     rest_api(const fleet_view& view, metrics& counters, server_status status, access_policy access = {},
-             command_port commands = {}, model_port models = {});
+             command_port commands = {}, model_port models = {}, planning_port planning = {});
     http::response operator()(const http::request& req) const;
 
 private:
@@ -66,6 +72,9 @@ private:
     http::response asset(const std::string& id) const;
     http::response alerts(const http::request& req) const;
     http::response metrics_text() const;
+    http::response forecast(const http::request& req) const;
+    http::response scenarios(const http::request& req) const;
+    http::response plan(const http::request& req) const;
 
     const fleet_view& view_;
     metrics& metrics_;  ///< counters are atomics: the API only adds its HTTP counts
@@ -73,6 +82,7 @@ private:
     access_policy access_;
     command_port commands_;
     model_port models_;
+    planning_port planning_;
 };
 
 /// The dashboard page (served at /), compiled into the binary.

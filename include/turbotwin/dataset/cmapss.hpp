@@ -2,6 +2,7 @@
 /// Reading and writing C-MAPSS text files: 26 space-separated columns per row
 /// (unit, cycle, 3 settings, 21 sensors), trailing spaces allowed. NASA's files have no missing
 /// values; ours may (injected sensor dropouts): a setting or sensor written `nan` is missing.
+#include <cstdint>
 #include <iosfwd>
 #include <string>
 #include <string_view>
@@ -41,6 +42,9 @@ Result<cmapss_file> read_cmapss(const std::string& path);
 struct engine_trajectory {
     long unit = 0;
     std::vector<reading> cycles;
+    /// True remaining life at the last row, cycles: 0 in run-to-failure files; more for a life
+    /// whose recorded failure came after its last reading (learning from the store).
+    std::int64_t rul_after_last = 0;
 };
 
 /// Groups rows by unit, engines in order of first appearance, each engine's rows in file order.

@@ -26,6 +26,12 @@ struct fleet_options {
     int engines = 20;                 ///< units 1..engines; <= 0 gives an empty fleet
     std::uint64_t seed = 1;           ///< same seed, same params: identical fleet
     double cut_short_fraction = 0.5;  ///< share of engines cut short (clamped to 0..1, rounded to a count)
+    /// How many times faster than the fitted fleet the engines wear (clamped to 0.1..10; not
+    /// finite: 1). Each engine's life, drawn as usual, is divided by it (at least
+    /// min_life_cycles) and its wear curve spans that shorter life: the same sensor path per
+    /// unit of damage, reached sooner. Unit u draws the same numbers whatever the rate (a
+    /// faster twin of the same engine); 1 gives the fitted fleet, bit for bit.
+    double wear_rate = 1.0;
 };
 
 /// Generates a fleet (params must pass validate_simulator_params).

@@ -26,6 +26,10 @@ struct train_options {
     double rul_cap = 130.0;      ///< training target min(RUL, cap); 130 chosen by cross-validation (docs/prognostics.md)
     std::int64_t baseline_cycles = 20;  ///< readings that define each engine's own baseline
     int threads = 2;
+    /// Only engines from this index on give calibration residuals (their out-of-fold errors; the
+    /// trees still learn from every engine). A refit on a base file plus a fleet's own failures
+    /// sets it to the base's size, so that the intervals are the fleet's, not the base's.
+    std::size_t calibrate_from_engine = 0;
 };
 
 using log_fn = std::function<void(const std::string&)>;
@@ -40,6 +44,12 @@ estimation::trend_filter_params fit_filter(const std::vector<dataset::engine_tra
 /// XGBoost's saved model (XGBoosterSaveModelToBuffer, format "json") as native trees, with each
 /// node's training cover (sum_hessian) for feature_contributions; `base_score` as XGBoost stored it.
 prognostics::tree_ensemble trees_from_xgboost_json(std::string_view saved_model, double base_score);
+
+/// Split-conformal interval calibration from held-out raw predictions and their true RUL
+/// (docs/prognostics.md section 3): residual quantiles per bin of the prediction, a bin with
+/// fewer than 30 residuals merged into the next. `coverage` is the nominal one (0.9).
+prognostics::interval_calibration conformal_calibration(const std::vector<double>& predicted, const std::vector<double>& truth,
+                                                        double coverage);
 
 /// The whole fit. Deterministic for the same input and options.
 Result<prognostics::rul_model> train_model(const std::vector<dataset::engine_trajectory>& engines, const train_options& o,

@@ -77,6 +77,13 @@ TEST(forecast, RefusesNonsense) {
     o.use.default_cycles_per_day = 4;
     o.use.per_engine["A"] = -1;
     EXPECT_EQ(forecast(c, fleet, o).error(), errc::invalid_argument);
+    // The draws' weekly counts are bounded: ten years of weeks at 20,000 draws is refused.
+    o.use.per_engine.clear();
+    o.days = 3650;
+    o.samples = 20000;
+    const auto big = forecast(c, fleet, o);
+    EXPECT_EQ(big.error(), errc::invalid_argument);
+    EXPECT_NE(big.detail().find("samples"), std::string::npos);
 }
 
 TEST(scenario, EachChangeMovesTheRiskItShould) {

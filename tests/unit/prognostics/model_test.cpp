@@ -249,7 +249,9 @@ TEST(rul_at_probability, InvertsFailureProbabilityTailsIncluded) {
     EXPECT_GT(rul_at_probability(c, 50.0, 0.99), rul_quantile(c, 50.0, 0.99));
     for (double p = 0.01; p < 1.0; p += 0.01) {
         const double x = rul_at_probability(c, 50.0, p, 1.5);
-        if (x > 0) EXPECT_NEAR(failure_probability(c, 50.0, x, 1.5), p, 1e-9) << "p " << p;
+        if (x > 0) {
+            EXPECT_NEAR(failure_probability(c, 50.0, x, 1.5), p, 1e-9) << "p " << p;
+        }
     }
     EXPECT_EQ(rul_at_probability(c, 5.0, 0.0), 0.0);  // never below 0
 }
