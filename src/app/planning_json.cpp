@@ -258,7 +258,9 @@ json schedules_json(const planning::schedule_options& o, const planning::schedul
 }
 
 Result<bool> overrides_in_fleet(const planning_input& in, const planning::utilisation& use) {
-    for (const auto& [asset, rate] : use.per_engine) {
+    for (const auto& entry : use.per_engine) {
+        // Not a structured binding: the lambda captures the name (clang 14 refuses that).
+        const std::string& asset = entry.first;
         const bool known = std::any_of(in.fleet.begin(), in.fleet.end(), [&](const planning::engine_outlook& e) { return e.asset == asset; });
         if (!known) return {errc::not_found, "overrides name " + asset + ", which is not in the fleet"};
     }

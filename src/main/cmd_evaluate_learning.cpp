@@ -22,7 +22,7 @@ struct learning_args {
     std::string params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
 };
 
-[[noreturn]] void fail(const std::string& message) {
+[[noreturn]] void learning_fail(const std::string& message) {
     std::cerr << "evaluate-learning: " << message << "\n";
     throw CLI::RuntimeError(2);
 }
@@ -40,20 +40,20 @@ std::string markdown_table(const std::vector<training::learning_row>& rows) {
 
 void run(learning_args& a) {
     auto rt = app::load_runtime(a.config.empty() ? default_config_path() : a.config, a.model);
-    if (!rt) fail(rt.message());
+    if (!rt) learning_fail(rt.message());
     auto params = simulation::load_simulator_params(a.params);
-    if (!params) fail("cannot load simulator params: " + params.message());
+    if (!params) learning_fail("cannot load simulator params: " + params.message());
     std::vector<dataset::engine_trajectory> base;
     if (!a.base.empty()) {
         auto file = dataset::read_cmapss(a.base);
-        if (!file) fail(file.message());
+        if (!file) learning_fail(file.message());
         for (const auto& issue : file->issues) std::cerr << issue.file << ":" << issue.line << ": " << issue.message << " (skipped)\n";
         base = dataset::group_by_unit(file->rows);
     }
     a.opts.train.seed = a.opts.seed;
     auto rows = training::run_learning_experiment(rt->twin, *params, base, a.opts,
                                                   [](const std::string& s) { std::cerr << "evaluate-learning: " << s << "\n"; });
-    if (!rows) fail(rows.message());
+    if (!rows) learning_fail(rows.message());
     const std::string refit = !a.opts.refit ? "" : a.base.empty() ? "; refit on the failures alone" : "; refit on " + a.base + " + the failures";
     std::printf("model %s (%s); simulated engines wearing %gx as fast as the fitted fleet, %zu held out, %d cuts each, seed %llu%s\n",
                 rt->twin.model->name.c_str(), rt->twin.origin.model_hash.c_str(), a.opts.wear_rate, a.opts.held_out, a.opts.cuts,
@@ -65,7 +65,7 @@ void run(learning_args& a) {
     if (!a.report.empty()) {
         std::ofstream out(a.report, std::ios::trunc);
         out << markdown_table(*rows);
-        if (!out) fail("cannot write " + a.report);
+        if (!out) learning_fail("cannot write " + a.report);
         std::cerr << "evaluate-learning: wrote " << a.report << "\n";
     }
 }

@@ -32,7 +32,7 @@ struct loadgen_args {
     std::string params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
 };
 
-[[noreturn]] void usage_error(const std::string& message) {
+[[noreturn]] void loadgen_usage_error(const std::string& message) {
     std::cerr << "turbotwin loadgen: " << message << '\n';
     throw CLI::RuntimeError(2);
 }
@@ -69,19 +69,19 @@ void print_text(std::ostream& out, const replay::loadgen_report& r) {
 
 void run(const loadgen_args& a) {
     auto loaded = client_connection_config(a.config);
-    if (!loaded) usage_error(loaded.detail());
+    if (!loaded) loadgen_usage_error(loaded.detail());
     codec::serve_config c = std::move(*loaded);
     if (!a.broker.empty()) c.broker_url = a.broker;
-    if (c.broker_url.empty()) usage_error("--broker URL is required (or $TURBOTWIN_BROKER, or --config FILE)");
-    if (a.qos < 0 || a.qos > 1) usage_error("--qos must be 0 or 1");
-    if (a.window < 1) usage_error("--window must be at least 1");
+    if (c.broker_url.empty()) loadgen_usage_error("--broker URL is required (or $TURBOTWIN_BROKER, or --config FILE)");
+    if (a.qos < 0 || a.qos > 1) loadgen_usage_error("--qos must be 0 or 1");
+    if (a.window < 1) loadgen_usage_error("--window must be at least 1");
 
     replay::loadgen_options o;
     o.broker.broker_url = c.broker_url;
     o.broker.username = c.mqtt_username;
     o.broker.password = c.mqtt_password;
     o.broker.tls = {c.mqtt_tls.ca_file, c.mqtt_tls.cert_file, c.mqtt_tls.key_file, c.mqtt_tls.key_password, c.mqtt_tls.verify_server};
-    if (auto ok = mqtt::check_options(o.broker); !ok) usage_error(ok.detail());
+    if (auto ok = mqtt::check_options(o.broker); !ok) loadgen_usage_error(ok.detail());
     o.assets = a.assets;
     o.asset_prefix = a.prefix;
     o.duration_s = a.duration_s;
@@ -91,7 +91,7 @@ void run(const loadgen_args& a) {
     o.drain = std::chrono::milliseconds(std::llround(a.drain_s * 1000));
     o.seed = a.seed;
     auto params = simulation::load_simulator_params(a.params);
-    if (!params) usage_error("--params: " + params.message());
+    if (!params) loadgen_usage_error("--params: " + params.message());
 
     if (a.rate == "max") {
         auto found = replay::find_max_rate(o, *params, a.start_rate, 400000, 3, [&](const replay::loadgen_report& r) {
@@ -113,7 +113,7 @@ void run(const loadgen_args& a) {
     }
     char* end = nullptr;
     o.rate = std::strtod(a.rate.c_str(), &end);
-    if (a.rate.empty() || *end != '\0' || !(o.rate > 0) || o.rate > 1e7) usage_error("--rate must be a positive number of messages per second or 'max', not '" + a.rate + "'");
+    if (a.rate.empty() || *end != '\0' || !(o.rate > 0) || o.rate > 1e7) loadgen_usage_error("--rate must be a positive number of messages per second or 'max', not '" + a.rate + "'");
     auto report = replay::run_loadgen(o, *params);
     if (!report) {
         std::cerr << "turbotwin loadgen: " << report.message() << '\n';

@@ -44,7 +44,7 @@ void add_source_options(CLI::App* cmd, source_args& a) {
     cmd->add_option("--prefix", a.prefix, "asset id prefix for --fleet, as given to replay");
 }
 
-[[noreturn]] void fail(const std::string& command, const std::string& why) {
+[[noreturn]] void planning_fail(const std::string& command, const std::string& why) {
     std::cerr << command << ": " << why << "\n";
     throw CLI::RuntimeError(2);
 }
@@ -144,23 +144,23 @@ Result<app::planning_input> load_input(const source_args& a) {
 /// The document, from the server or computed here from a data folder or file.
 json obtain(const std::string& command, const source_args& a, bool post, const std::string& target, const std::string& body,
             const std::function<Result<json>(const app::planning_input&)>& compute) {
-    if (a.server.empty() && a.data_dir.empty() && a.fleet.empty()) fail(command, "give --server URL, --data-dir DIR or --fleet FILE");
+    if (a.server.empty() && a.data_dir.empty() && a.fleet.empty()) planning_fail(command, "give --server URL, --data-dir DIR or --fleet FILE");
     if (!a.server.empty()) {
         auto r = call_server(a, post, target, body);
-        if (!r) fail(command, r.detail());
+        if (!r) planning_fail(command, r.detail());
         const auto doc = json::parse(r->second, nullptr, false);
         if (r->first != 200) {
             const std::string why = !doc.is_discarded() && doc.contains("error") ? doc["error"].value("message", r->second) : r->second;
-            fail(command, "the server answered " + std::to_string(r->first) + ": " + why);
+            planning_fail(command, "the server answered " + std::to_string(r->first) + ": " + why);
         }
-        if (doc.is_discarded()) fail(command, "the server's answer is not JSON");
+        if (doc.is_discarded()) planning_fail(command, "the server's answer is not JSON");
         return doc;
     }
     auto in = load_input(a);
-    if (!in) fail(command, in.detail());
-    if (in->fleet.empty()) fail(command, "no engine in service with an estimate");
+    if (!in) planning_fail(command, in.detail());
+    if (in->fleet.empty()) planning_fail(command, "no engine in service with an estimate");
     auto r = compute(*in);
-    if (!r) fail(command, r.detail());
+    if (!r) planning_fail(command, r.detail());
     return *r;
 }
 
@@ -170,10 +170,10 @@ std::string query_number(double v) { return json(v).dump(); }
 /// in-service failures, removals and the life given up, as docs/scenarios.md reports them.
 void judge_plans(const source_args& a, const std::string& truth_path, planning::schedule_options o, bool json_out) {
     auto in = load_input(a);
-    if (!in) fail("plan", in.detail());
+    if (!in) planning_fail("plan", in.detail());
     if (o.threshold_rul < 0) o.threshold_rul = in->critical_rul;
     std::ifstream file(truth_path);
-    if (!file) fail("plan", "cannot read " + truth_path);
+    if (!file) planning_fail("plan", "cannot read " + truth_path);
     std::map<std::string, double, std::less<>> true_rul;
     std::string line;
     std::getline(file, line);  // header
@@ -182,11 +182,11 @@ void judge_plans(const source_args& a, const std::string& truth_path, planning::
         double rul = 0;
         if (std::sscanf(line.c_str(), "%ld,%ld,%lf", &unit, &last_cycle, &rul) == 3) true_rul[asset_id_for_unit(a.prefix, unit)] = rul;
     }
-    if (true_rul.empty()) fail("plan", truth_path + " has no unit,last_cycle,true_rul rows");
+    if (true_rul.empty()) planning_fail("plan", truth_path + " has no unit,last_cycle,true_rul rows");
     auto best = planning::optimal_schedule(in->calibration, in->fleet, o);
     auto naive = planning::threshold_schedule(in->calibration, in->fleet, o);
-    if (!best) fail("plan", best.detail());
-    if (!naive) fail("plan", naive.detail());
+    if (!best) planning_fail("plan", best.detail());
+    if (!naive) planning_fail("plan", naive.detail());
     json out = json::object();
     for (const auto& [name, s] : {std::pair<const char*, const planning::schedule*>{"optimal", &*best}, {"threshold", &*naive}}) {
         const auto j = planning::judge(*s, in->fleet, true_rul, o);
@@ -237,7 +237,7 @@ void register_planning(CLI::App& app) {
             o.use.default_cycles_per_day = a->cycles_per_day;
             o.samples = a->samples;
             o.seed = a->seed;
-            if (auto ok = app::parse_overrides(a->overrides, o.use); !ok) fail("forecast", ok.detail());
+            if (auto ok = app::parse_overrides(a->overrides, o.use); !ok) planning_fail("forecast", ok.detail());
             std::string target = "/api/v1/fleet/forecast?days=" + query_number(a->days) + "&cycles_per_day=" + query_number(a->cycles_per_day) +
                                  "&samples=" + std::to_string(a->samples) + "&seed=" + std::to_string(a->seed);
             if (!a->overrides.empty()) target += "&overrides=" + a->overrides;
@@ -292,11 +292,11 @@ void register_planning(CLI::App& app) {
         cmd->add_flag("--json", a->json_out, "print the JSON document (as POST /api/v1/scenarios)");
         cmd->callback([a] {
             std::ifstream in(a->file);
-            if (!in) fail("scenario", "cannot read " + a->file);
+            if (!in) planning_fail("scenario", "cannot read " + a->file);
             std::stringstream text;
             text << in.rdbuf();
             const auto request = json::parse(text.str(), nullptr, false);
-            if (request.is_discarded()) fail("scenario", a->file + " is not JSON");
+            if (request.is_discarded()) planning_fail("scenario", a->file + " is not JSON");
             const auto doc = obtain("scenario", *a, true, "/api/v1/scenarios", request.dump(),
                                     [&](const app::planning_input& input) { return app::run_scenario_request(input, request); });
             if (a->json_out) {
@@ -342,13 +342,13 @@ void register_planning(CLI::App& app) {
                         "with --fleet: simulate's --truth CSV; judges both plans against what happened (in-service failures, "
                         "removals, life given up)");
         cmd->callback([a] {
-            if (!a->truth.empty() && a->fleet.empty()) fail("plan", "--truth needs --fleet");
+            if (!a->truth.empty() && a->fleet.empty()) planning_fail("plan", "--truth needs --fleet");
             planning::schedule_options o;
             o.weeks = a->weeks;
             o.capacity_per_week = a->capacity;
             o.use.default_cycles_per_day = a->cycles_per_day;
             o.min_risk_reduction = a->min_risk_reduction;
-            if (auto ok = app::parse_overrides(a->overrides, o.use); !ok) fail("plan", ok.detail());
+            if (auto ok = app::parse_overrides(a->overrides, o.use); !ok) planning_fail("plan", ok.detail());
             if (!a->truth.empty()) {
                 o.threshold_rul = a->threshold_rul;
                 judge_plans(*a, a->truth, o, a->json_out);

@@ -47,14 +47,14 @@ struct replay_args {
     bool insecure = false;
 };
 
-[[noreturn]] void usage_error(const std::string& message) {
+[[noreturn]] void replay_usage_error(const std::string& message) {
     std::cerr << "turbotwin replay: " << message << '\n';
     throw CLI::RuntimeError(replay::exit_usage);
 }
 
 std::string from_env(const std::string& flag, const std::string& name) {
     const char* v = std::getenv(name.c_str());
-    if (!v || !*v) usage_error(flag + " " + name + ": that environment variable is not set");
+    if (!v || !*v) replay_usage_error(flag + " " + name + ": that environment variable is not set");
     return v;
 }
 
@@ -62,14 +62,14 @@ std::string from_env(const std::string& flag, const std::string& name) {
 // TURBOTWIN_BROKER / TURBOTWIN_MQTT_USERNAME / TURBOTWIN_MQTT_PASSWORD, then the flags.
 void connection_options(const replay_args& a, replay::replay_options& o) {
     auto loaded = client_connection_config(a.config);
-    if (!loaded) usage_error(loaded.detail());
+    if (!loaded) replay_usage_error(loaded.detail());
     codec::serve_config c = std::move(*loaded);
     if (!a.broker.empty()) c.broker_url = a.broker;
     if (!a.username.empty()) c.mqtt_username = a.username;
     if (!a.password_env.empty()) c.mqtt_password = from_env("--password-env", a.password_env);
     if (!a.password_file.empty()) {
         auto pw = codec::read_password_file(a.password_file);
-        if (!pw) usage_error("--password-file: " + pw.detail());
+        if (!pw) replay_usage_error("--password-file: " + pw.detail());
         c.mqtt_password = std::move(*pw);
     }
     if (!a.ca_file.empty()) c.mqtt_tls.ca_file = a.ca_file;
@@ -78,7 +78,7 @@ void connection_options(const replay_args& a, replay::replay_options& o) {
     if (!a.key_password_env.empty()) c.mqtt_tls.key_password = from_env("--key-password-env", a.key_password_env);
     if (a.insecure) c.mqtt_tls.verify_server = false;
     if (c.broker_url.empty())
-        usage_error("--broker URL is required (or $TURBOTWIN_BROKER, or --config FILE), e.g. --broker tcp://127.0.0.1:1883");
+        replay_usage_error("--broker URL is required (or $TURBOTWIN_BROKER, or --config FILE), e.g. --broker tcp://127.0.0.1:1883");
 
     o.broker_url = c.broker_url;
     o.username = c.mqtt_username;
@@ -89,13 +89,13 @@ void connection_options(const replay_args& a, replay::replay_options& o) {
     probe.username = o.username;
     probe.password = o.password;
     probe.tls = o.tls;
-    if (auto ok = mqtt::check_options(probe); !ok) usage_error(ok.detail());
+    if (auto ok = mqtt::check_options(probe); !ok) replay_usage_error(ok.detail());
 }
 
 void run(const replay_args& a) {
-    if (a.files.empty()) usage_error("no input files (turbotwin replay FILE... --broker URL)");
-    if (a.qos < 0 || a.qos > 2) usage_error("--qos must be 0, 1 or 2");
-    if (a.window < 1) usage_error("--window must be at least 1");
+    if (a.files.empty()) replay_usage_error("no input files (turbotwin replay FILE... --broker URL)");
+    if (a.qos < 0 || a.qos > 2) replay_usage_error("--qos must be 0, 1 or 2");
+    if (a.window < 1) replay_usage_error("--window must be at least 1");
 
     replay::replay_options o;
     connection_options(a, o);
@@ -106,7 +106,7 @@ void run(const replay_args& a) {
         char* end = nullptr;
         const double v = std::strtod(a.speed.c_str(), &end);
         if (a.speed.empty() || *end != '\0' || !(v > 0) || v > 1e9)
-            usage_error("--speed must be a positive number of rows per second or 'max', not '" + a.speed + "'");
+            replay_usage_error("--speed must be a positive number of rows per second or 'max', not '" + a.speed + "'");
         o.rows_per_second = v;
     }
     o.stop = &replay_interrupted;

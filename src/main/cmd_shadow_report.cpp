@@ -12,8 +12,6 @@ namespace turbotwin::cli {
 
 namespace {
 using nlohmann::json;
-
-std::string num(const json& v, const char* format = "%.2f") { return format_number(v, format); }
 }  // namespace
 
 void register_shadow_report(CLI::App& app) {
@@ -52,8 +50,9 @@ void register_shadow_report(CLI::App& app) {
         std::cout << "active " << **active << "\nshadow " << **shadow << "\n" << r["engines"] << " engines, " << r["readings"]
                   << " readings estimated by both\n\n";
         const auto& d = r["disagreement"];
-        std::cout << "RUL, shadow - active: mean " << num(d["mean_shadow_minus_active"]) << ", |difference| mean " << num(d["mean_abs"])
-                  << ", p90 " << num(d["p90_abs"]) << ", max " << num(d["max_abs"]) << " cycles\n\n";
+        std::cout << "RUL, shadow - active: mean " << format_number(d["mean_shadow_minus_active"]) << ", |difference| mean "
+                  << format_number(d["mean_abs"]) << ", p90 " << format_number(d["p90_abs"]) << ", max " << format_number(d["max_abs"])
+                  << " cycles\n\n";
         std::cout << "first alert of the shadow vs the active model (engines):\n";
         std::printf("%-9s %8s %6s %5s %12s %12s %8s %18s\n", "", "earlier", "later", "same", "only active", "only shadow", "neither",
                     "mean lead (cycles)");
@@ -61,23 +60,23 @@ void register_shadow_report(CLI::App& app) {
             const auto& c = r["alerts"][level];
             std::printf("%-9s %8d %6d %5d %12d %12d %8d %18s\n", level, c["earlier"].get<int>(), c["later"].get<int>(), c["same"].get<int>(),
                         c["only_active"].get<int>(), c["only_shadow"].get<int>(), c["neither"].get<int>(),
-                        num(c["mean_lead_cycles"], "%+.1f").c_str());
+                        format_number(c["mean_lead_cycles"], "%+.1f").c_str());
         }
         const auto& g = r["ground_truth"];
         std::cout << "\nengines with a recorded failure or removal: " << g["engines"] << " (" << g["readings"]
-                  << " readings; true RUL capped at " << num(g["rul_cap"], "%.0f") << ")\n";
+                  << " readings; true RUL capped at " << format_number(g["rul_cap"], "%.0f") << ")\n";
         if (g["engines"].get<int>() > 0) {
-            std::cout << "RMSE active " << num(g["active_rmse"]) << ", shadow " << num(g["shadow_rmse"]) << "\n";
+            std::cout << "RMSE active " << format_number(g["active_rmse"]) << ", shadow " << format_number(g["shadow_rmse"]) << "\n";
             for (const auto& e : g["per_engine"])
                 std::cout << "  " << e["asset"].get<std::string>() << " " << e["event"].get<std::string>() << " at " << e["cycle"]
-                          << ": active " << num(e["active_rmse"]) << ", shadow " << num(e["shadow_rmse"]) << "\n";
+                          << ": active " << format_number(e["active_rmse"]) << ", shadow " << format_number(e["shadow_rmse"]) << "\n";
         }
         std::cout << "\nlargest disagreement:\n";
         int shown = 0;
         for (const auto& e : r["per_engine"]) {
             if (shown++ == 5) break;
-            std::cout << "  " << e["asset"].get<std::string>() << ": mean |difference| " << num(e["mean_abs_difference"]) << ", warning "
-                      << e["alerts"]["warning"]["verdict"].get<std::string>() << ", critical "
+            std::cout << "  " << e["asset"].get<std::string>() << ": mean |difference| " << format_number(e["mean_abs_difference"])
+                      << ", warning " << e["alerts"]["warning"]["verdict"].get<std::string>() << ", critical "
                       << e["alerts"]["critical"]["verdict"].get<std::string>() << "\n";
         }
     });

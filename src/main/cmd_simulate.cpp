@@ -22,7 +22,7 @@ namespace turbotwin::cli {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) {
+[[noreturn]] void simulate_fail(const std::string& message) {
     std::cerr << "turbotwin: " << message << '\n';
     throw CLI::RuntimeError(2);
 }
@@ -47,10 +47,10 @@ struct fit_args {
 
 void write_file(const std::string& path, const auto& write) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out) fail("cannot write " + path);
+    if (!out) simulate_fail("cannot write " + path);
     write(out);
     out.flush();
-    if (!out) fail("write error in " + path);
+    if (!out) simulate_fail("write error in " + path);
 }
 
 // "50 faults (20 spike, 20 stuck, 10 drift) in 20 of 20 engines, 0 readings clipped to the plausible range".
@@ -74,18 +74,18 @@ std::string describe_faults(const std::vector<simulation::injected_fault>& fault
 
 void run_simulate(const simulate_args& a) {
     auto params = simulation::load_simulator_params(a.params);
-    if (!params) fail("cannot load simulator params: " + params.message());
+    if (!params) simulate_fail("cannot load simulator params: " + params.message());
     // Checked before simulating: a typo in the spec should not cost a long run.
     std::optional<simulation::fault_spec> spec;
     sensor_catalogue catalogue;
     if (!a.inject_faults.empty()) {
         auto parsed = simulation::parse_fault_spec(a.inject_faults);
-        if (!parsed) fail("--inject-faults: " + parsed.detail());
+        if (!parsed) simulate_fail("--inject-faults: " + parsed.detail());
         spec = std::move(*parsed);
         auto config = codec::load_config(a.config.empty() ? default_config_path() : a.config);
-        if (!config) fail("cannot load config: " + config.message());
+        if (!config) simulate_fail("cannot load config: " + config.message());
         auto loaded = codec::load_catalogue(config->catalogue_path);
-        if (!loaded) fail("cannot load sensor catalogue: " + loaded.message());
+        if (!loaded) simulate_fail("cannot load sensor catalogue: " + loaded.message());
         catalogue = std::move(*loaded);
     }
 
@@ -94,7 +94,7 @@ void run_simulate(const simulate_args& a) {
     if (spec) {
         // The same --seed gives the same faults; inject_faults draws from streams of its own.
         auto injected = simulation::inject_faults(fleet, *spec, *params, a.seed, &catalogue);
-        if (!injected) fail("--inject-faults: " + injected.detail());
+        if (!injected) simulate_fail("--inject-faults: " + injected.detail());
         faults = std::move(*injected);
     }
 
@@ -117,21 +117,21 @@ void run_simulate(const simulate_args& a) {
 
 void run_fit(const fit_args& a) {
     auto file = dataset::read_cmapss(a.data);
-    if (!file) fail(file.message());
+    if (!file) simulate_fail(file.message());
     // A fit on a file with unreadable lines would silently describe some other fleet.
     if (!file->issues.empty()) {
         const auto& first = file->issues.front();
-        fail(first.file + ":" + std::to_string(first.line) + ": " + first.message + " (" +
+        simulate_fail(first.file + ":" + std::to_string(first.line) + ": " + first.message + " (" +
              std::to_string(file->issues.size()) + " bad lines)");
     }
     auto params = simulation::fit_simulator(dataset::group_by_unit(file->rows));
-    if (!params) fail("cannot fit " + a.data + ": " + params.message());
+    if (!params) simulate_fail("cannot fit " + a.data + ": " + params.message());
     auto printed = simulation::cmapss_printed_decimals(a.data);
-    if (!printed) fail(printed.message());
+    if (!printed) simulate_fail(printed.message());
     simulation::raise_decimals(*params, *printed);
     params->fitted_on = std::filesystem::path(a.data).filename().string();
 
-    if (auto saved = simulation::save_simulator_params(*params, a.out); !saved) fail(saved.message());
+    if (auto saved = simulation::save_simulator_params(*params, a.out); !saved) simulate_fail(saved.message());
     std::size_t wearing = 0;
     for (const auto& s : params->sensors) wearing += s.constant ? 0 : 1;
     std::cerr << "fitted " << params->fitted_engines << " engines (" << file->rows.size() << " rows) from " << a.data

@@ -23,7 +23,7 @@ struct from_store_args {
     std::size_t min_failures = training::default_min_failures;
 };
 
-[[noreturn]] void fail(const std::string& message, int code = 2) {
+[[noreturn]] void train_fail(const std::string& message, int code = 2) {
     std::cerr << "train: " << message << "\n";
     throw CLI::RuntimeError(code);
 }
@@ -44,12 +44,12 @@ void print_calibration(const char* label, const prognostics::interval_calibratio
 // from each life's start as the live twin's model saw them.
 void run_from_store(const from_store_args& a, training::train_options opts, const std::string& out) {
     const auto db_path = (std::filesystem::path(a.data_dir) / "turbotwin.db").string();
-    if (!std::filesystem::exists(db_path)) fail("no turbotwin.db in " + a.data_dir + " (the folder `serve --data-dir` wrote)");
+    if (!std::filesystem::exists(db_path)) train_fail("no turbotwin.db in " + a.data_dir + " (the folder `serve --data-dir` wrote)");
     // Read-only: a running serve keeps writing (WAL), and this reads what it had committed.
     auto db = store::database::open_reader(db_path);
-    if (!db) fail(db.message());
+    if (!db) train_fail(db.message());
     auto fleet = app::read_recorded_lives(**db);
-    if (!fleet) fail(fleet.message());
+    if (!fleet) train_fail(fleet.message());
     std::vector<dataset::engine_trajectory> failures;
     std::size_t failure_readings = 0;
     for (const auto& life : fleet->lives) {
@@ -67,7 +67,7 @@ void run_from_store(const from_store_args& a, training::train_options opts, cons
         std::cerr << "train: " << fleet->readings_missing
                   << " history rows have no stored reading (durability.readings off, or written before schema 6): left out\n";
     if (failures.size() < a.min_failures)
-        fail("the store has " + std::to_string(failures.size()) + " recorded failures with readings; learning from the fleet needs at least " +
+        train_fail("the store has " + std::to_string(failures.size()) + " recorded failures with readings; learning from the fleet needs at least " +
              std::to_string(a.min_failures) + " (--min-failures). Record failures with POST /api/v1/assets/{id}/events "
              "{\"type\":\"failure\",\"cycle\":N}");
 
@@ -76,16 +76,16 @@ void run_from_store(const from_store_args& a, training::train_options opts, cons
         std::string model_path = a.model;
         if (model_path.empty()) {
             auto cfg = codec::load_config(a.config.empty() ? default_config_path() : a.config);
-            if (!cfg) fail(cfg.message());
+            if (!cfg) train_fail(cfg.message());
             model_path = cfg->model_path;
         }
         auto current = prognostics::load_model(model_path);
-        if (!current) fail("cannot load " + model_path + ": " + current.message());
+        if (!current) train_fail("cannot load " + model_path + ": " + current.message());
         if (auto served = (*db)->meta(app::serving_model_key); served && *served && **served != app::file_hash(model_path))
             std::cerr << "train: note: the server last ran model " << **served << ", not " << model_path << "\n";
         std::size_t residuals = 0;
         auto recalibrated = training::recalibrate_intervals(*current, failures, &residuals);
-        if (!recalibrated) fail(recalibrated.message(), 1);
+        if (!recalibrated) train_fail(recalibrated.message(), 1);
         print_calibration("before:", current->calibration);
         print_calibration("after: ", recalibrated->calibration);
         model = std::move(*recalibrated);
@@ -97,7 +97,7 @@ void run_from_store(const from_store_args& a, training::train_options opts, cons
         std::string described;
         if (!a.base.empty()) {
             auto file = dataset::read_cmapss(a.base);
-            if (!file) fail(file.message());
+            if (!file) train_fail(file.message());
             for (const auto& issue : file->issues) std::cerr << issue.file << ":" << issue.line << ": " << issue.message << "\n";
             engines = dataset::group_by_unit(file->rows);
             described = std::filesystem::path(a.base).filename().string() + " (" + std::to_string(engines.size()) + " engines) + ";
@@ -113,12 +113,12 @@ void run_from_store(const from_store_args& a, training::train_options opts, cons
         // out-of-fold errors), since it is that fleet they will be quoted for.
         opts.calibrate_from_engine = base_engines;
         auto trained = training::train_model(engines, opts, [](const std::string& s) { std::cerr << "train: " << s << "\n"; });
-        if (!trained) fail(trained.message(), 1);
+        if (!trained) train_fail(trained.message(), 1);
         model = std::move(*trained);
         model.trained_on = described + std::to_string(failures.size()) + " recorded failures from " + a.data_dir;
     }
     model.name = std::filesystem::path(out).stem().string();
-    if (auto saved = prognostics::save_model(model, out); !saved) fail(saved.message(), 1);
+    if (auto saved = prognostics::save_model(model, out); !saved) train_fail(saved.message(), 1);
     std::cerr << "train: wrote " << out << "\n";
 }
 
@@ -157,13 +157,13 @@ void register_train(CLI::App& app) {
     cmd->add_option("--max-depth", a->opts.max_depth, "tree depth")->check(CLI::Range(1, 12));
     cmd->callback([a] {
         if (!a->store.data_dir.empty()) {
-            if (!a->file.empty()) fail("give a FILE or --from-store, not both (train on a file and the store with --from-store DIR --base FILE)");
+            if (!a->file.empty()) train_fail("give a FILE or --from-store, not both (train on a file and the store with --from-store DIR --base FILE)");
             if (a->store.recalibrate_only && !a->store.base.empty())
-                fail("--recalibrate-only keeps the trees: --base (a refit) does not go with it");
+                train_fail("--recalibrate-only keeps the trees: --base (a refit) does not go with it");
             run_from_store(a->store, a->opts, a->out);
             return;
         }
-        if (a->file.empty()) fail("give a run-to-failure C-MAPSS FILE, or --from-store DIR");
+        if (a->file.empty()) train_fail("give a run-to-failure C-MAPSS FILE, or --from-store DIR");
         auto file = dataset::read_cmapss(a->file);
         if (!file) { std::cerr << "train: " << file.message() << "\n"; throw CLI::RuntimeError(2); }
         for (const auto& issue : file->issues) std::cerr << issue.file << ":" << issue.line << ": " << issue.message << "\n";

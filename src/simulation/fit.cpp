@@ -6,13 +6,13 @@
 #include <map>
 
 #include "engine_variables.hpp"
+#include "rounding.hpp"
 #include "turbotwin/simulation/simulator_params.hpp"
 
 namespace turbotwin::simulation {
 
 namespace {
 
-constexpr int max_decimals = 6;
 constexpr std::size_t min_engines = 3;
 constexpr std::size_t min_cycles_per_engine = 15;
 constexpr std::size_t min_readings_per_sensor = 3;
@@ -20,16 +20,14 @@ constexpr std::size_t min_readings_per_sensor = 3;
 // cycles each side is short against the ~50-cycle scale on which FD001's trends bend.
 constexpr std::size_t noise_half_window = 5;
 
-double pow10(int d) { return std::pow(10.0, d); }
-
 // Fewest decimals that print v exactly. The tolerance is far above the parse error of a short
 // decimal and far below the 0.1 a real further digit would leave.
 int decimals_of(double v) {
-    for (int d = 0; d < max_decimals; ++d) {
-        const double s = v * pow10(d);
+    for (int d = 0; d < detail::max_decimals; ++d) {
+        const double s = v * detail::pow10(d);
         if (std::abs(s - std::round(s)) <= 1e-9 * std::max(1.0, std::abs(s))) return d;
     }
-    return max_decimals;
+    return detail::max_decimals;
 }
 
 // One sensor of one engine: its finite readings and their times.
@@ -119,23 +117,23 @@ double fit_wear_k(const engine_series& e) {
     return (lo + hi) / 2.0;
 }
 
-Result<simulator_params> invalid(std::string what) { return {errc::invalid_argument, std::move(what)}; }
+Result<simulator_params> invalid_fit_input(std::string what) { return {errc::invalid_argument, std::move(what)}; }
 
 }  // namespace
 
 Result<simulator_params> fit_simulator(const std::vector<dataset::engine_trajectory>& run_to_failure) {
     if (run_to_failure.size() < min_engines)
-        return invalid("need at least " + std::to_string(min_engines) + " run-to-failure engines, got " +
-                       std::to_string(run_to_failure.size()));
+        return invalid_fit_input("need at least " + std::to_string(min_engines) + " run-to-failure engines, got " +
+                                 std::to_string(run_to_failure.size()));
     for (const auto& e : run_to_failure) {
         const std::string unit = "unit " + std::to_string(e.unit);
         if (e.cycles.size() < min_cycles_per_engine)
-            return invalid(unit + " has " + std::to_string(e.cycles.size()) + " cycles, need at least " +
-                           std::to_string(min_cycles_per_engine));
-        if (e.cycles.front().cycle < 1) return invalid(unit + " has a cycle below 1");
+            return invalid_fit_input(unit + " has " + std::to_string(e.cycles.size()) + " cycles, need at least " +
+                                     std::to_string(min_cycles_per_engine));
+        if (e.cycles.front().cycle < 1) return invalid_fit_input(unit + " has a cycle below 1");
         for (std::size_t i = 1; i < e.cycles.size(); ++i)
-            if (e.cycles[i].cycle <= e.cycles[i - 1].cycle) return invalid(unit + ": cycles must increase");
-        if (e.cycles.back().cycle > max_cycle) return invalid(unit + ": cycle beyond " + std::to_string(max_cycle));
+            if (e.cycles[i].cycle <= e.cycles[i - 1].cycle) return invalid_fit_input(unit + ": cycles must increase");
+        if (e.cycles.back().cycle > max_cycle) return invalid_fit_input(unit + ": cycle beyond " + std::to_string(max_cycle));
     }
 
     simulator_params p;
@@ -159,13 +157,13 @@ Result<simulator_params> fit_simulator(const std::vector<dataset::engine_traject
                 sum += v;
                 ++n;
             }
-        if (n == 0) return invalid("column " + std::string(column_name(i)) + " has no readings");
+        if (n == 0) return invalid_fit_input("column " + std::string(column_name(i)) + " has no readings");
         const double mean = sum / static_cast<double>(n);
         for (const auto& e : run_to_failure)
             for (const auto& r : e.cycles)
                 if (const double v = value_at(r, i); std::isfinite(v)) sum_sq += (v - mean) * (v - mean);
         const double sd = std::sqrt(sum_sq / static_cast<double>(n));
-        const double quantum = 1.0 / pow10(c.decimals);
+        const double quantum = 1.0 / detail::pow10(c.decimals);
         if (sd < quantum / 2) {
             // Below half the last printed digit the column is a constant with the odd flicker
             // (FD001's P15 reads 21.61 and now and then 21.60); the mode is what it reads.
@@ -177,7 +175,7 @@ Result<simulator_params> fit_simulator(const std::vector<dataset::engine_traject
             for (auto it = counts.begin(); it != counts.end(); ++it)
                 if (it->second > mode->second) mode = it;
             c.constant = true;
-            c.value = static_cast<double>(mode->first) / pow10(c.decimals);
+            c.value = static_cast<double>(mode->first) / detail::pow10(c.decimals);
         } else if (i < setting_count) {
             c.initial_mean = mean;
             c.noise_sd = std::sqrt(std::max(0.0, sd * sd - quantum * quantum / 12.0));
@@ -232,7 +230,7 @@ Result<simulator_params> fit_simulator(const std::vector<dataset::engine_traject
         if (complete) engines.push_back(std::move(es));
     }
     if (ns > 0 && engines.size() < min_engines)
-        return invalid("fewer than " + std::to_string(min_engines) + " engines have readings of every informative sensor");
+        return invalid_fit_input("fewer than " + std::to_string(min_engines) + " engines have readings of every informative sensor");
 
     std::vector<double> k(engines.size(), p.wear.k);
     if (ns > 0)
@@ -265,7 +263,7 @@ Result<simulator_params> fit_simulator(const std::vector<dataset::engine_traject
         const double w = 2.0 * noise_half_window + 1.0;
         noise_var[s] = count > 0 ? sum_sq / static_cast<double>(count) * w / (w - 1.0) : 0.0;
         auto& c = p.column(informative[s]);
-        const double quantum = 1.0 / pow10(c.decimals);
+        const double quantum = 1.0 / detail::pow10(c.decimals);
         // Rounding to the printed digit adds q^2/12 (Sheppard); the simulator rounds too, so the
         // noise it draws is what is left.
         c.noise_sd = std::sqrt(std::max(0.0, noise_var[s] - quantum * quantum / 12.0));

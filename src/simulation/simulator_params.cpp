@@ -11,22 +11,17 @@
 #include <sstream>
 
 #include "engine_variables.hpp"
+#include "rounding.hpp"
 
 namespace turbotwin::simulation {
 
 namespace {
 
-constexpr int max_decimals = 6;
 constexpr std::string_view format_tag = "turbotwin-simulator-params/1";
-
-double pow10(int d) {
-    static constexpr std::array<double, 10> table = {1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    return table[static_cast<std::size_t>(std::clamp(d, 0, 9))];
-}
 
 // Rounded to d decimals; dividing by an exact power of ten gives the double nearest the short
 // decimal, so the JSON writer prints it short.
-double round_decimals(double x, int d) { return std::round(x * pow10(d)) / pow10(d); }
+double round_decimals(double x, int d) { return std::round(x * detail::pow10(d)) / detail::pow10(d); }
 
 // Rounded to n significant digits, same care about exactness.
 double round_significant(double x, int n) {
@@ -90,7 +85,7 @@ std::string compact_flat_arrays(const std::string& s) {
     return out;
 }
 
-Result<bool> invalid(std::string what) { return {errc::invalid_argument, std::move(what)}; }
+Result<bool> invalid_params(std::string what) { return {errc::invalid_argument, std::move(what)}; }
 
 }  // namespace
 
@@ -109,41 +104,41 @@ double wear_fraction(double t, double life, double k) noexcept {
 Result<bool> validate_simulator_params(const simulator_params& p) {
     const auto& life = p.life;
     if (!finite(life.log_mean) || !finite(life.log_sd) || life.log_sd < 0)
-        return invalid("life: log_mean must be finite and log_sd finite and >= 0");
+        return invalid_params("life: log_mean must be finite and log_sd finite and >= 0");
     if (life.min_cycles < min_life_cycles || life.max_cycles < life.min_cycles || life.max_cycles > max_cycle)
-        return invalid("life: need " + std::to_string(min_life_cycles) + " <= min_cycles <= max_cycles <= " +
-                       std::to_string(max_cycle));
-    if (!finite(p.wear.k) || p.wear.k <= 0 || p.wear.k > 50) return invalid("wear: k must be within (0, 50]");
-    if (!finite(p.wear.log_k_sd) || p.wear.log_k_sd < 0) return invalid("wear: log_k_sd must be finite and >= 0");
+        return invalid_params("life: need " + std::to_string(min_life_cycles) + " <= min_cycles <= max_cycles <= " +
+                              std::to_string(max_cycle));
+    if (!finite(p.wear.k) || p.wear.k <= 0 || p.wear.k > 50) return invalid_params("wear: k must be within (0, 50]");
+    if (!finite(p.wear.log_k_sd) || p.wear.log_k_sd < 0) return invalid_params("wear: log_k_sd must be finite and >= 0");
     for (std::size_t i = 0; i < column_count; ++i) {
         const auto& c = p.column(i);
         const std::string name(column_name(i));
-        if (c.decimals < 0 || c.decimals > max_decimals)
-            return invalid(name + ": decimals must be within 0.." + std::to_string(max_decimals));
+        if (c.decimals < 0 || c.decimals > detail::max_decimals)
+            return invalid_params(name + ": decimals must be within 0.." + std::to_string(detail::max_decimals));
         if (c.constant) {
-            if (!finite(c.value)) return invalid(name + ": constant value must be finite");
+            if (!finite(c.value)) return invalid_params(name + ": constant value must be finite");
             continue;
         }
         for (double v : {c.initial_mean, c.initial_sd, c.drift_mean, c.drift_sd, c.noise_sd})
-            if (!finite(v)) return invalid(name + ": every number must be finite");
-        if (c.initial_sd < 0 || c.drift_sd < 0 || c.noise_sd < 0) return invalid(name + ": spreads must be >= 0");
+            if (!finite(v)) return invalid_params(name + ": every number must be finite");
+        if (c.initial_sd < 0 || c.drift_sd < 0 || c.noise_sd < 0) return invalid_params(name + ": spreads must be >= 0");
     }
     const auto& corr = p.correlation;
     std::set<std::size_t> seen;
     for (const auto& v : corr.variables) {
         const auto slot = detail::variable_slot(v);
-        if (!slot) return invalid("correlation: unknown variable '" + v + "'");
-        if (!seen.insert(*slot).second) return invalid("correlation: variable '" + v + "' listed twice");
+        if (!slot) return invalid_params("correlation: unknown variable '" + v + "'");
+        if (!seen.insert(*slot).second) return invalid_params("correlation: variable '" + v + "' listed twice");
     }
     const std::size_t n = corr.variables.size();
-    if (corr.matrix.size() != n) return invalid("correlation: matrix needs one row per variable");
+    if (corr.matrix.size() != n) return invalid_params("correlation: matrix needs one row per variable");
     for (std::size_t i = 0; i < n; ++i) {
-        if (corr.matrix[i].size() != n) return invalid("correlation: matrix must be square");
+        if (corr.matrix[i].size() != n) return invalid_params("correlation: matrix must be square");
         for (std::size_t j = 0; j < n; ++j) {
             const double r = corr.matrix[i][j];
-            if (!finite(r) || r < -1 || r > 1) return invalid("correlation: entries must be within -1..1");
-            if (i == j && r != 1) return invalid("correlation: the diagonal must be 1");
-            if (r != corr.matrix[j][i]) return invalid("correlation: matrix must be symmetric");
+            if (!finite(r) || r < -1 || r > 1) return invalid_params("correlation: entries must be within -1..1");
+            if (i == j && r != 1) return invalid_params("correlation: the diagonal must be 1");
+            if (r != corr.matrix[j][i]) return invalid_params("correlation: matrix must be symmetric");
         }
     }
     return true;
@@ -152,7 +147,7 @@ Result<bool> validate_simulator_params(const simulator_params& p) {
 void raise_decimals(simulator_params& params, const std::array<int, column_count>& decimals) {
     for (std::size_t i = 0; i < column_count; ++i) {
         auto& c = params.column(i);
-        c.decimals = std::clamp(std::max(c.decimals, decimals[i]), 0, max_decimals);
+        c.decimals = std::clamp(std::max(c.decimals, decimals[i]), 0, detail::max_decimals);
     }
 }
 
@@ -173,7 +168,7 @@ Result<std::array<int, column_count>> cmapss_printed_decimals(const std::string&
             if (dot == std::string::npos) continue;
             std::size_t digits = 0;
             for (std::size_t k = dot + 1; k < f.size() && std::isdigit(static_cast<unsigned char>(f[k])); ++k) ++digits;
-            decimals[i] = std::max(decimals[i], static_cast<int>(std::min<std::size_t>(digits, max_decimals)));
+            decimals[i] = std::max(decimals[i], static_cast<int>(std::min<std::size_t>(digits, detail::max_decimals)));
         }
     }
     if (in.bad()) return {errc::io_error, "read error in " + path};

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "api_tokens.hpp"
+
 namespace turbotwin::app {
 namespace {
 
@@ -14,8 +16,8 @@ http::request with_auth(std::string value) {
     return r;
 }
 
-const std::string op_token = "op-0123456789abcdef";
-const std::string view_token = "view-0123456789abcdef";
+using testing_support::op_token;
+using testing_support::view_token;
 
 access_policy two_tokens(bool reads_need_auth = false) {
     auto tokens = parse_token_list("operator:" + op_token + ", viewer:" + view_token);

@@ -3,13 +3,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "api_tokens.hpp"
+
 namespace turbotwin::app {
 namespace {
 
 using nlohmann::json;
 
-const std::string op_token = "op-0123456789abcdef";
-const std::string view_token = "view-0123456789abcdef";
+using testing_support::op_token;
+using testing_support::view_token;
 
 alerting::alert make_alert(std::string asset, int n, alerting::severity level, alerting::alert_state state) {
     alerting::alert a;

@@ -140,8 +140,8 @@ private:
     std::string pending_;
 };
 
-std::string get(std::string_view target, std::string_view extra = {}) {
-    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n" + std::string(extra) + "\r\n";
+std::string get_request(std::string_view target, std::string_view extra_headers = {}) {
+    return "GET " + std::string(target) + " HTTP/1.1\r\nHost: localhost\r\n" + std::string(extra_headers) + "\r\n";
 }
 
 class http_server : public ::testing::Test {
@@ -191,7 +191,7 @@ protected:
 TEST_F(http_server, get_decodes_path_query_and_headers) {
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/api/v1/a%20b?limit=5&name=x%26y+z&limit=6", "X-Trace-ID: Abc\r\n")));
+    ASSERT_TRUE(c.send(get_request("/api/v1/a%20b?limit=5&name=x%26y+z&limit=6", "X-Trace-ID: Abc\r\n")));
     const auto r = c.read_reply();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200u);
@@ -227,14 +227,14 @@ TEST_F(http_server, handler_status_and_extra_headers_pass_through) {
     };
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/nope")));
+    ASSERT_TRUE(c.send(get_request("/nope")));
     const auto missing = c.read_reply();
     ASSERT_TRUE(missing);
     EXPECT_EQ(missing->status, 404u);
     EXPECT_EQ(missing->json()["error"]["code"], "not_found");
     EXPECT_EQ(missing->json()["error"]["message"], "no route for /nope");
 
-    ASSERT_TRUE(c.send(get("/known")));
+    ASSERT_TRUE(c.send(get_request("/known")));
     const auto known = c.read_reply();
     ASSERT_TRUE(known);
     EXPECT_EQ(known->status, 200u);
@@ -251,14 +251,14 @@ TEST_F(http_server, throwing_handler_gives_500_without_details) {
     route_ = [](const request&) -> response { throw std::runtime_error("secret database path /var/lib/x"); };
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/boom")));
+    ASSERT_TRUE(c.send(get_request("/boom")));
     const auto r = c.read_reply();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 500u);
     EXPECT_EQ(r->header("content-type"), "application/json");
     EXPECT_EQ(r->body, R"({"error":{"code":"internal","message":"internal error"}})");
     // The connection survives a handler failure.
-    ASSERT_TRUE(c.send(get("/boom")));
+    ASSERT_TRUE(c.send(get_request("/boom")));
     const auto again = c.read_reply();
     ASSERT_TRUE(again);
     EXPECT_EQ(again->status, 500u);
@@ -272,7 +272,7 @@ TEST_F(http_server, invalid_handler_status_gives_500) {
     };
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/")));
+    ASSERT_TRUE(c.send(get_request("/")));
     const auto r = c.read_reply();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 500u);
@@ -281,7 +281,7 @@ TEST_F(http_server, invalid_handler_status_gives_500) {
 TEST_F(http_server, huge_header_gives_431) {
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/", "X-Big: " + std::string(200 * 1024, 'a') + "\r\n")));
+    ASSERT_TRUE(c.send(get_request("/", "X-Big: " + std::string(200 * 1024, 'a') + "\r\n")));
     const auto r = c.read_reply();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 431u);
@@ -367,7 +367,7 @@ TEST_F(http_server, traversal_nul_and_bad_escapes_give_400_before_the_handler) {
     for (const char* target : {"/../../etc/passwd", "/api/v1/assets/..%2F..%2Fetc%2Fpasswd", "/api/%2e%2e/x",
                                "/a%00b", "/a%zz", "/a?x=%4"}) {
         raw_client c(port_);
-        ASSERT_TRUE(c.send(get(target)));
+        ASSERT_TRUE(c.send(get_request(target)));
         const auto r = c.read_reply();
         ASSERT_TRUE(r) << target;
         EXPECT_EQ(r->status, 400u) << target;
@@ -423,17 +423,17 @@ TEST_F(http_server, malformed_requests_give_400_and_bad_version_505) {
 TEST_F(http_server, keep_alive_and_pipelining_on_one_connection) {
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/one")));
+    ASSERT_TRUE(c.send(get_request("/one")));
     const auto first = c.read_reply();
     ASSERT_TRUE(first);
     EXPECT_EQ(first->json()["path"], "/one");
     EXPECT_NE(first->header("connection"), "close");
-    ASSERT_TRUE(c.send(get("/two")));
+    ASSERT_TRUE(c.send(get_request("/two")));
     const auto second = c.read_reply();
     ASSERT_TRUE(second);
     EXPECT_EQ(second->json()["path"], "/two");
     // Two requests in one segment are answered in order.
-    ASSERT_TRUE(c.send(get("/three") + get("/four", "Connection: close\r\n")));
+    ASSERT_TRUE(c.send(get_request("/three") + get_request("/four", "Connection: close\r\n")));
     const auto third = c.read_reply();
     const auto fourth = c.read_reply();
     ASSERT_TRUE(third && fourth);
@@ -468,7 +468,7 @@ TEST_F(http_server, http_1_0_closes_unless_keep_alive_is_asked_for) {
 TEST_F(http_server, head_is_get_without_body) {
     start();
     raw_client c(port_);
-    ASSERT_TRUE(c.send(get("/thing")));
+    ASSERT_TRUE(c.send(get_request("/thing")));
     const auto g = c.read_reply();
     ASSERT_TRUE(g);
     ASSERT_TRUE(c.send("HEAD /thing HTTP/1.1\r\nHost: x\r\n\r\n"));
@@ -478,7 +478,7 @@ TEST_F(http_server, head_is_get_without_body) {
     EXPECT_EQ(h->header("content-length"), std::to_string(g->body.size()));
     EXPECT_EQ(last_request().method, "GET");
     // Nothing but the next response may follow the HEAD response on the wire.
-    ASSERT_TRUE(c.send(get("/after")));
+    ASSERT_TRUE(c.send(get_request("/after")));
     const auto after = c.read_reply();
     ASSERT_TRUE(after);
     EXPECT_EQ(after->json()["path"], "/after");
@@ -495,7 +495,7 @@ TEST_F(http_server, concurrent_keep_alive_clients_all_get_their_answers) {
             raw_client c(port_);
             for (int i = 0; i < requests; ++i) {
                 const std::string path = "/c" + std::to_string(t) + "/" + std::to_string(i);
-                if (!c.send(get(path))) return;
+                if (!c.send(get_request(path))) return;
                 const auto r = c.read_reply();
                 if (!r || r->status != 200 || r->json()["path"] != path) return;
                 ++ok;
@@ -528,14 +528,14 @@ TEST_F(http_server, connections_beyond_the_cap_get_503) {
     std::optional<raw_client> a(std::in_place, port_);
     raw_client b(port_);
     for (raw_client* c : {&*a, &b}) {
-        ASSERT_TRUE(c->send(get("/")));
+        ASSERT_TRUE(c->send(get_request("/")));
         const auto r = c->read_reply();
         ASSERT_TRUE(r);
         EXPECT_EQ(r->status, 200u);
     }
     {
         raw_client over(port_);
-        ASSERT_TRUE(over.send(get("/")));
+        ASSERT_TRUE(over.send(get_request("/")));
         const auto r = over.read_reply();
         ASSERT_TRUE(r);
         EXPECT_EQ(r->status, 503u);
@@ -547,7 +547,7 @@ TEST_F(http_server, connections_beyond_the_cap_get_503) {
     unsigned status = 0;
     for (int attempt = 0; attempt < 50 && status != 200; ++attempt) {
         raw_client next(port_);
-        ASSERT_TRUE(next.send(get("/")));
+        ASSERT_TRUE(next.send(get_request("/")));
         const auto r = next.read_reply();
         ASSERT_TRUE(r);
         status = r->status;
@@ -562,7 +562,7 @@ TEST_F(http_server, stop_closes_connected_clients_and_joins) {
     start(options);
     raw_client idle(port_);
     raw_client served(port_);
-    ASSERT_TRUE(served.send(get("/")));
+    ASSERT_TRUE(served.send(get_request("/")));
     ASSERT_TRUE(served.read_reply());
     raw_client half(port_);
     ASSERT_TRUE(half.send("GET / HTTP/1.1\r\nHo"));
@@ -587,7 +587,7 @@ TEST_F(http_server, can_restart_after_stop_and_rejects_double_start) {
     const auto restarted = server_->start();
     ASSERT_TRUE(restarted.ok()) << restarted.message();
     raw_client c(*restarted);
-    ASSERT_TRUE(c.send(get("/")));
+    ASSERT_TRUE(c.send(get_request("/")));
     const auto r = c.read_reply();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 200u);

@@ -179,7 +179,7 @@ private:
     bool closed_ = false;
 };
 
-std::string get(std::string_view target, std::string_view version = "HTTP/1.1") {
+std::string versioned_get_request(std::string_view target, std::string_view version = "HTTP/1.1") {
     return "GET " + std::string(target) + " " + std::string(version) + "\r\nHost: localhost\r\n\r\n";
 }
 
@@ -236,7 +236,7 @@ protected:
     /// Opens /events and reads the streaming header.
     std::unique_ptr<stream_client> open_stream(int receive_buffer_bytes = 0) {
         auto c = std::make_unique<stream_client>(port_, receive_buffer_bytes);
-        EXPECT_TRUE(c->send(get("/events")));
+        EXPECT_TRUE(c->send(versioned_get_request("/events")));
         EXPECT_TRUE(c->read_header());
         EXPECT_EQ(c->status, 200u);
         return c;
@@ -406,7 +406,7 @@ TEST_F(http_stream, streams_beyond_the_cap_get_503) {
     auto second = open_stream();
     {
         stream_client over(port_);
-        ASSERT_TRUE(over.send(get("/events")));
+        ASSERT_TRUE(over.send(versioned_get_request("/events")));
         ASSERT_TRUE(over.read_header());
         EXPECT_EQ(over.status, 503u);
         EXPECT_EQ(over.header("retry-after"), "5");
@@ -434,7 +434,7 @@ TEST_F(http_stream, streams_beyond_the_cap_get_503) {
 TEST_F(http_stream, http_1_0_stream_is_ended_by_the_close) {
     start();
     stream_client c(port_);
-    ASSERT_TRUE(c.send(get("/events", "HTTP/1.0")));
+    ASSERT_TRUE(c.send(versioned_get_request("/events", "HTTP/1.0")));
     ASSERT_TRUE(c.read_header());
     EXPECT_EQ(c.status_line, "HTTP/1.0 200 OK");
     EXPECT_EQ(c.header("transfer-encoding"), std::nullopt);
@@ -463,7 +463,7 @@ TEST_F(http_stream, head_and_error_answers_do_not_start_a_stream) {
     status_ = 401;
     {
         stream_client c(port_);
-        ASSERT_TRUE(c.send(get("/events")));
+        ASSERT_TRUE(c.send(versioned_get_request("/events")));
         ASSERT_TRUE(c.read_header());
         EXPECT_EQ(c.status, 401u);
         EXPECT_TRUE(c.header("content-length"));
@@ -478,7 +478,7 @@ TEST(http_stream_raw, respond_to_raw_answers_a_stream_with_its_header_and_an_emp
         EXPECT_TRUE(seen->push("data: dropped\n\n"));
         return event_stream_response(seen);
     };
-    const std::string out = respond_to_raw(get("/events") + get("/again"), server_options{}, h);
+    const std::string out = respond_to_raw(versioned_get_request("/events") + versioned_get_request("/again"), server_options{}, h);
     ASSERT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
     EXPECT_NE(out.find("Content-Type: text/event-stream\r\n"), std::string::npos) << out;
     EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos) << out;

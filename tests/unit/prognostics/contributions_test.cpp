@@ -15,6 +15,7 @@
 #include <vector>
 #include "turbotwin/prognostics/model.hpp"
 
+#include "floating_point.hpp"
 #include "temp_dir.hpp"
 
 namespace turbotwin::prognostics {
@@ -23,7 +24,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr float fnan = std::numeric_limits<float>::quiet_NaN();
+using testing_support::fnan;
 
 // One split on feature 0 at 0.5 (a missing value goes left), covers 30 | 10, leaves 2 | 6.
 tree_ensemble one_split(double base_score = 100.0) {
@@ -288,10 +289,6 @@ TEST(feature_contributions, ShippedModelContributionsSumToItsPrediction) {
 
 // ---------------------------------------------------------------- covers in the model file
 
-struct temp_dir : testing_support::temp_dir {
-    temp_dir() : testing_support::temp_dir("turbotwin-contributions-test") {}
-};
-
 // No channels: four features (cycle, hi, hi_slope, hi_dev), enough for the hand-built tree.
 rul_model model_with(const tree_ensemble& trees) {
     rul_model m;
@@ -301,7 +298,7 @@ rul_model model_with(const tree_ensemble& trees) {
 }
 
 TEST(model_io, CoversSurviveSaveAndLoad) {
-    temp_dir dir;
+    testing_support::temp_dir dir("turbotwin-contributions-test");
     std::mt19937 rng(5);
     tree_ensemble e;
     e.base_score = 3.5;
@@ -324,7 +321,7 @@ TEST(model_io, CoversSurviveSaveAndLoad) {
 
 TEST(model_io, ModelWithoutCoversLoadsAndExplainsNothing) {
     // GIVEN a model file written before covers existed (no "cover" key)
-    temp_dir dir;
+    testing_support::temp_dir dir("turbotwin-contributions-test");
     auto e = one_split();
     e.trees[0].cover.clear();
     const auto path = dir.file("old.json");
@@ -345,7 +342,7 @@ TEST(model_io, ModelWithoutCoversLoadsAndExplainsNothing) {
 }
 
 TEST(model_io, RejectsCoversOfTheWrongSizeOrSign) {
-    temp_dir dir;
+    testing_support::temp_dir dir("turbotwin-contributions-test");
     const auto good = dir.file("good.json");
     ASSERT_TRUE(save_model(model_with(one_split()), good));
     ASSERT_TRUE(load_model(good));

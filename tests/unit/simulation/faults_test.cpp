@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "committed_simulator.hpp"
 #include "temp_file.hpp"
 
 #include <cmath>
@@ -20,11 +21,11 @@ namespace {
 using namespace turbotwin;
 using namespace turbotwin::simulation;
 
-const std::string committed_params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
+using testing_support::committed_simulator_params_path;
 
 const simulator_params& params() {
     static const simulator_params p = [] {
-        auto loaded = load_simulator_params(committed_params);
+        auto loaded = load_simulator_params(committed_simulator_params_path);
         EXPECT_TRUE(loaded.ok()) << loaded.message();
         return loaded.ok() ? *loaded : simulator_params{};
     }();

@@ -14,15 +14,17 @@
 #include "turbotwin/simulation/fleet.hpp"
 #include "turbotwin/simulation/simulator_params.hpp"
 
+#include "committed_simulator.hpp"
+
 namespace {
 
 using namespace turbotwin;
 using namespace turbotwin::simulation;
 
-const std::string committed_params = std::string(TURBOTWIN_SOURCE_DIR) + "/models/simulator.json";
+using testing_support::committed_simulator_params_path;
 
 simulator_params load_committed() {
-    auto p = load_simulator_params(committed_params);
+    auto p = load_simulator_params(committed_simulator_params_path);
     EXPECT_TRUE(p.ok()) << p.message();
     return p.ok() ? *p : simulator_params{};
 }
@@ -79,7 +81,7 @@ TEST(wear_fraction, runs_from_zero_to_one_and_accelerates) {
 }
 
 TEST(simulator_params, committed_file_loads_and_passes_validation) {
-    auto p = load_simulator_params(committed_params);
+    auto p = load_simulator_params(committed_simulator_params_path);
     ASSERT_TRUE(p.ok()) << p.message();
     EXPECT_TRUE(validate_simulator_params(*p).ok());
     EXPECT_GT(p->fitted_engines, 0);

@@ -29,7 +29,7 @@ std::vector<simulated_engine> run(double rate, int engines = 40, double cut = 0.
     return simulate_fleet(committed(), o);
 }
 
-std::string as_text(const std::vector<simulated_engine>& fleet) {
+std::string wear_fleet_text(const std::vector<simulated_engine>& fleet) {
     std::ostringstream out;
     write_fleet_cmapss(out, fleet, committed());
     return out.str();
@@ -41,7 +41,7 @@ TEST(wear_rate, one_is_the_default_fleet_byte_for_byte) {
     defaults.seed = 9;
     fleet_options explicit_one = defaults;
     explicit_one.wear_rate = 1.0;
-    EXPECT_EQ(as_text(simulate_fleet(committed(), defaults)), as_text(simulate_fleet(committed(), explicit_one)));
+    EXPECT_EQ(wear_fleet_text(simulate_fleet(committed(), defaults)), wear_fleet_text(simulate_fleet(committed(), explicit_one)));
 }
 
 TEST(wear_rate, lives_shrink_by_the_rate_and_damage_reads_the_same) {
@@ -76,8 +76,8 @@ TEST(wear_rate, cut_short_engines_still_follow_the_test_set_rules) {
 }
 
 TEST(wear_rate, is_clamped_and_a_non_finite_rate_is_the_fitted_fleet) {
-    EXPECT_EQ(as_text(run(std::nan(""), 5)), as_text(run(1.0, 5)));
-    EXPECT_EQ(as_text(run(1e9, 5)), as_text(run(10.0, 5)));
+    EXPECT_EQ(wear_fleet_text(run(std::nan(""), 5)), wear_fleet_text(run(1.0, 5)));
+    EXPECT_EQ(wear_fleet_text(run(1e9, 5)), wear_fleet_text(run(10.0, 5)));
     for (const auto& e : run(10.0, 20)) EXPECT_GE(e.life_cycles, min_life_cycles);
 }
 

@@ -2,12 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "floating_point.hpp"
 #include "shipped_model.hpp"
 #include "turbotwin/twin/state_record.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <memory>
 #include <random>
@@ -16,12 +16,9 @@
 namespace turbotwin::twin {
 namespace {
 
-constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-
-constexpr const auto& nominal = testing_support::fd001_nominal;
-
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
+using testing_support::fd001_nominal;
+using testing_support::nan;
+using testing_support::same_bits;
 
 std::size_t idx(const char* name) { return *sensor_index(name); }
 
@@ -29,8 +26,8 @@ std::size_t idx(const char* name) { return *sensor_index(name); }
 std::shared_ptr<const sensor_catalogue> narrow_catalogue() {
     auto c = std::make_shared<sensor_catalogue>();
     for (std::size_t i = 0; i < sensor_count; ++i) {
-        c->sensors[i].min = 0.8 * nominal[i];
-        c->sensors[i].max = 1.2 * nominal[i];
+        c->sensors[i].min = 0.8 * fd001_nominal[i];
+        c->sensors[i].max = 1.2 * fd001_nominal[i];
     }
     for (auto& s : c->settings) {
         s.min = -1000.0;
@@ -52,7 +49,7 @@ public:
         for (std::size_t i = 0; i < sensor_count; ++i) {
             // Temperatures/pressures creep up, a few others down, ~0.5 % over 200 cycles.
             const double drift = (i == idx("W31") || i == idx("W32") || i == idx("phi") ? -1.0 : 1.0) * 2.5e-5 * double(cycle);
-            r.sensors[i] = nominal[i] * (1.0 + drift + 3e-4 * noise(rng_));
+            r.sensors[i] = fd001_nominal[i] * (1.0 + drift + 3e-4 * noise(rng_));
         }
         return r;
     }

@@ -5,29 +5,27 @@
 
 #include <gtest/gtest.h>
 
+#include "floating_point.hpp"
 #include "shipped_model.hpp"
 
 #include <cmath>
-#include <cstring>
 #include <memory>
 #include <random>
 
 namespace turbotwin::twin {
 namespace {
 
-constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-
-constexpr const auto& nominal = testing_support::fd001_nominal;
+using testing_support::fd001_nominal;
+using testing_support::nan;
+using testing_support::same_bits;
 
 std::size_t sensor(const char* name) { return *sensor_index(name); }
-
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 std::shared_ptr<const sensor_catalogue> wide_catalogue() {
     auto c = std::make_shared<sensor_catalogue>();
     for (std::size_t i = 0; i < sensor_count; ++i) {
-        c->sensors[i].min = 0.5 * nominal[i];
-        c->sensors[i].max = 1.5 * nominal[i];
+        c->sensors[i].min = 0.5 * fd001_nominal[i];
+        c->sensors[i].max = 1.5 * fd001_nominal[i];
     }
     for (auto& s : c->settings) s.min = -1000.0, s.max = 1000.0;
     return c;
@@ -45,7 +43,7 @@ public:
         reading r;
         r.cycle = cycle;
         r.settings = {0.0, 0.0, 100.0};
-        for (std::size_t i = 0; i < sensor_count; ++i) r.sensors[i] = nominal[i] + sd_[i] * noise_(rng_);
+        for (std::size_t i = 0; i < sensor_count; ++i) r.sensors[i] = fd001_nominal[i] + sd_[i] * noise_(rng_);
         return r;
     }
     double sd(std::size_t s) const { return sd_[s]; }
@@ -221,7 +219,7 @@ TEST_F(sensor_health_test, AFailedProbeIsImputedFromTheOthersInsteadOfCoasting) 
         ASSERT_TRUE(stuck.process(a.at(c)));
         ASSERT_TRUE(clean.process(b.at(c)));
     }
-    const double far = nominal[sensor("T50")] + 3 * noise_sd("T50");
+    const double far = fd001_nominal[sensor("T50")] + 3 * noise_sd("T50");
     for (std::int64_t c = 61; c <= 80; ++c) {
         auto r = a.at(c);
         r.sensors[sensor("T50")] = far;  // stuck at an offset value (every reading the same)
