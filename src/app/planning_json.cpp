@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <set>
-#include <sstream>
+#include <span>
 
 namespace turbotwin::app {
 
@@ -105,18 +105,25 @@ json forecast_json(const planning::fleet_forecast& f) {
             {"engines", std::move(engines)}};
 }
 
-std::string forecast_csv(const planning::fleet_forecast& f, bool weeks) {
-    std::ostringstream out;
-    out.precision(10);
-    if (weeks) {
-        out << "week,from_day,to_day,removals_mean,removals_lo,removals_hi\n";
-        for (const auto& w : f.weeks) out << w.week << ',' << w.from_day << ',' << w.to_day << ',' << w.mean << ',' << w.lo << ',' << w.hi << '\n';
-    } else {
-        out << "asset,cycles_per_day,rul,p_critical,median_days_to_critical\n";
-        for (const auto& e : f.engines)
-            out << e.asset << ',' << e.cycles_per_day << ',' << e.rul << ',' << e.p_critical << ',' << e.median_days_to_critical << '\n';
+std::string forecast_csv(const json& forecast, bool weeks) {
+    static constexpr const char* engine_columns[] = {"asset", "cycles_per_day", "rul", "p_critical", "median_days_to_critical"};
+    static constexpr const char* week_columns[] = {"week", "from_day", "to_day", "removals_mean", "removals_lo", "removals_hi"};
+    const std::span<const char* const> columns = weeks ? std::span<const char* const>(week_columns) : std::span<const char* const>(engine_columns);
+    std::string out;
+    for (std::size_t k = 0; k < columns.size(); ++k) {
+        if (k) out += ',';
+        out += columns[k];
     }
-    return out.str();
+    out += '\n';
+    for (const auto& row : forecast.at(weeks ? "weeks" : "engines")) {
+        for (std::size_t k = 0; k < columns.size(); ++k) {
+            const auto& v = row.at(columns[k]);
+            if (k) out += ',';
+            out += v.is_string() ? v.get<std::string>() : v.dump();
+        }
+        out += '\n';
+    }
+    return out;
 }
 
 Result<planning::scenario> scenario_from_json(const json& j) {

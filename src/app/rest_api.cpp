@@ -587,7 +587,7 @@ http::response rest_api::forecast(const http::request& req) const {
     if (format == "csv") {
         http::response r;
         r.content_type = "text/csv; charset=utf-8";
-        r.body = forecast_csv(*f, table == "weeks");
+        r.body = forecast_csv(forecast_json(*f), table == "weeks");
         return r;
     }
     return json_ok(forecast_json(*f));

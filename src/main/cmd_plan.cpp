@@ -247,17 +247,7 @@ void register_planning(CLI::App& app) {
                 return;
             }
             if (a->csv) {
-                if (a->weeks) {
-                    std::cout << "week,from_day,to_day,removals_mean,removals_lo,removals_hi\n";
-                    for (const auto& w : doc["weeks"])
-                        std::cout << w["week"] << ',' << w["from_day"] << ',' << w["to_day"] << ',' << w["removals_mean"] << ','
-                                  << w["removals_lo"] << ',' << w["removals_hi"] << '\n';
-                } else {
-                    std::cout << "asset,cycles_per_day,rul,p_critical,median_days_to_critical\n";
-                    for (const auto& e : doc["engines"])
-                        std::cout << e["asset"].get<std::string>() << ',' << e["cycles_per_day"] << ',' << e["rul"] << ',' << e["p_critical"]
-                                  << ',' << e["median_days_to_critical"] << '\n';
-                }
+                std::cout << app::forecast_csv(doc, a->weeks);
                 return;
             }
             const auto& r = doc["removals"];

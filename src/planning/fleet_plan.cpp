@@ -21,6 +21,20 @@ double sorted_quantile(const std::vector<double>& sorted, double p) {
     return sorted[lo] + (at - double(lo)) * (sorted[hi] - sorted[lo]);
 }
 
+/// Mean and 90% interval (5% and 95%) of Monte Carlo draws; sorts them.
+struct draw_summary {
+    double mean = 0, lo = 0, hi = 0;
+};
+draw_summary summarize_draws(std::vector<double>& draws) {
+    draw_summary s;
+    for (double x : draws) s.mean += x;
+    s.mean /= double(draws.size());
+    std::sort(draws.begin(), draws.end());
+    s.lo = sorted_quantile(draws, 0.05);
+    s.hi = sorted_quantile(draws, 0.95);
+    return s;
+}
+
 bool positive(double v) { return std::isfinite(v) && v > 0; }
 
 Result<bool> check_utilisation(const utilisation& u) {
@@ -158,25 +172,20 @@ Result<fleet_forecast> forecast(const prognostics::interval_calibration& c, std:
         }
     }
     for (int w = 0; w < n_weeks; ++w) {
-        auto& v = counts[std::size_t(w)];
         week_removals wr;
         wr.week = w;
         wr.from_day = w * days_per_week;
         wr.to_day = std::min(o.days, (w + 1) * days_per_week);
-        double sum = 0;
-        for (double x : v) sum += x;
-        wr.mean = sum / double(o.samples);
-        std::sort(v.begin(), v.end());
-        wr.lo = sorted_quantile(v, 0.05);
-        wr.hi = sorted_quantile(v, 0.95);
+        const auto s = summarize_draws(counts[std::size_t(w)]);
+        wr.mean = s.mean;
+        wr.lo = s.lo;
+        wr.hi = s.hi;
         f.weeks.push_back(wr);
     }
-    double sum = 0;
-    for (double x : totals) sum += x;
-    f.total_mean = sum / double(o.samples);
-    std::sort(totals.begin(), totals.end());
-    f.total_lo = sorted_quantile(totals, 0.05);
-    f.total_hi = sorted_quantile(totals, 0.95);
+    const auto total = summarize_draws(totals);
+    f.total_mean = total.mean;
+    f.total_lo = total.lo;
+    f.total_hi = total.hi;
     return f;
 }
 

@@ -27,9 +27,11 @@ Result<bool> parse_overrides(std::string_view text, planning::utilisation& use);
 /// "to_day","removals_mean","removals_lo","removals_hi"}],"removals":{"mean","lo","hi"},
 /// "method"}.
 nlohmann::json forecast_json(const planning::fleet_forecast& f);
-/// CSV: `engines` (asset,cycles_per_day,rul,p_critical,median_days_to_critical) or `weeks`
-/// (week,from_day,to_day,removals_mean,removals_lo,removals_hi), with a header line.
-std::string forecast_csv(const planning::fleet_forecast& f, bool weeks);
+/// CSV of a forecast_json document: `engines` (asset,cycles_per_day,rul,p_critical,
+/// median_days_to_critical) or `weeks` (week,from_day,to_day,removals_mean,removals_lo,
+/// removals_hi), with a header line; numbers as the JSON writes them. From the document, so the
+/// CLI writes the same CSV from a server's answer as from its own.
+std::string forecast_csv(const nlohmann::json& forecast, bool weeks);
 
 /// The scenario document: {"baseline":{"cycles_per_day","visit_in_days","engines":{ID:
 /// {"cycles_per_day","visit_in_days"}}},"changes":[{"type":"utilisation","asset","cycles_per_day"}

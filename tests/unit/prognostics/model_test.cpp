@@ -210,14 +210,19 @@ TEST(calibrate, EmptyCalibrationGivesZeroWidthInterval) {
     EXPECT_EQ(neg.rul_hi, 0.0);
 }
 
-TEST(failure_probability, InvertsTheQuantilesOfTheCalibratedDistribution) {
-    // One bin, quantile offsets at levels 0.05, 0.5, 0.95: RUL quantiles 40, 50, 70 around raw 50.
+// One bin, quantile offsets at levels 0.05, 0.5, 0.95: RUL quantiles 40, 50, 70 around raw 50.
+interval_calibration three_level_calibration() {
     interval_calibration c;
     c.bin_upper = {inf};
     c.lo_offset = {-10.0};
     c.hi_offset = {20.0};
     c.levels = {0.05, 0.5, 0.95};
     c.offsets = {{-10.0, 0.0, 20.0}};
+    return c;
+}
+
+TEST(failure_probability, InvertsTheQuantilesOfTheCalibratedDistribution) {
+    const auto c = three_level_calibration();
     for (double p : {0.05, 0.2, 0.5, 0.8, 0.95})
         EXPECT_NEAR(failure_probability(c, 50.0, rul_quantile(c, 50.0, p)), p, 1e-12) << "p " << p;
     EXPECT_NEAR(failure_probability(c, 50.0, 60.0), 0.725, 1e-12);
@@ -237,12 +242,7 @@ TEST(failure_probability, InvertsTheQuantilesOfTheCalibratedDistribution) {
 }
 
 TEST(rul_at_probability, InvertsFailureProbabilityTailsIncluded) {
-    interval_calibration c;
-    c.bin_upper = {inf};
-    c.lo_offset = {-10.0};
-    c.hi_offset = {20.0};
-    c.levels = {0.05, 0.5, 0.95};
-    c.offsets = {{-10.0, 0.0, 20.0}};
+    const auto c = three_level_calibration();
     // Inside the levels it is rul_quantile; beyond them it goes on along the outer segments.
     for (double p : {0.05, 0.3, 0.5, 0.9, 0.95}) EXPECT_NEAR(rul_at_probability(c, 50.0, p), rul_quantile(c, 50.0, p), 1e-12);
     EXPECT_LT(rul_at_probability(c, 50.0, 0.01), rul_quantile(c, 50.0, 0.01));
