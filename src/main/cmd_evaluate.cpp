@@ -81,6 +81,12 @@ void run_fault_evaluation(const std::string& file_path, const std::string& confi
     std::printf("  mean |RUL move| isolated %.2f, not isolated %.2f cycles\n", r.mean_abs_move_isolated, r.mean_abs_move_raw);
     std::printf("  engines whose RUL alert a fault brought more than 10 cycles early (or raised alone): isolated %zu, not isolated %zu\n",
                 r.alert_engines_isolated, r.alert_engines_raw);
+    std::printf("  of which the truth did not warrant (true RUL above the alert's threshold when it began): isolated %zu, not isolated %zu\n",
+                r.unwarranted_alert_engines_isolated, r.unwarranted_alert_engines_raw);
+    for (const auto& a : r.early_alerts_isolated)
+        std::printf("    isolated: unit %ld %s from cycle %lld, true RUL %.0f (%s), alerting RUL %.1f clean, %.1f with the fault\n", a.unit,
+                    alerting::to_string(a.level), static_cast<long long>(a.cycle), a.true_rul, a.warranted ? "warranted" : "not warranted",
+                    a.clean_risk_rul, a.faulted_risk_rul);
 }
 
 }  // namespace

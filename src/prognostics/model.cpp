@@ -4,6 +4,7 @@
 #include <array>
 #include <span>
 #include <cmath>
+#include <optional>
 #include <fstream>
 #include <limits>
 #include <new>
@@ -472,19 +473,17 @@ double novelty_residuals(const rul_model& m, std::span<const double> deviations,
     return sq / nv.threshold;
 }
 
-bool impute_deviations(const rul_model& m, std::span<double> deviations, std::span<const bool> observed, bool centred) {
-    const auto& nv = m.novelty;
+namespace {
+/// Least squares for the subspace coordinates c over the channels `use` accepts:
+/// (D_o' D_o) c = D_o' (y_o - mean_o), y in normalised units. Empty without a fit.
+template <class Use>
+std::optional<Eigen::VectorXd> fit_coordinates(const novelty_model& nv, std::span<const double> deviations, bool centred, Use use) {
     const std::size_t n = nv.mean.size(), k = nv.directions.size();
-    if (k == 0 || n != deviations.size() || observed.size() != n || nv.scale.size() != n) return false;
-    const auto seen = std::size_t(std::count(observed.begin(), observed.end(), true));
-    if (seen < k || seen == n) return seen == n;
-    // Least squares for the subspace coordinates c over the observed channels:
-    // (D_o' D_o) c = D_o' (y_o - mean_o), y in normalised units.
     Eigen::MatrixXd a = Eigen::MatrixXd::Zero(Eigen::Index(k), Eigen::Index(k));
     Eigen::VectorXd b = Eigen::VectorXd::Zero(Eigen::Index(k));
     for (std::size_t i = 0; i < n; ++i) {
-        if (!observed[i]) continue;
-        if (std::isnan(deviations[i])) return false;
+        if (!use(i)) continue;
+        if (std::isnan(deviations[i])) return std::nullopt;
         const double y = deviations[i] * nv.scale[i] - (centred ? nv.mean[i] : 0.0);
         for (std::size_t p = 0; p < k; ++p) {
             b(Eigen::Index(p)) += nv.directions[p][i] * y;
@@ -492,8 +491,29 @@ bool impute_deviations(const rul_model& m, std::span<double> deviations, std::sp
         }
     }
     const Eigen::LDLT<Eigen::MatrixXd> ldlt(a);
-    if (ldlt.info() != Eigen::Success || !(ldlt.rcond() > 1e-9)) return false;
-    const Eigen::VectorXd c = ldlt.solve(b);
+    if (ldlt.info() != Eigen::Success || !(ldlt.rcond() > 1e-9)) return std::nullopt;
+    return ldlt.solve(b);
+}
+}  // namespace
+
+double subspace_extent_without(const rul_model& m, std::span<const double> deviations, std::span<const bool> observed,
+                               std::size_t left_out) {
+    const auto& nv = m.novelty;
+    const std::size_t n = nv.mean.size();
+    if (nv.directions.empty() || n != deviations.size() || observed.size() != n || nv.scale.size() != n) return std::nan("");
+    const auto c = fit_coordinates(nv, deviations, false, [&](std::size_t i) { return observed[i] && i != left_out; });
+    return c ? c->squaredNorm() : std::nan("");
+}
+
+bool impute_deviations(const rul_model& m, std::span<double> deviations, std::span<const bool> observed, bool centred) {
+    const auto& nv = m.novelty;
+    const std::size_t n = nv.mean.size(), k = nv.directions.size();
+    if (k == 0 || n != deviations.size() || observed.size() != n || nv.scale.size() != n) return false;
+    const auto seen = std::size_t(std::count(observed.begin(), observed.end(), true));
+    if (seen < k || seen == n) return seen == n;
+    const auto fit = fit_coordinates(nv, deviations, centred, [&](std::size_t i) { return bool(observed[i]); });
+    if (!fit) return false;
+    const Eigen::VectorXd& c = *fit;
     for (std::size_t i = 0; i < n; ++i) {
         if (observed[i]) continue;
         double y = centred ? nv.mean[i] : 0.0;

@@ -16,6 +16,7 @@ using simulation::fault_kind;
 /// What one run of one engine produced, per reading (by position in the engine's record).
 struct run_trace {
     std::vector<double> rul;                     ///< NaN where the reading was refused
+    std::vector<double> risk_rul;                ///< the alerting quantile; NaN where refused
     std::vector<alerting::severity> level;
     /// Per channel, the status changes in order, with the cycle of the reading that made them.
     std::vector<std::vector<std::pair<std::int64_t, twin::sensor_report>>> changes;
@@ -24,6 +25,7 @@ struct run_trace {
 run_trace run_engine(const std::vector<reading>& cycles, const twin::twin_config& config) {
     run_trace t;
     t.rul.assign(cycles.size(), std::nan(""));
+    t.risk_rul.assign(cycles.size(), std::nan(""));
     t.level.assign(cycles.size(), alerting::severity::normal);
     t.changes.resize(config.model->channels.size());
     twin::asset_twin tw("evaluate", config);
@@ -34,6 +36,7 @@ run_trace run_engine(const std::vector<reading>& cycles, const twin::twin_config
             continue;
         }
         t.rul[k] = u->estimate.rul;
+        t.risk_rul[k] = u->risk_rul;
         t.level[k] = u->level;
         for (const auto& c : u->sensor_changes) {
             for (std::size_t i = 0; i < config.model->channels.size(); ++i)
@@ -59,16 +62,21 @@ bool right_reason(fault_kind injected, twin::sensor_fault judged) {
     return false;
 }
 
-/// An alert a fault alone raised: the faulted run's severity above the clean run's at a cycle
-/// and for the 10 cycles after it.
-bool fault_raised_alert(const std::vector<alerting::severity>& faulted, const std::vector<alerting::severity>& clean) {
+/// Where a fault raised an alert: the faulted run's severity above the clean run's at a reading
+/// and for the 10 readings after it. Returns the first such reading's position.
+std::optional<std::size_t> fault_raised_alert(const std::vector<alerting::severity>& faulted, const std::vector<alerting::severity>& clean) {
     constexpr std::size_t sustained = 11;
     std::size_t run = 0;
     for (std::size_t k = 0; k < faulted.size(); ++k) {
         run = faulted[k] > clean[k] ? run + 1 : 0;
-        if (run >= sustained) return true;
+        if (run >= sustained) return k + 1 - sustained;
     }
-    return false;
+    return std::nullopt;
+}
+
+/// The alert at `at` was warranted when the engine's true RUL was within its severity's threshold.
+bool warranted(alerting::severity level, double true_rul, const alerting::thresholds& t) {
+    return true_rul <= (level == alerting::severity::critical ? t.critical_rul : t.warning_rul);
 }
 
 }  // namespace
@@ -172,10 +180,18 @@ Result<fault_evaluation> evaluate_faults(const std::vector<dataset::engine_traje
             move_raw += std::abs(unisolated.rul[k] - clean.rul[k]);
             ++ev.rul.points;
         }
-        if (fault_raised_alert(iso.level, clean.level)) {
+        const auto true_rul = [&](std::size_t k) { return double(last - cycles[k].cycle); };
+        if (const auto at = fault_raised_alert(iso.level, clean.level)) {
             ++ev.rul.alert_engines_isolated;
+            const bool justified = warranted(iso.level[*at], true_rul(*at), config.alert_thresholds);
+            if (!justified) ++ev.rul.unwarranted_alert_engines_isolated;
+            ev.rul.early_alerts_isolated.push_back({faulty[e].unit, cycles[*at].cycle, iso.level[*at], true_rul(*at), justified,
+                                                    clean.risk_rul[*at], iso.risk_rul[*at]});
         }
-        if (fault_raised_alert(unisolated.level, clean.level)) ++ev.rul.alert_engines_raw;
+        if (const auto at = fault_raised_alert(unisolated.level, clean.level)) {
+            ++ev.rul.alert_engines_raw;
+            if (!warranted(unisolated.level[*at], true_rul(*at), config.alert_thresholds)) ++ev.rul.unwarranted_alert_engines_raw;
+        }
     }
     ev.false_alerts_per_1000 = ev.engine_cycles ? 1000.0 * double(ev.clean_failed) / double(ev.engine_cycles) : 0.0;
     if (ev.rul.points) {

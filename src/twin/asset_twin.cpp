@@ -290,8 +290,8 @@ Result<twin_update> asset_twin::process(reading r) {
     // channel that explains most of it and leaves the rest of the pattern ordinary.
     if (u.novelty > 1.0) {
         const auto& nv = model.novelty;
-        double total = 0, top = -1;
-        std::size_t top_channel = 0;
+        double total = 0, top = -1, runner_up = -1;
+        std::size_t top_channel = 0, runner_up_channel = 0;
         for (std::size_t i = 0; i < n_channels; ++i) {
             const double sq = sc.residuals[i] * sc.residuals[i];
             total += sq;
@@ -299,7 +299,22 @@ Result<twin_update> asset_twin::process(reading r) {
             double off_subspace = 1.0;
             for (const auto& d : nv.directions) off_subspace -= d[i] * d[i];
             const double contribution = sq / std::max(off_subspace, 1e-3);
-            if (contribution > top) top = contribution, top_channel = i;
+            if (contribution > top) {
+                runner_up = top, runner_up_channel = top_channel;
+                top = contribution, top_channel = i;
+            } else if (contribution > runner_up) {
+                runner_up = contribution, runner_up_channel = i;
+            }
+        }
+        // Two probes that share a degradation direction almost alone (Nc and NRc in FD001) each
+        // explain the other's drift equally well. Blame the one whose exclusion leaves the engine
+        // less far along the fleet's directions: a drift read as wear makes that wear larger.
+        const auto explains_alone = [&](double c) { return c >= rules.drift_share * total && (total - std::min(c, total)) <= nv.threshold; };
+        if (runner_up > 0 && explains_alone(top) && explains_alone(runner_up) &&
+            prognostics::subspace_extent_without(model, sc.deviations, sc.observed, runner_up_channel) <
+                prognostics::subspace_extent_without(model, sc.deviations, sc.observed, top_channel)) {
+            std::swap(top, runner_up);
+            std::swap(top_channel, runner_up_channel);
         }
         for (std::size_t i = 0; i < n_channels; ++i)
             if (i != top_channel) block_.health()[i].dominant = 0;

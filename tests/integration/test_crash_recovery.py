@@ -33,7 +33,12 @@ def main():
         st.start_serve("--config", config)
         speed = 900
         replay = st.replay_async(fleet, "--speed", str(speed))
-        time.sleep(1.3)
+        # Crash once the store has committed some twins (not after a fixed time: a loaded CI
+        # machine, under the sanitizers, may take longer than that to start the replay).
+        deadline = time.time() + 30
+        while time.time() < deadline and st.metrics().get("turbotwin_store_records_total", 0) < 16:
+            time.sleep(0.05)
+        check(st.metrics().get("turbotwin_store_records_total", 0) >= 16, "nothing was stored within 30 s of the replay's start")
         check(replay.poll() is None, "the replay ended before the crash")
         st.kill_serve()
         time.sleep(0.5)  # the broker queues for the absent session meanwhile
@@ -46,7 +51,7 @@ def main():
         check(len(restored) == 2, f"expected two starts in serve.log, found {restored}")
         twins, _, replayed = map(int, restored[1])
         check(twins > 0, "the restart found no stored twin: nothing was committed before the crash")
-        print(f"{rows} rows at {speed}/s, kill -9 after 1.3 s: restart restored {twins} engines and "
+        print(f"{rows} rows at {speed}/s, kill -9 once twins were stored: restart restored {twins} engines and "
               f"re-applied {replayed} journal entries; {engines} engines identical to predict")
 
         alerts = alerts_by_id(st.all_alerts())

@@ -173,6 +173,12 @@ double novelty_residuals(const rul_model& m, std::span<const double> deviations,
 /// False, nothing changed, without a subspace or with fewer observed channels than directions.
 bool impute_deviations(const rul_model& m, std::span<double> deviations, std::span<const bool> observed, bool centred = true);
 
+/// The squared norm of the subspace coordinates (normalised units) that best fit the observed
+/// deviations, leaving out channel `left_out`: how far along the fleet's degradation directions
+/// the engine would be if that probe were ignored. NaN when there is no fit.
+double subspace_extent_without(const rul_model& m, std::span<const double> deviations, std::span<const bool> observed,
+                               std::size_t left_out);
+
 /// Model file (JSON) I/O. Numbers are written with round-trip precision.
 Result<rul_model> load_model(const std::string& path);
 Result<bool> save_model(const rul_model& m, const std::string& path);

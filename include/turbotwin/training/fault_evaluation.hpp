@@ -58,6 +58,22 @@ struct rul_shift {
     /// clean run's at a cycle and for the next 10 cycles.
     std::size_t alert_engines_isolated = 0;
     std::size_t alert_engines_raw = 0;
+    /// Of those, the engines where the truth did not warrant the alert: at the cycle the faulted
+    /// run's severity first stood above the clean run's, the true RUL was above that severity's
+    /// threshold. The others are the clean run alerting late, which the fault did not cause.
+    std::size_t unwarranted_alert_engines_isolated = 0;
+    std::size_t unwarranted_alert_engines_raw = 0;
+    /// Each early alert of the isolated run, for inspection.
+    struct early_alert {
+        long unit = 0;
+        std::int64_t cycle = 0;        ///< the reading the faulted run's severity first stood higher at
+        alerting::severity level = alerting::severity::normal;
+        double true_rul = 0;           ///< at that cycle
+        bool warranted = false;        ///< true_rul <= the severity's threshold
+        double clean_risk_rul = 0;     ///< the alerting quantile at that cycle, without the fault
+        double faulted_risk_rul = 0;   ///< ... and with it
+    };
+    std::vector<early_alert> early_alerts_isolated;
 };
 
 struct fault_evaluation {

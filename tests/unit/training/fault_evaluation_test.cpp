@@ -65,6 +65,25 @@ TEST(evaluate_faults, StuckAndDroppedProbesAreFoundInTimeAndIsolationHelpsTheRul
     }
 }
 
+// Nc and NRc share the fleet's second degradation direction almost alone: each explains the
+// other's drift equally well, and the rule once blamed most drifts of one on the other, leaving
+// the drifting probe in the prediction. The drift must be found on the probe that drifts.
+TEST(evaluate_faults, DriftsOfTwinProbesAreBlamedOnTheProbeThatDrifts) {
+    const auto s = make_setup(40);
+    ASSERT_EQ(s.fleet.size(), 40u);
+    for (const char* probe : {"Nc", "NRc"}) {
+        auto spec = simulation::parse_fault_spec(std::string("drift:start=0.2,sensor=") + probe);
+        ASSERT_TRUE(spec) << spec.message();
+        auto ev = training::evaluate_faults(s.fleet, *spec, s.params, s.config, 3);
+        ASSERT_TRUE(ev) << ev.message();
+        const auto& k = ev->kinds[std::size_t(simulation::fault_kind::drift)];
+        EXPECT_GE(k.injected, 35u) << probe;
+        EXPECT_GE(double(k.in_target), 0.95 * double(k.injected)) << probe;
+        EXPECT_LE(ev->wrong_probe, 2u) << probe;
+        EXPECT_EQ(ev->rul.unwarranted_alert_engines_isolated, 0u) << probe;
+    }
+}
+
 TEST(evaluate_faults, NoFaultsMeansNothingDetectedAndTheSameRul) {
     const auto s = make_setup(5);
     auto spec = simulation::parse_fault_spec("spike:engines=0");
