@@ -63,6 +63,14 @@ void run_fault_evaluation(const std::string& file_path, const std::string& confi
                     k.delay_max, k.unwatched);
     }
     std::printf("(drift delays count from the cycle its bias reached 3 sigma; a drift that never did is not scored)\n");
+    for (const auto& m : ev->missed) {
+        std::printf("  not found in time: unit %ld %s on %s from cycle %lld; failed instead:", m.fault->unit,
+                    std::string(simulation::fault_kind_name(m.fault->kind)).c_str(), std::string(turbotwin::sensor_names[m.fault->sensor]).c_str(),
+                    static_cast<long long>(m.fault->kind == simulation::fault_kind::drift ? *m.fault->detectable_cycle : m.fault->start_cycle));
+        if (m.failed_instead.empty()) std::printf(" none");
+        for (const auto& [name, at] : m.failed_instead) std::printf(" %s at %lld", name.c_str(), static_cast<long long>(at));
+        std::printf("\n");
+    }
     std::printf("clean fleet: %zu false sensor-fault alerts (%.3f per 1,000 engine-cycles), %zu gated spikes\n", ev->clean_failed,
                 ev->false_alerts_per_1000, ev->clean_suspect);
     if (ev->clean_failed > 0) {
@@ -84,9 +92,9 @@ void run_fault_evaluation(const std::string& file_path, const std::string& confi
     std::printf("  of which the truth did not warrant (true RUL above the alert's threshold when it began): isolated %zu, not isolated %zu\n",
                 r.unwarranted_alert_engines_isolated, r.unwarranted_alert_engines_raw);
     for (const auto& a : r.early_alerts_isolated)
-        std::printf("    isolated: unit %ld %s from cycle %lld, true RUL %.0f (%s), alerting RUL %.1f clean, %.1f with the fault\n", a.unit,
-                    alerting::to_string(a.level), static_cast<long long>(a.cycle), a.true_rul, a.warranted ? "warranted" : "not warranted",
-                    a.clean_risk_rul, a.faulted_risk_rul);
+        std::printf("    isolated: unit %ld (%s) %s from cycle %lld, true RUL %.0f (%s), alerting RUL %.1f clean, %.1f with the fault\n",
+                    a.unit, a.faulty_sensors.c_str(), alerting::to_string(a.level), static_cast<long long>(a.cycle), a.true_rul,
+                    a.warranted ? "warranted" : "not warranted", a.clean_risk_rul, a.faulted_risk_rul);
 }
 
 }  // namespace

@@ -147,6 +147,7 @@ Result<fault_evaluation> evaluate_faults(const std::vector<dataset::engine_traje
             if (f->kind == fault_kind::drift && !f->detectable_cycle) continue;
             ++result.injected;
             const std::int64_t from = f->kind == fault_kind::drift ? *f->detectable_cycle : f->start_cycle;
+            const auto found_before = result.in_target;
             for (const auto& [at, c] : iso.changes[*ch]) {
                 const bool noticed = f->kind == fault_kind::spike ? c.status != twin::sensor_status::ok : c.status == twin::sensor_status::failed;
                 // Reported during the fault; the delay counts to the reading that reported it.
@@ -157,6 +158,13 @@ Result<fault_evaluation> evaluate_faults(const std::vector<dataset::engine_traje
                 if (delay <= double(targets.cycles_for(f->kind))) ++result.in_target;
                 if (right_reason(f->kind, c.reason)) ++result.right_reason;
                 break;
+            }
+            if (result.in_target == found_before) {
+                fault_evaluation::missed_fault miss{f, {}};
+                for (std::size_t other = 0; other < model.channels.size(); ++other)
+                    for (const auto& [at, c] : iso.changes[other])
+                        if (other != *ch && c.status == twin::sensor_status::failed) miss.failed_instead.emplace_back(model.channels[other].name, at);
+                ev.missed.push_back(std::move(miss));
             }
         }
         // Blamed probes: failures of healthy channels beyond those the clean run had too.
@@ -185,8 +193,11 @@ Result<fault_evaluation> evaluate_faults(const std::vector<dataset::engine_traje
             ++ev.rul.alert_engines_isolated;
             const bool justified = warranted(iso.level[*at], true_rul(*at), config.alert_thresholds);
             if (!justified) ++ev.rul.unwarranted_alert_engines_isolated;
+            std::string what;
+            for (const auto* f : faults)
+                what += (what.empty() ? "" : ", ") + std::string(simulation::fault_kind_name(f->kind)) + " " + std::string(sensor_names[f->sensor]);
             ev.rul.early_alerts_isolated.push_back({faulty[e].unit, cycles[*at].cycle, iso.level[*at], true_rul(*at), justified,
-                                                    clean.risk_rul[*at], iso.risk_rul[*at]});
+                                                    clean.risk_rul[*at], iso.risk_rul[*at], std::move(what)});
         }
         if (const auto at = fault_raised_alert(unisolated.level, clean.level)) {
             ++ev.rul.alert_engines_raw;

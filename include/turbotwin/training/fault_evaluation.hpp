@@ -7,6 +7,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "turbotwin/core/result.hpp"
@@ -72,6 +74,7 @@ struct rul_shift {
         bool warranted = false;        ///< true_rul <= the severity's threshold
         double clean_risk_rul = 0;     ///< the alerting quantile at that cycle, without the fault
         double faulted_risk_rul = 0;   ///< ... and with it
+        std::string faulty_sensors;    ///< the engine's injected faults, "KIND SENSOR" comma-separated
     };
     std::vector<early_alert> early_alerts_isolated;
 };
@@ -87,6 +90,12 @@ struct fault_evaluation {
     std::array<fault_kind_result, 4> kinds;  ///< spike, stuck, dropout, drift
     rul_shift rul;
     std::vector<simulation::injected_fault> faults;
+    /// A fault not found within its target, and the probes judged failed on its engine instead.
+    struct missed_fault {
+        const simulation::injected_fault* fault = nullptr;  ///< into `faults`
+        std::vector<std::pair<std::string, std::int64_t>> failed_instead;  ///< channel name, cycle it failed
+    };
+    std::vector<missed_fault> missed;
 };
 
 /// `engines` must have run to failure (true RUL 0 at the last cycle); `params` gives each
