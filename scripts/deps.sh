@@ -6,7 +6,7 @@ turbotwin_packages=(
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # headless browser: the dashboard test (tests/integration/test_dashboard.py)
   mosquitto mosquitto-clients
-  clang libclang-rt-14-dev  # libFuzzer and the clang sanitizer runtimes: scripts/fuzz.sh, run by test.sh
+  clang libclang-rt-14-dev lld  # libFuzzer, the clang sanitizer runtimes and a fast linker: scripts/fuzz.sh, test.sh
 )
 
 install_deps() {
