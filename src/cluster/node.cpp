@@ -12,6 +12,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <semaphore>
 #include <set>
 #include <thread>
 #include <vector>
@@ -60,44 +61,59 @@ struct partition_counters {
     std::atomic<std::uint64_t> acked{0};
     std::atomic<std::uint64_t> redelivered{0};  ///< deliveries the server had made before (a previous owner's unacked)
     std::atomic<std::uint64_t> rebuilt{0};      ///< messages re-applied from the stream at takeover
+    std::atomic<std::uint64_t> gaps{0};         ///< deliveries lost in flight, each answered by starting over from the floor
 };
 
 }  // namespace
 
 /// Consumes one held partition on its own thread: rebuild from the stream up to the previous
 /// owner's acknowledgement floor with results muted, then live with explicit acknowledgements.
+/// One held partition, on its own thread: it renews its lease (so that renewals never queue
+/// behind other partitions' work), rebuilds the twins from the stream up to the previous owner's
+/// acknowledgement floor with results muted, then consumes live with explicit acknowledgements.
+/// It stops fetching and acknowledging before its lease could expire (fencing), and on a
+/// graceful stop deletes its lease so that the next owner takes over at once.
 class partition_consumer {
 public:
-    partition_consumer(node::impl& owner, unsigned partition, partition_counters& counters)
-        : owner_(owner), partition_(partition), counters_(counters) {
+    partition_consumer(node::impl& owner, unsigned partition, partition_counters& counters, std::uint64_t revision,
+                       lease_clock lease)
+        : owner_(owner), partition_(partition), counters_(counters), revision_(revision), lease_(lease) {
         thread_ = std::thread([this] { run(); });
     }
     ~partition_consumer() {
-        request_stop(false);
+        request_stop();
         join();
     }
-    /// Asks the thread to stop after the batch in hand (a fetch waits at most 500 ms). `fenced`:
-    /// the lease is lost, so nothing more is acknowledged (another member may consume it now).
-    void request_stop(bool fenced) {
-        if (fenced) fenced_.store(true);
-        stopping_.store(true);
-    }
+    /// Asks the thread to stop after the batch in hand and hand the partition over.
+    void request_stop() { stopping_.store(true); }
+    /// The thread has finished (stopped, or its lease was lost).
+    bool done() const { return done_.load(); }
+    bool lost() const { return lost_.load(); }
     void join() {
         if (thread_.joinable()) thread_.join();
     }
 
 private:
     void run();
+    /// Renews the lease when a heartbeat is due; false once it must be considered lost (or a
+    /// stop was asked): then nothing more is fetched or acknowledged.
+    bool keep_going();
     bool wait_applied(std::uint64_t seq);
+    /// The durable consumer's acknowledgement floor (stream sequence; 0 when there is none yet).
     std::optional<std::uint64_t> read_ack_floor();
     bool rebuild(std::uint64_t ack_floor);
-    void consume(std::uint64_t ack_floor);
+    bool bind(std::uint64_t ack_floor, natsSubscription** sub);
+    void consume(natsSubscription* sub);
 
     node::impl& owner_;
     unsigned partition_;
     partition_counters& counters_;
+    std::uint64_t revision_;  ///< of the lease entry: renewals are compare-and-set on it
+    lease_clock lease_;
+    steady::time_point last_attempt_ = steady::now();
     std::atomic<bool> stopping_{false};
-    std::atomic<bool> fenced_{false};
+    std::atomic<bool> lost_{false};
+    std::atomic<bool> done_{false};
     std::thread thread_;
 };
 
@@ -123,13 +139,12 @@ struct node::impl {
     std::map<std::string, seen_value> members_seen;   ///< member id -> its announcement (JSON)
     std::map<unsigned, seen_value> holders_seen;      ///< partition -> lease holder id
 
-    struct held_partition {
-        std::unique_ptr<partition_consumer> consumer;
-        std::uint64_t revision = 0;
-        lease_clock clock;
-    };
-    std::map<unsigned, held_partition> held;  ///< the coordinator thread's own
+    /// Held partitions (and those handing over): the coordinator thread's own.
+    std::map<unsigned, std::unique_ptr<partition_consumer>> held;
+    jsCtx* lease_js = nullptr;   ///< JetStream context with a short timeout, for lease operations
+    kvStore* lease_kv = nullptr; ///< the bucket through lease_js: a renewal never waits 5 s
     std::atomic<std::uint64_t> acquisitions{0}, releases{0}, leases_lost{0};
+    std::counting_semaphore<> setup_slots{4};  ///< partitions being set up (rebuild, bind) at once
 
     ~impl() { shutdown(); }
 
@@ -188,29 +203,26 @@ struct node::impl {
         return nlohmann::json{{"http", http_url}, {"lag", lag}}.dump();
     }
 
-    /// Stops the consumers of `partitions` (all at once: each may be waiting in a fetch) and
-    /// gives up their leases: deleted when handed over, left to expire when lost.
-    void release(const std::vector<unsigned>& partitions, bool lost) {
-        for (unsigned p : partitions) held.at(p).consumer->request_stop(lost);
-        for (unsigned p : partitions) {
-            release_one(p, held.at(p), lost);
-            held.erase(p);
-        }
-    }
-
-    void release_one(unsigned p, held_partition& h, bool lost) {
-        h.consumer->join();
-        counters[p]->held.store(false);
-        counters[p]->live.store(false);
-        if (lost) {
-            leases_lost.fetch_add(1);
-            spdlog::warn("cluster: lease on partition {} lost: stopped consuming it", p);
-        } else {
-            // Deleting the lease lets the new owner take it at its next heartbeat instead of a TTL later.
-            if (const natsStatus s = kvStore_Delete(kv, lease_key(p).c_str()); s != NATS_OK)
-                spdlog::warn("cluster: releasing the lease on partition {}: {}", p, nats_text(s));
-            releases.fetch_add(1);
-            spdlog::info("cluster: released partition {}", p);
+    /// Joins the partition threads that have finished: handed over, or lease lost.
+    void reap() {
+        for (auto it = held.begin(); it != held.end();) {
+            const unsigned p = it->first;
+            auto& c = *it->second;
+            if (!c.done()) {
+                ++it;
+                continue;
+            }
+            c.join();
+            counters[p]->held.store(false);
+            counters[p]->live.store(false);
+            if (c.lost()) {
+                leases_lost.fetch_add(1);
+                spdlog::warn("cluster: lease on partition {} lost: stopped consuming it", p);
+            } else {
+                releases.fetch_add(1);
+                spdlog::info("cluster: released partition {}", p);
+            }
+            it = held.erase(it);
         }
     }
 
@@ -223,56 +235,35 @@ struct node::impl {
         while (!stopping.load()) {
             const auto tick = steady::now();
             const auto me = announcement();
-            if (const natsStatus s = kvStore_Put(nullptr, kv, member_key(cfg.instance).c_str(), me.data(), static_cast<int>(me.size())); s != NATS_OK)
+            if (const natsStatus s = kvStore_Put(nullptr, lease_kv, member_key(cfg.instance).c_str(), me.data(), static_cast<int>(me.size())); s != NATS_OK)
                 spdlog::debug("cluster: heartbeat: {}", nats_text(s));
-            // Renew what is held; a lease that cannot be renewed in time, or that another member
-            // now holds, is given up at once (fencing: no ack after that).
-            std::vector<unsigned> lost_now;
-            for (auto& [p, h] : held) {
-                std::uint64_t rev = 0;
-                const auto sent = steady::now();
-                const natsStatus s = kvStore_UpdateString(&rev, kv, lease_key(p).c_str(), cfg.instance.c_str(), h.revision);
-                bool lost = false;
-                if (s == NATS_OK) {
-                    h.revision = rev;
-                    h.clock.renewed(sent);
-                } else {
-                    std::lock_guard lock(view_mu);
-                    auto seen = holders_seen.find(p);
-                    lost = seen != holders_seen.end() && seen->second.value != cfg.instance && alive(seen->second, sent);
+            reap();
+            if (tick >= first_plan) {
+                std::set<unsigned> holding;  // a partition handing over counts until its thread is done
+                for (const auto& [p, c] : held) holding.insert(p);
+                const auto plan = plan_ownership(cfg.instance, live_members(), holding, cfg.partitions);
+                for (unsigned p : plan.release) held.at(p)->request_stop();
+                for (unsigned p : plan.acquire) {
+                    if (stopping.load()) break;
+                    std::uint64_t rev = 0;
+                    const auto sent = steady::now();
+                    if (kvStore_CreateString(&rev, lease_kv, lease_key(p).c_str(), cfg.instance.c_str()) != NATS_OK) continue;  // still held
+                    lease_clock lease(cfg.lease_ttl, cfg.heartbeat);
+                    lease.renewed(sent);
+                    counters[p]->held.store(true);
+                    held.emplace(p, std::make_unique<partition_consumer>(*this, p, *counters[p], rev, lease));
+                    acquisitions.fetch_add(1);
+                    spdlog::info("cluster: acquired partition {}", p);
                 }
-                if (lost || !h.clock.valid(steady::now())) lost_now.push_back(p);
-            }
-            release(lost_now, true);
-            if (tick < first_plan) {
-                std::this_thread::sleep_for(cfg.heartbeat);
-                continue;
-            }
-            std::set<unsigned> holding;
-            for (const auto& [p, h] : held) holding.insert(p);
-            const auto plan = plan_ownership(cfg.instance, live_members(), holding, cfg.partitions);
-            release(plan.release, false);
-            for (unsigned p : plan.acquire) {
-                if (stopping.load()) break;
-                std::uint64_t rev = 0;
-                const auto sent = steady::now();
-                if (kvStore_CreateString(&rev, kv, lease_key(p).c_str(), cfg.instance.c_str()) != NATS_OK) continue;  // still held
-                held_partition h{nullptr, rev, lease_clock(cfg.lease_ttl, cfg.heartbeat)};
-                h.clock.renewed(sent);
-                counters[p]->held.store(true);
-                h.consumer = std::make_unique<partition_consumer>(*this, p, *counters[p]);
-                held.emplace(p, std::move(h));
-                acquisitions.fetch_add(1);
-                spdlog::info("cluster: acquired partition {}", p);
             }
             const auto next = tick + cfg.heartbeat;
             while (!stopping.load() && steady::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
         // Leaving: hand every partition over at once, then withdraw the announcement.
-        std::vector<unsigned> all;
-        for (const auto& [p, h] : held) all.push_back(p);
-        release(all, false);
-        kvStore_Delete(kv, member_key(cfg.instance).c_str());
+        for (auto& [p, c] : held) c->request_stop();
+        for (auto& [p, c] : held) c->join();
+        reap();
+        kvStore_Delete(lease_kv, member_key(cfg.instance).c_str());
     }
 
     void shutdown() {
@@ -284,6 +275,10 @@ struct node::impl {
         watcher = nullptr;
         if (kv) kvStore_Destroy(kv);
         kv = nullptr;
+        if (lease_kv) kvStore_Destroy(lease_kv);
+        lease_kv = nullptr;
+        if (lease_js) jsCtx_Destroy(lease_js);
+        lease_js = nullptr;
         if (js) jsCtx_Destroy(js);
         js = nullptr;
         if (nc) {
@@ -296,12 +291,32 @@ struct node::impl {
     }
 };
 
+bool partition_consumer::keep_going() {
+    const auto now = steady::now();
+    if (now - last_attempt_ >= owner_.cfg.heartbeat) {
+        last_attempt_ = now;
+        std::uint64_t rev = 0;
+        const auto key = lease_key(partition_);
+        if (kvStore_UpdateString(&rev, owner_.lease_kv, key.c_str(), owner_.cfg.instance.c_str(), revision_) == NATS_OK) {
+            revision_ = rev;
+            lease_.renewed(now);
+        } else {
+            // Another member holds it now: lost at once, without waiting for the clock.
+            std::lock_guard lock(owner_.view_mu);
+            auto seen = owner_.holders_seen.find(partition_);
+            if (seen != owner_.holders_seen.end() && seen->second.value != owner_.cfg.instance && owner_.alive(seen->second, now))
+                lost_.store(true);
+        }
+    }
+    if (!lease_.valid(steady::now())) lost_.store(true);
+    return !lost_.load() && !stopping_.load();
+}
+
 bool partition_consumer::wait_applied(std::uint64_t seq) {
-    // Bounded: a worker stuck for a minute means something is badly wrong; leave the batch
-    // unacknowledged (it is redelivered) rather than hang the partition forever.
-    const auto deadline = steady::now() + std::chrono::seconds(60);
+    // Bounded by the lease: once it cannot be renewed, the batch stays unacknowledged for the
+    // next owner rather than being acknowledged by a member that no longer owns it.
     while (owner_.intake.applied() < seq) {
-        if (steady::now() > deadline) return false;
+        if (!keep_going() && lost_.load()) return false;
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
     return true;
@@ -331,6 +346,10 @@ bool partition_consumer::rebuild(std::uint64_t ack_floor) {
     so.Stream = owner_.cfg.stream.c_str();
     so.Config.AckPolicy = js_AckNone;
     so.Config.DeliverPolicy = js_DeliverAll;
+    // Read once and thrown away: one replica in memory, not a replicated raft group per takeover.
+    so.Config.Replicas = 1;
+    so.Config.MemoryStorage = true;
+    so.Config.InactiveThreshold = 30000 * ns_per_ms;  // gone even if this member dies while reading
     natsSubscription* sub = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     const auto filter = partition_filter(partition_);
@@ -340,11 +359,23 @@ bool partition_consumer::rebuild(std::uint64_t ack_floor) {
     }
     std::uint64_t last_seq = 0, last_stream_seq = 0;
     bool ok = true;
-    while (last_stream_seq < ack_floor && !stopping_.load()) {
+    bool nothing_pending = false;  // the last message read said none followed it
+    std::uint64_t next_consumer_seq = 1;
+    while (last_stream_seq < ack_floor && keep_going()) {
         natsMsgList list{nullptr, 0};
         const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 1000, &jerr);
-        if (s == NATS_TIMEOUT) break;  // the floor's message aged out of the stream: nothing more to rebuild from
+        if (s == NATS_TIMEOUT && !nothing_pending) {
+            // Nothing came: is there really nothing left (the floor's message aged out)?
+            jsConsumerInfo* ci = nullptr;
+            if (natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
+                nothing_pending = ci->NumPending == 0;
+                jsConsumerInfo_Destroy(ci);
+            }
+        }
+        if (s == NATS_TIMEOUT && nothing_pending) break;
         if (s != NATS_OK) {
+            // A slow or failing-over server is not the end of the partition: start over (what was
+            // applied already is skipped as a replay), or the rest up to the floor would be lost.
             ok = false;
             break;
         }
@@ -353,7 +384,16 @@ bool partition_consumer::rebuild(std::uint64_t ack_floor) {
             jsMsgMetaData* meta = nullptr;
             if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
                 last_stream_seq = meta->Sequence.Stream;
+                nothing_pending = meta->NumPending == 0;
+                // No acknowledgements here, so no redelivery either: a delivery lost in flight
+                // means starting the rebuild over.
+                if (meta->Sequence.Consumer != next_consumer_seq) ok = false;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
                 jsMsgMetaData_Destroy(meta);
+            }
+            if (!ok) {
+                counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+                break;
             }
             if (last_stream_seq > ack_floor) break;  // live from here: the durable consumer delivers it
             auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
@@ -367,16 +407,18 @@ bool partition_consumer::rebuild(std::uint64_t ack_floor) {
     }
     natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
     natsSubscription_Destroy(sub);
-    return ok && !stopping_.load() && wait_applied(last_seq);
+    const bool complete = last_stream_seq >= ack_floor || nothing_pending;  // up to the floor, or all there is
+    return ok && complete && wait_applied(last_seq) && keep_going();
 }
 
-void partition_consumer::consume(std::uint64_t ack_floor) {
+bool partition_consumer::bind(std::uint64_t ack_floor, natsSubscription** sub) {
     const auto name = consumer_name(partition_);
     const auto filter = partition_filter(partition_);
     const auto& cfg = owner_.cfg;
-    // A fresh durable from just after the floor: what the previous owner had delivered but not
-    // acknowledged comes at once, without waiting for its ack timeout.
     jsErrCode jerr = static_cast<jsErrCode>(0);
+    // A fresh durable from just after the floor, not the previous owner's: that one would hand
+    // the messages the dead owner had fetched but not acknowledged back only after its ack wait,
+    // behind newer ones, and the twin refuses a cycle older than one it has (loss, measured).
     js_DeleteConsumer(owner_.js, cfg.stream.c_str(), name.c_str(), nullptr, &jerr);
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
@@ -385,28 +427,36 @@ void partition_consumer::consume(std::uint64_t ack_floor) {
     cc.AckPolicy = js_AckAll;  // acknowledging a batch's last message acknowledges the batch
     cc.DeliverPolicy = ack_floor ? js_DeliverByStartSequence : js_DeliverAll;
     cc.OptStartSeq = ack_floor ? ack_floor + 1 : 0;
+    // Redelivery only when an acknowledgement was lost (a NATS node died): the twin drops those
+    // as duplicates, since it applied them in order the first time.
     cc.AckWait = 30000 * ns_per_ms;
     cc.MaxAckPending = 8192;
     jsConsumerInfo* ci = nullptr;
     if (const natsStatus s = js_AddConsumer(&ci, owner_.js, cfg.stream.c_str(), &cc, nullptr, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: creating its consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
-        return;
+        return false;
     }
     jsConsumerInfo_Destroy(ci);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = cfg.stream.c_str();
     so.Consumer = name.c_str();
-    natsSubscription* sub = nullptr;
-    if (const natsStatus s = js_PullSubscribe(&sub, owner_.js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
+    if (const natsStatus s = js_PullSubscribe(sub, owner_.js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: binding its consumer: {}", partition_, nats_text(s));
-        return;
+        return false;
     }
+    return true;
+}
+
+void partition_consumer::consume(natsSubscription* sub) {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
     counters_.live.store(true);
-    spdlog::info("cluster: partition {} live from stream sequence {}", partition_, ack_floor + 1);
-    while (!stopping_.load()) {
+    std::uint64_t next_consumer_seq = 1;  // a fresh consumer numbers its deliveries from 1
+    // A fetch waits at most a heartbeat, so the lease is renewed (or found lost) in time.
+    const auto fetch_wait_ms = static_cast<std::int64_t>(owner_.cfg.heartbeat.count());
+    while (keep_going()) {
         natsMsgList list{nullptr, 0};
-        const natsStatus s = natsSubscription_Fetch(&list, sub, 256, 500, &jerr);
+        const natsStatus s = natsSubscription_Fetch(&list, sub, 256, fetch_wait_ms, &jerr);
         if (s == NATS_TIMEOUT) {
             counters_.lag.store(0, std::memory_order_relaxed);
             continue;
@@ -416,14 +466,25 @@ void partition_consumer::consume(std::uint64_t ack_floor) {
             continue;
         }
         std::uint64_t wait_for = 0;
-        bool closed = false;
+        bool closed = false, gap = false;
+        int taken = 0;  // messages of the batch handed to the twins
         for (int i = 0; i < list.Count; ++i) {
             natsMsg* m = list.Msgs[i];
             jsMsgMetaData* meta = nullptr;
             if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
                 if (meta->NumDelivered > 1) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
                 counters_.lag.store(meta->NumPending, std::memory_order_relaxed);
+                // Deliveries lost in flight (the NATS node we were connected to died) would come
+                // back only after the ack wait, behind newer readings, and the twin refuses a cycle
+                // older than one it has: on a gap, start over from our acknowledgement floor
+                // (what was applied since comes again and is dropped as a duplicate). Measured.
+                gap = meta->Sequence.Consumer != next_consumer_seq;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
                 jsMsgMetaData_Destroy(meta);
+            }
+            if (gap) {
+                counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+                break;
             }
             auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
                                              std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), false);
@@ -432,16 +493,17 @@ void partition_consumer::consume(std::uint64_t ack_floor) {
                 break;
             }
             wait_for = std::max(wait_for, *seq);
+            ++taken;
             counters_.delivered.fetch_add(1, std::memory_order_relaxed);
         }
         // Acknowledge only once the twins have applied the whole batch (AckAll: the last message
         // covers it). On shutdown the unapplied rest stays unacknowledged for the next owner.
-        if (!closed && list.Count > 0 && wait_applied(wait_for) && !fenced_.load()) {
-            if (natsMsg_Ack(list.Msgs[list.Count - 1], nullptr) == NATS_OK)
-                counters_.acked.fetch_add(static_cast<std::uint64_t>(list.Count), std::memory_order_relaxed);
+        if (!closed && taken > 0 && wait_applied(wait_for) && !lost_.load() && lease_.valid(steady::now())) {
+            if (natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK)
+                counters_.acked.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
         }
         natsMsgList_Destroy(&list);
-        if (closed) break;
+        if (closed || gap) break;
     }
     counters_.live.store(false);
     // Destroy only: since nats.c 3.4 that leaves the durable (and its ack floor) for the next owner.
@@ -449,19 +511,29 @@ void partition_consumer::consume(std::uint64_t ack_floor) {
 }
 
 void partition_consumer::run() {
-    while (!stopping_.load()) {
-        auto floor = read_ack_floor();
-        if (!floor) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    while (keep_going()) {
+        // A few partitions set up at a time: the JetStream API answers each quickly instead of
+        // timing out on all of them (measured: 20 at once on 2 cores timed out). The lease is
+        // renewed while waiting for a slot.
+        while (!owner_.setup_slots.try_acquire_for(std::chrono::milliseconds(50)))
+            if (!keep_going()) break;
+        if (!keep_going()) break;
+        natsSubscription* sub = nullptr;
+        std::optional<std::uint64_t> floor = read_ack_floor();
+        const bool ready = floor && rebuild(*floor) && bind(*floor, &sub);
+        owner_.setup_slots.release();
+        if (!ready) {
+            if (keep_going()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
-        if (!rebuild(*floor)) {
-            if (!stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
-            continue;
-        }
-        consume(*floor);
-        if (!stopping_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        spdlog::info("cluster: partition {} live after stream sequence {}", partition_, *floor);
+        consume(sub);
     }
+    counters_.live.store(false);
+    // Handed over: delete the lease so the next owner need not wait for it to expire. Lost: it
+    // may be another member's by now, so it is left alone.
+    if (!lost_.load()) kvStore_Delete(owner_.lease_kv, lease_key(partition_).c_str());
+    done_.store(true);
 }
 
 node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -492,36 +564,66 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
     jsOptions_Init(&jo);
     jo.Wait = 5000;
     if (s = natsConnection_JetStream(&p->js, p->nc, &jo); s != NATS_OK) return fail("JetStream", s);
+    // Lease operations give up within a heartbeat or so: a renewal that takes longer is as good as
+    // failed, and the next one is due.
+    jo.Wait = std::clamp<std::int64_t>(2 * config.heartbeat.count(), 250, 2000);
+    if (s = natsConnection_JetStream(&p->lease_js, p->nc, &jo); s != NATS_OK) return fail("JetStream", s);
 
-    // The telemetry stream: what the mapping puts on twin.p.K.ID, replicated, kept telemetry_max_age.
-    jsStreamConfig sc;
-    jsStreamConfig_Init(&sc);
-    const char* subjects[] = {"twin.p.*.*"};
-    sc.Name = config.stream.c_str();
-    sc.Subjects = subjects;
-    sc.SubjectsLen = 1;
-    sc.Storage = js_FileStorage;
-    sc.Replicas = config.replicas;
-    sc.MaxAge = static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(config.telemetry_max_age).count());
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    jsStreamInfo* si = nullptr;
-    s = js_AddStream(&si, p->js, &sc, nullptr, &jerr);
-    if (si) jsStreamInfo_Destroy(si);
-    if (s != NATS_OK && jerr != JSStreamNameExistErr) return fail("creating stream " + config.stream, s);
-
-    kvConfig kc;
-    kvConfig_Init(&kc);
-    kc.Bucket = config.bucket.c_str();
-    kc.History = 1;
-    kc.TTL = config.lease_ttl.count() * ns_per_ms;  // nanoseconds (the server refuses under 100 ms)
-    kc.Replicas = config.replicas;
-    kc.StorageType = js_FileStorage;
-    if (s = js_CreateKeyValue(&p->kv, p->js, &kc); s != NATS_OK) {
-        const auto why = nats_text(s);
-        // Another member created it first with the same settings: bind to it.
-        if (js_KeyValue(&p->kv, p->js, config.bucket.c_str()) != NATS_OK) return {errc::unavailable, "NATS: KV bucket " + config.bucket + ": " + why};
+    // The JetStream side may be electing leaders (a node just died): retry for a while.
+    auto bootstrap = [&config](node::impl& n) -> Result<bool> {
+        // The telemetry stream: what the mapping puts on twin.p.K.ID, replicated, kept telemetry_max_age.
+        jsStreamConfig sc;
+        jsStreamConfig_Init(&sc);
+        const char* subjects[] = {"twin.p.*.*"};
+        sc.Name = config.stream.c_str();
+        sc.Subjects = subjects;
+        sc.SubjectsLen = 1;
+        sc.Storage = js_FileStorage;
+        sc.Replicas = config.replicas;
+        sc.MaxAge = static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(config.telemetry_max_age).count());
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        jsStreamInfo* si = nullptr;
+        natsStatus s = js_AddStream(&si, n.js, &sc, nullptr, &jerr);
+        if (si) jsStreamInfo_Destroy(si);
+        if (s != NATS_OK && jerr != JSStreamNameExistErr) return {errc::unavailable, "NATS: creating stream " + config.stream + ": " + nats_text(s)};
+        if (!n.kv) {
+            kvConfig kc;
+            kvConfig_Init(&kc);
+            kc.Bucket = config.bucket.c_str();
+            kc.History = 1;
+            kc.TTL = config.lease_ttl.count() * ns_per_ms;  // nanoseconds (the server refuses under 100 ms)
+            kc.Replicas = config.replicas;
+            kc.StorageType = js_FileStorage;
+            if (s = js_CreateKeyValue(&n.kv, n.js, &kc); s != NATS_OK) {
+                const auto why = nats_text(s);
+                n.kv = nullptr;
+                // Another member created it first with the same settings: bind to it.
+                if (js_KeyValue(&n.kv, n.js, config.bucket.c_str()) != NATS_OK) {
+                    n.kv = nullptr;
+                    return {errc::unavailable, "NATS: KV bucket " + config.bucket + ": " + why};
+                }
+            }
+        }
+        if (!n.lease_kv) {
+            if (s = js_KeyValue(&n.lease_kv, n.lease_js, config.bucket.c_str()); s != NATS_OK) {
+                n.lease_kv = nullptr;
+                return {errc::unavailable, "NATS: KV bucket " + config.bucket + " (leases): " + nats_text(s)};
+            }
+        }
+        if (s = kvStore_WatchAll(&n.watcher, n.kv, nullptr); s != NATS_OK) {
+            n.watcher = nullptr;
+            return {errc::unavailable, "NATS: watching " + config.bucket + ": " + nats_text(s)};
+        }
+        return true;
+    };
+    const auto give_up = steady::now() + std::chrono::seconds(60);
+    for (;;) {
+        auto ready = bootstrap(*p);
+        if (ready) break;
+        if (steady::now() > give_up) return {ready.error(), ready.detail()};
+        spdlog::warn("cluster: {}; retrying", ready.detail());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
     }
-    if (s = kvStore_WatchAll(&p->watcher, p->kv, nullptr); s != NATS_OK) return fail("watching " + config.bucket, s);
     auto* raw = p.get();
     raw->watch_thread = std::thread([raw] { raw->watch_loop(); });
     raw->coordinator_thread = std::thread([raw] { raw->coordinate(); });
@@ -594,6 +696,7 @@ nlohmann::json node::describe() const {
             row["acked"] = c.acked.load();
             row["redelivered"] = c.redelivered.load();
             row["rebuilt"] = c.rebuilt.load();
+            row["gaps"] = c.gaps.load();
         } else {
             auto h = holders.find(p);
             row["owner"] = h == holders.end() || h->second == cfg.instance ? nlohmann::json(nullptr) : nlohmann::json(h->second);
@@ -639,6 +742,9 @@ std::string node::prometheus() const {
                   [](const partition_counters& c) { return c.redelivered.load(); });
     per_partition("turbotwin_cluster_partition_rebuilt_total", "counter", "messages re-applied from the stream at takeover",
                   [](const partition_counters& c) { return c.rebuilt.load(); });
+    per_partition("turbotwin_cluster_partition_gaps_total", "counter",
+                  "deliveries lost in flight (a NATS node died), each answered by consuming again from the acknowledged floor",
+                  [](const partition_counters& c) { return c.gaps.load(); });
     family("turbotwin_cluster_members", "gauge", "live cluster members this one sees, itself included");
     out += "turbotwin_cluster_members " + std::to_string(impl_->live_members().size()) + "\n";
     family("turbotwin_cluster_lease_acquisitions_total", "counter", "partition leases taken");
