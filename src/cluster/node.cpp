@@ -61,7 +61,8 @@ struct partition_counters {
     std::atomic<std::uint64_t> acked{0};
     std::atomic<std::uint64_t> redelivered{0};  ///< deliveries the server had made before (a previous owner's unacked)
     std::atomic<std::uint64_t> rebuilt{0};      ///< messages re-applied from the stream at takeover
-    std::atomic<std::uint64_t> gaps{0};         ///< deliveries lost in flight, each answered by starting over from the floor
+    std::atomic<std::uint64_t> gaps{0};
+    std::atomic<std::uint64_t> stalls{0};       ///< consumers set up again because deliveries stopped (a NATS node died)         ///< deliveries lost in flight, each answered by starting over from the floor
 };
 
 }  // namespace
@@ -109,6 +110,7 @@ private:
     unsigned partition_;
     partition_counters& counters_;
     std::uint64_t revision_;  ///< of the lease entry: renewals are compare-and-set on it
+    std::uint64_t applied_through_ = 0;  ///< stream sequence of the last batch this thread acknowledged
     lease_clock lease_;
     steady::time_point last_attempt_ = steady::now();
     std::atomic<bool> stopping_{false};
@@ -452,17 +454,46 @@ void partition_consumer::consume(natsSubscription* sub) {
     jsErrCode jerr = static_cast<jsErrCode>(0);
     counters_.live.store(true);
     std::uint64_t next_consumer_seq = 1;  // a fresh consumer numbers its deliveries from 1
+    auto quiet_since = steady::now();
+    std::optional<steady::time_point> failing_since;
     // A fetch waits at most a heartbeat, so the lease is renewed (or found lost) in time.
     const auto fetch_wait_ms = static_cast<std::int64_t>(owner_.cfg.heartbeat.count());
     while (keep_going()) {
         natsMsgList list{nullptr, 0};
         const natsStatus s = natsSubscription_Fetch(&list, sub, 256, fetch_wait_ms, &jerr);
-        if (s == NATS_TIMEOUT) {
-            counters_.lag.store(0, std::memory_order_relaxed);
+        if (s == NATS_OK) {
+            quiet_since = steady::now();
+            failing_since.reset();
+        } else if (s == NATS_TIMEOUT) {
+            // Nothing for a while: make sure that is because there is nothing. Measured: after the
+            // consumer's leader moved (its NATS node was killed), a pull subscription can go on
+            // getting nothing while messages wait; a fresh consumer from our floor gets them.
+            if (steady::now() - quiet_since > std::chrono::seconds(3)) {
+                quiet_since = steady::now();
+                jsConsumerInfo* ci = nullptr;
+                bool stalled = false;
+                const auto name = consumer_name(partition_);
+                if (js_GetConsumerInfo(&ci, owner_.js, owner_.cfg.stream.c_str(), name.c_str(), nullptr, &jerr) == NATS_OK) {
+                    stalled = ci->NumPending > 0 || ci->NumAckPending > 0;
+                    counters_.lag.store(ci->NumPending, std::memory_order_relaxed);
+                    jsConsumerInfo_Destroy(ci);
+                }
+                if (stalled) {
+                    counters_.stalls.fetch_add(1, std::memory_order_relaxed);
+                    spdlog::warn("cluster: partition {}: no delivery while messages wait; consuming again from the floor", partition_);
+                    break;
+                }
+            }
             continue;
-        }
-        if (s != NATS_OK) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));  // NATS node lost: the client reconnects
+        } else {
+            // A NATS node lost: the client reconnects; if fetching keeps failing, start over.
+            if (!failing_since) failing_since = steady::now();
+            if (steady::now() - *failing_since > std::chrono::seconds(3)) {
+                counters_.stalls.fetch_add(1, std::memory_order_relaxed);
+                spdlog::warn("cluster: partition {}: fetching fails ({}); consuming again from the floor", partition_, nats_text(s));
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
         std::uint64_t wait_for = 0;
@@ -499,8 +530,14 @@ void partition_consumer::consume(natsSubscription* sub) {
         // Acknowledge only once the twins have applied the whole batch (AckAll: the last message
         // covers it). On shutdown the unapplied rest stays unacknowledged for the next owner.
         if (!closed && taken > 0 && wait_applied(wait_for) && !lost_.load() && lease_.valid(steady::now())) {
-            if (natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK)
+            if (natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK) {
                 counters_.acked.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+                jsMsgMetaData* meta = nullptr;
+                if (natsMsg_GetMetaData(&meta, list.Msgs[taken - 1]) == NATS_OK) {
+                    applied_through_ = meta->Sequence.Stream;
+                    jsMsgMetaData_Destroy(meta);
+                }
+            }
         }
         natsMsgList_Destroy(&list);
         if (closed || gap) break;
@@ -520,7 +557,9 @@ void partition_consumer::run() {
         if (!keep_going()) break;
         natsSubscription* sub = nullptr;
         std::optional<std::uint64_t> floor = read_ack_floor();
-        const bool ready = floor && rebuild(*floor) && bind(*floor, &sub);
+        // Starting over after a gap or stall: the twins already hold what this thread acknowledged.
+        const bool current = floor && applied_through_ && *floor <= applied_through_;
+        const bool ready = floor && (current || rebuild(*floor)) && bind(*floor, &sub);
         owner_.setup_slots.release();
         if (!ready) {
             if (keep_going()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -697,6 +736,7 @@ nlohmann::json node::describe() const {
             row["redelivered"] = c.redelivered.load();
             row["rebuilt"] = c.rebuilt.load();
             row["gaps"] = c.gaps.load();
+            row["stalls"] = c.stalls.load();
         } else {
             auto h = holders.find(p);
             row["owner"] = h == holders.end() || h->second == cfg.instance ? nlohmann::json(nullptr) : nlohmann::json(h->second);
@@ -742,6 +782,9 @@ std::string node::prometheus() const {
                   [](const partition_counters& c) { return c.redelivered.load(); });
     per_partition("turbotwin_cluster_partition_rebuilt_total", "counter", "messages re-applied from the stream at takeover",
                   [](const partition_counters& c) { return c.rebuilt.load(); });
+    per_partition("turbotwin_cluster_partition_stalls_total", "counter",
+                  "consumers set up again because deliveries stopped or fetches failed (a NATS node died)",
+                  [](const partition_counters& c) { return c.stalls.load(); });
     per_partition("turbotwin_cluster_partition_gaps_total", "counter",
                   "deliveries lost in flight (a NATS node died), each answered by consuming again from the acknowledged floor",
                   [](const partition_counters& c) { return c.gaps.load(); });
