@@ -56,6 +56,15 @@ std::string asset_of_subject(std::string_view subject) {
 struct partition_counters {
     std::atomic<bool> held{false};          ///< this member holds the lease
     std::atomic<bool> live{false};          ///< caught up with the previous owner: results are published
+    /// Until when the lease is known valid (steady clock, ns): a thread blocked in a slow JetStream
+    /// call cannot clear `live` in time, so readers also compare with this.
+    std::atomic<std::int64_t> valid_until_ns{0};
+
+    bool lease_valid() const {
+        return std::chrono::steady_clock::now().time_since_epoch().count() < valid_until_ns.load(std::memory_order_acquire);
+    }
+    bool owned() const { return held.load(std::memory_order_acquire) && lease_valid(); }
+    bool publishing() const { return live.load(std::memory_order_acquire) && lease_valid(); }
     std::atomic<std::uint64_t> lag{0};      ///< messages in the stream not yet delivered to us (last fetch)
     std::atomic<std::uint64_t> delivered{0};
     std::atomic<std::uint64_t> acked{0};
@@ -252,6 +261,7 @@ struct node::impl {
                     if (kvStore_CreateString(&rev, lease_kv, lease_key(p).c_str(), cfg.instance.c_str()) != NATS_OK) continue;  // still held
                     lease_clock lease(cfg.lease_ttl, cfg.heartbeat);
                     lease.renewed(sent);
+                    counters[p]->valid_until_ns.store((sent + cfg.lease_ttl - 2 * cfg.heartbeat).time_since_epoch().count());
                     counters[p]->held.store(true);
                     held.emplace(p, std::make_unique<partition_consumer>(*this, p, *counters[p], rev, lease));
                     acquisitions.fetch_add(1);
@@ -302,6 +312,8 @@ bool partition_consumer::keep_going() {
         if (kvStore_UpdateString(&rev, owner_.lease_kv, key.c_str(), owner_.cfg.instance.c_str(), revision_) == NATS_OK) {
             revision_ = rev;
             lease_.renewed(now);
+            counters_.valid_until_ns.store((now + owner_.cfg.lease_ttl - 2 * owner_.cfg.heartbeat).time_since_epoch().count(),
+                                           std::memory_order_release);
         } else {
             // Another member holds it now: lost at once, without waiting for the clock.
             std::lock_guard lock(owner_.view_mu);
@@ -672,16 +684,16 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
 }
 
 bool node::publishing(std::string_view asset) const {
-    return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->live.load(std::memory_order_acquire);
+    return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->publishing();
 }
 
 bool node::owns(std::string_view asset) const {
-    return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->held.load(std::memory_order_acquire);
+    return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->owned();
 }
 
 std::optional<std::string> node::owner_url(std::string_view asset) const {
     const unsigned p = partition_of(asset, impl_->cfg.partitions);
-    if (impl_->counters[p]->held.load()) return std::nullopt;
+    if (impl_->counters[p]->owned()) return std::nullopt;
     const auto now = steady::now();
     std::lock_guard lock(impl_->view_mu);
     auto h = impl_->holders_seen.find(p);
@@ -726,10 +738,10 @@ nlohmann::json node::describe() const {
     for (unsigned p = 0; p < cfg.partitions; ++p) {
         const auto& c = *impl_->counters[p];
         nlohmann::json row = {{"partition", p}};
-        if (c.held.load()) {
+        if (c.owned()) {
             ++held;
             row["owner"] = cfg.instance;
-            row["live"] = c.live.load();
+            row["live"] = c.publishing();
             row["lag"] = c.lag.load();
             row["delivered"] = c.delivered.load();
             row["acked"] = c.acked.load();
@@ -771,7 +783,7 @@ std::string node::prometheus() const {
         }
     };
     per_partition("turbotwin_cluster_partition_owned", "gauge", "1 while this member holds the partition's lease",
-                  [](const partition_counters& c) { return c.held.load() ? 1u : 0u; });
+                  [](const partition_counters& c) { return c.owned() ? 1u : 0u; });
     per_partition("turbotwin_cluster_partition_lag_messages", "gauge", "messages of the partition not yet delivered here (last fetch)",
                   [](const partition_counters& c) { return c.lag.load(); });
     per_partition("turbotwin_cluster_partition_delivered_total", "counter", "messages consumed live from the partition",
