@@ -116,6 +116,10 @@ print("%s: members [%s], holds %d partitions (%d live), lag %d" % (c["instance"]
 
 stop() {
   local name
+  # All instances at once: one by one, each would hand its partitions to those still running.
+  for name in tt1 tt2 tt3; do
+    alive "$name" && kill -TERM -- "-$(cat "$dir/$name.pid")" 2>/dev/null || true
+  done
   for name in tt1 tt2 tt3 nats1 nats2 nats3; do stop_one "$name"; done
   echo "cluster stopped (data and logs kept in $dir; remove it for a fresh start)"
 }
