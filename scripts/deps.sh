@@ -6,6 +6,7 @@ turbotwin_packages=(
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
   chromium  # headless browser: the dashboard test (tests/integration/test_dashboard.py)
   mosquitto mosquitto-clients
+  nats-server libnats-dev  # cluster mode (serve --cluster) and its test: tests/integration/test_cluster.py
   clang libclang-rt-14-dev lld  # libFuzzer, the clang sanitizer runtimes and a fast linker: scripts/fuzz.sh, test.sh
 )
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -17,7 +18,10 @@
 #include "turbotwin/app/json_out.hpp"
 #include "turbotwin/app/rest_api.hpp"
 #include "turbotwin/app/stream_hub.hpp"
+#include "turbotwin/cluster/node.hpp"
+#include "turbotwin/cluster/partitioning.hpp"
 #include "turbotwin/codec/config.hpp"
+#include "turbotwin/core/reading.hpp"
 #include "turbotwin/mqtt/client.hpp"
 
 namespace turbotwin::app {
@@ -135,6 +139,65 @@ private:
     int in_window_ = 0;
 };
 
+/// Cluster mode: results are published only for engines whose partition this member owns and
+/// has caught up on. While a new owner rebuilds a partition from the stream, the readings it
+/// applies again were published by the previous owner: muting them avoids duplicates.
+class cluster_output_gate final : public output_sink {
+public:
+    cluster_output_gate(output_sink& next, const std::atomic<cluster::node*>& member) : next_(next), member_(member) {}
+    void rul(const std::string& asset, const twin::twin_update& u) override {
+        if (publishing(asset)) next_.rul(asset, u);
+    }
+    void alert(const alerting::alert& a) override {
+        if (publishing(a.asset)) next_.alert(a);
+    }
+    void rejected(const std::string& topic, const std::string& reason) override { next_.rejected(topic, reason); }
+
+private:
+    bool publishing(const std::string& asset) const {
+        const auto* m = member_.load(std::memory_order_acquire);
+        return m && m->publishing(asset);
+    }
+    output_sink& next_;
+    const std::atomic<cluster::node*>& member_;
+};
+
+// The engine a per-engine REST path is about: /api/v1/assets/ID[/...] or /api/v1/alerts/ID-N[/ack].
+std::optional<std::string> engine_of_rest_path(const std::string& path) {
+    constexpr std::string_view assets = "/api/v1/assets/", alerts = "/api/v1/alerts/";
+    auto first_segment = [&path](std::size_t from) { return path.substr(from, path.find('/', from) - from); };
+    if (path.size() > assets.size() && path.compare(0, assets.size(), assets) == 0) return first_segment(assets.size());
+    if (path.size() > alerts.size() && path.compare(0, alerts.size(), alerts) == 0) {
+        const auto id = first_segment(alerts.size());
+        const auto dash = id.rfind('-');
+        if (dash == std::string::npos || dash == 0) return std::nullopt;
+        return id.substr(0, dash);
+    }
+    return std::nullopt;
+}
+
+/// Cluster mode's REST front: GET /api/v1/cluster, and every per-engine request (state, history,
+/// alerts, acknowledgements, events) sent to the member that owns the engine with a 307 redirect
+/// (method and body kept), so that one owner applies every write. nullopt: serve it here.
+std::optional<http::response> route_in_cluster(const cluster::node& member, const http::request& req) {
+    if (req.path == "/api/v1/cluster") {
+        if (req.method != "GET") return http::json_error(405, "method_not_allowed", "GET only");
+        http::response r;
+        r.body = member.describe().dump();
+        return r;
+    }
+    auto engine = engine_of_rest_path(req.path);
+    if (!engine || !valid_asset_id(*engine) || member.owns(*engine)) return std::nullopt;
+    if (auto url = member.owner_url(*engine)) {
+        auto r = http::json_error(307, "moved", "engine " + *engine + " is served by " + *url);
+        r.headers.emplace_back("Location", *url + req.target);
+        return r;
+    }
+    auto r = http::json_error(503, "unavailable", "engine " + *engine + "'s partition has no live owner yet (takeover in progress)");
+    r.headers.emplace_back("Retry-After", "1");
+    return r;
+}
+
 }  // namespace
 
 Result<access_policy> make_access_policy(const codec::serve_config& cfg) {
@@ -158,8 +221,12 @@ Result<access_policy> make_access_policy(const codec::serve_config& cfg) {
     return access_policy(std::move(tokens), cfg.http_require_auth_for_reads);
 }
 
-Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
+Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const cluster::cluster_config* cluster_mode) {
     const auto& cfg = rt.config;
+    if (cluster_mode && !cluster::available())
+        return {errc::unavailable, "serve --cluster: this turbotwin was built without the NATS client (install libnats-dev and rebuild)"};
+    if (cluster_mode && cfg.durability.enabled)
+        return {errc::invalid_argument, "serve --cluster keeps no local journal: the replicated telemetry stream is the journal"};
     std::error_code ec;
     std::filesystem::create_directories(cfg.data_dir, ec);
     if (ec) return {errc::io_error, "cannot create data dir " + cfg.data_dir + ": " + ec.message()};
@@ -184,6 +251,12 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     mo.broker_url = cfg.broker_url;
     mo.client_id = cfg.client_id;
     mo.clean_session = cfg.clean_session;
+    if (cluster_mode) {
+        // Outputs only, to the NATS cluster's MQTT listener: telemetry comes from JetStream.
+        mo.broker_url = cluster_mode->mqtt_url;
+        mo.client_id = "turbotwin-" + cluster_mode->instance;
+        mo.clean_session = true;
+    }
     mo.username = cfg.mqtt_username;
     mo.password = cfg.mqtt_password;
     mo.tls = {cfg.mqtt_tls.ca_file, cfg.mqtt_tls.cert_file, cfg.mqtt_tls.key_file, cfg.mqtt_tls.key_password,
@@ -206,7 +279,10 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     mqtt::client broker(mo);
     mqtt_sink sink(broker, counters, durable.get(), rt.twin.origin);
     stream_hub live(&rt.twin.origin);                   // GET /api/v1/stream: sees what MQTT is given
-    stream_tee outputs(sink, live);
+    stream_tee tee(sink, live);
+    std::atomic<cluster::node*> member{nullptr};  // set once the cluster node runs (cluster mode)
+    cluster_output_gate gate(tee, member);
+    output_sink& outputs = cluster_mode ? static_cast<output_sink&>(gate) : static_cast<output_sink&>(tee);
     codec::telemetry_limits limits;
     limits.max_payload_bytes = cfg.max_payload_bytes;
     const twin::twin_config* shadow = rt.shadow ? &*rt.shadow : nullptr;
@@ -247,41 +323,44 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     std::mutex intake_mu;
     std::atomic<bool> intake_open{true};
     std::uint64_t plain_seq = 0;  // sequence numbers without a journal; guarded by intake_mu
-    auto intake = [&](std::string asset, std::string topic, std::string payload, command_reply reply) -> bool {
+    // Returns the message's sequence number, 0 when it was refused.
+    auto intake = [&](std::string asset, std::string topic, std::string payload, command_reply reply, bool replayed) -> std::uint64_t {
         std::lock_guard lock(intake_mu);
         std::uint64_t seq = 0;
         if (durable) {
             // An operator command after intake closed is refused rather than left for next time.
-            if (reply && !intake_open.load(std::memory_order_acquire)) return false;
+            if (reply && !intake_open.load(std::memory_order_acquire)) return 0;
             const auto written = durable->append(topic, payload);
             if (!written.durable) counters.journal_failures.fetch_add(1, std::memory_order_relaxed);
             seq = written.seq;
             // Shutting down: it is in the journal, and the next start applies it.
-            if (!intake_open.load(std::memory_order_acquire) && written.durable) return false;
+            if (!intake_open.load(std::memory_order_acquire) && written.durable) return 0;
         } else {
-            if (!intake_open.load(std::memory_order_acquire) && reply) return false;
+            // Cluster mode: what is refused stays unacknowledged in the stream for the next owner.
+            if (!intake_open.load(std::memory_order_acquire) && (reply || cluster_mode)) return 0;
             seq = ++plain_seq;
         }
-        engines.enqueue(std::move(asset), std::move(topic), std::move(payload), seq, false, std::move(reply));
-        return true;
+        engines.enqueue(std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply));
+        return seq;
     };
     broker.on_message([&](mqtt::message&& m) {
         auto asset = engines.admit(m.topic, m.payload.size());
         if (!asset) return;
-        intake(std::move(*asset), std::move(m.topic), std::move(m.payload), {});
+        intake(std::move(*asset), std::move(m.topic), std::move(m.payload), {}, false);
     });
-    // Subscribe before HTTP comes up: once /healthz answers, no telemetry is missed.
-    (void)broker.subscribe(std::string(codec::telemetry_subscription), 1);
+    // Subscribe before HTTP comes up: once /healthz answers, no telemetry is missed. In cluster
+    // mode telemetry comes from the JetStream partitions this member owns instead.
+    if (!cluster_mode) (void)broker.subscribe(std::string(codec::telemetry_subscription), 1);
     if (auto c = broker.connect(std::chrono::seconds(5)); !c)
         spdlog::warn("{}; retrying in the background", c.message());
     else
-        spdlog::info("connected to {} as '{}' ({} session)", cfg.broker_url, cfg.client_id, cfg.clean_session ? "clean" : "persistent");
+        spdlog::info("connected to {} as '{}' ({} session)", mo.broker_url, mo.client_id, mo.clean_session ? "clean" : "persistent");
     std::thread reconnector;
     if (!broker.connected()) {
         reconnector = std::thread([&] {
             while (!stop.load() && !broker.connected()) {
                 if (broker.connect(std::chrono::seconds(2))) {
-                    spdlog::info("connected to {}", cfg.broker_url);
+                    spdlog::info("connected to {}", mo.broker_url);
                     break;
                 }
                 for (int i = 0; i < 20 && !stop.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -290,7 +369,10 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     }
 
     server_status status;
-    status.broker_connected = [&broker] { return broker.connected(); };
+    status.broker_connected = [&broker, &member, cluster_mode] {
+        const auto* m = member.load(std::memory_order_acquire);
+        return broker.connected() && (!cluster_mode || (m && m->connected()));
+    };
     status.broker_reconnects = [&broker] { return broker.reconnects(); };
     status.ingest_backlog = [&engines] { return engines.backlog(); };
     if (durable) {
@@ -299,6 +381,11 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
         status.recovering = [&engines, recovery_end] { return engines.processed_watermark() < recovery_end; };
         status.history = [d = durable.get()](const std::string& asset, std::int64_t from, std::int64_t to) { return d->history(asset, from, to); };
     }
+    if (cluster_mode)
+        status.extra_metrics = [&member] {
+            const auto* m = member.load(std::memory_order_acquire);
+            return m ? m->prometheus() : std::string();
+        };
     for (const auto& c : rt.twin.model->channels) status.channel_names.push_back(c.name);
     status.model_name = rt.twin.model->name;
     status.version = TURBOTWIN_VERSION;
@@ -309,7 +396,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
         auto answer = std::make_shared<std::promise<Result<command_outcome>>>();
         auto outcome = answer->get_future();
         const bool queued = intake(asset, std::move(topic), std::move(payload),
-                                   [answer](Result<command_outcome> r) { answer->set_value(std::move(r)); });
+                                   [answer](Result<command_outcome> r) { answer->set_value(std::move(r)); }, false) != 0;
         if (!queued) return {errc::unavailable, "the server is shutting down"};
         // The worker answers after the readings queued ahead of it; the command is journaled, so
         // it will be applied even if this wait gives up.
@@ -352,7 +439,11 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     ho.host = listen->first;
     ho.port = listen->second;
     ho.max_body_bytes = cfg.http_max_body_bytes;
-    http::server web(ho, [&api](const http::request& r) { return api(r); });
+    http::server web(ho, [&api, &member](const http::request& r) {
+        if (const auto* m = member.load(std::memory_order_acquire))
+            if (auto routed = route_in_cluster(*m, r)) return std::move(*routed);
+        return api(r);
+    });
     auto port = web.start();
     if (!port) {
         intake_open = false;
@@ -364,6 +455,32 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
     }
     spdlog::info("REST API and dashboard on http://{}:{}/", ho.host, *port);
 
+    std::unique_ptr<cluster::node> cluster_member;
+    if (cluster_mode) {
+        cluster::twin_intake handoff;
+        handoff.deliver = [&engines, &intake](const std::string& asset, std::string payload, bool rebuild) -> std::optional<std::uint64_t> {
+            auto topic = codec::telemetry_topic(asset);
+            auto admitted = engines.admit(topic, payload.size());
+            if (!admitted) return std::uint64_t{0};  // rejected and reported: nothing to wait for
+            const auto seq = intake(std::move(*admitted), std::move(topic), std::move(payload), {}, rebuild);
+            if (!seq) return std::nullopt;
+            return seq;
+        };
+        handoff.applied = [&engines] { return engines.processed_watermark(); };
+        auto url = cluster_mode->advertise_url.empty() ? "http://" + ho.host + ":" + std::to_string(*port) : cluster_mode->advertise_url;
+        auto started = cluster::node::start(*cluster_mode, url, std::move(handoff));
+        if (!started) {
+            intake_open = false;
+            if (reconnector.joinable()) reconnector.join();
+            broker.disconnect(std::chrono::seconds(1));
+            engines.stop();
+            web.stop();
+            return {started.error(), started.detail()};
+        }
+        cluster_member = std::move(*started);
+        member.store(cluster_member.get(), std::memory_order_release);
+    }
+
     while (!stop.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         sink.sweep();
@@ -371,6 +488,11 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
 
     // Stop intake (what still arrives goes to the journal only), finish in-flight work while
     // the broker can still take its alerts, then store everything with a final checkpoint.
+    if (cluster_member) {
+        // Hand the partitions over first, while intake is open: each consumer acknowledges what
+        // the twins applied, and the leases are deleted so that the others take over at once.
+        cluster_member->stop();
+    }
     spdlog::info("shutting down: draining {} queued messages", engines.backlog());
     intake_open.store(false, std::memory_order_release);
     if (reconnector.joinable()) reconnector.join();
@@ -383,6 +505,8 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop) {
         durable->stop();
     }
     web.stop();
+    member.store(nullptr, std::memory_order_release);
+    cluster_member.reset();
     spdlog::info("stopped: {} readings applied, {} rejected", counters.readings_applied.load(), counters.rejected_total());
     return true;
 }

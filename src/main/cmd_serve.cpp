@@ -4,12 +4,16 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <algorithm>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "commands.hpp"
 #include "turbotwin/app/runtime.hpp"
 #include "turbotwin/app/server.hpp"
+#include "turbotwin/cluster/config.hpp"
+#include "turbotwin/cluster/node.hpp"
 #include "turbotwin/codec/config.hpp"
 
 namespace turbotwin::cli {
@@ -51,6 +55,7 @@ void use_json_logs() {
 void register_serve(CLI::App& app) {
     struct args {
         std::string config, broker, http, data_dir, model, shadow_model, log_level, log_format;
+        std::string cluster, instance, nats;
         unsigned workers = 0;
         bool no_durability = false;
     };
@@ -67,6 +72,11 @@ void register_serve(CLI::App& app) {
     cmd->add_option("--workers", a->workers, "worker threads")->check(CLI::Range(1, 64));
     cmd->add_option("--log-level", a->log_level, "trace, debug, info, warn, error");
     cmd->add_option("--log-format", a->log_format, "text or json (one JSON object per line, for log shippers)")->check(CLI::IsMember({"text", "json"}));
+    cmd->add_option("--cluster", a->cluster,
+                    "join a turbotwin cluster on NATS JetStream (config/cluster/turbotwin-cluster.json; docs/scale-out.md): "
+                    "own a share of the partitions, serve the whole fleet's REST API; --broker then names nothing");
+    cmd->add_option("--instance", a->instance, "with --cluster: this member's id, unique in the cluster ([A-Za-z0-9_-])");
+    cmd->add_option("--nats", a->nats, "with --cluster: NATS URLs, comma-separated (overrides the cluster config's nats_urls)");
     cmd->add_flag("--no-durability", a->no_durability,
                   "keep state in memory only: no ingest journal, no SQLite store (a crash loses the fleet's state)");
     cmd->callback([a] {
@@ -81,6 +91,35 @@ void register_serve(CLI::App& app) {
         if (!a->log_level.empty()) c.log_level = a->log_level;
         if (a->no_durability) c.durability.enabled = false;
         if (!a->log_format.empty()) c.log_format = a->log_format;
+        std::optional<cluster::cluster_config> cluster_mode;
+        if (!a->cluster.empty()) {
+            if (!cluster::available()) {
+                std::cerr << "serve: --cluster: this turbotwin was built without the NATS client (libnats-dev): install it and rebuild\n";
+                throw CLI::RuntimeError(2);
+            }
+            auto cc = cluster::load_cluster_config(a->cluster);
+            if (!cc) { std::cerr << "serve: " << cc.message() << "\n"; throw CLI::RuntimeError(2); }
+            if (!a->instance.empty()) cc->instance = a->instance;
+            if (!a->nats.empty()) {
+                cc->nats_urls.clear();
+                for (std::size_t from = 0; from <= a->nats.size();) {
+                    const auto comma = std::min(a->nats.find(',', from), a->nats.size());
+                    if (comma > from) cc->nats_urls.push_back(a->nats.substr(from, comma - from));
+                    from = comma + 1;
+                }
+            }
+            if (!a->broker.empty()) cc->mqtt_url = a->broker;
+            if (auto ok = cluster::check_cluster_config(*cc); !ok) {
+                std::cerr << "serve: " << a->cluster << ": " << ok.message() << "\n";
+                throw CLI::RuntimeError(2);
+            }
+            // The replicated telemetry stream is the journal; twins are rebuilt from it on takeover.
+            c.durability.enabled = false;
+            cluster_mode = std::move(*cc);
+        } else if (!a->instance.empty() || !a->nats.empty()) {
+            std::cerr << "serve: --instance and --nats need --cluster\n";
+            throw CLI::RuntimeError(2);
+        }
         spdlog::set_level(spdlog::level::from_str(c.log_level));
         if (c.log_format == "json") use_json_logs();
         // A promotion made in this data dir outlives a restart (the promoted model stays active).
@@ -95,7 +134,7 @@ void register_serve(CLI::App& app) {
         std::signal(SIGPIPE, SIG_IGN);
         spdlog::info("turbotwin {} serving model '{}' ({} trees), broker {}", TURBOTWIN_VERSION, rt->twin.model->name,
                      rt->twin.model->trees.trees.size(), c.broker_url);
-        auto done = app::run_server(*rt, stop_requested);
+        auto done = app::run_server(*rt, stop_requested, cluster_mode ? &*cluster_mode : nullptr);
         if (!done) { spdlog::error("{}", done.message()); throw CLI::RuntimeError(1); }
     });
 }

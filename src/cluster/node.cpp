@@ -1,0 +1,838 @@
+#include "turbotwin/cluster/node.hpp"
+
+#include "turbotwin/cluster/partitioning.hpp"
+
+#if TURBOTWIN_HAVE_NATS
+
+#include <nats/nats.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <semaphore>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace turbotwin::cluster {
+
+bool available() noexcept { return true; }
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+constexpr std::int64_t ns_per_ms = 1000000;
+
+// The status and, when there is one, the client's more specific last error (e.g. the server's reason).
+std::string nats_text(natsStatus s) {
+    std::string text = natsStatus_GetText(s);
+    natsStatus last = NATS_OK;
+    if (const char* detail = nats_GetLastError(&last); detail && *detail && text != detail) text += std::string(" (") + detail + ")";
+    return text;
+}
+
+// Built by appending: GCC 12 warns falsely (-Wrestrict) on `"literal" + std::to_string(n)`.
+std::string prefixed(std::string_view prefix, const std::string& rest, std::string_view suffix = {}) {
+    std::string s(prefix);
+    s += rest;
+    s += suffix;
+    return s;
+}
+std::string lease_key(unsigned p) { return prefixed("leases.p", std::to_string(p)); }
+std::string member_key(const std::string& id) { return prefixed("members.", id); }
+std::string consumer_name(unsigned p) { return prefixed("p", std::to_string(p)); }
+std::string partition_filter(unsigned p) { return prefixed("twin.p.", std::to_string(p), ".*"); }
+
+// "twin.p.K.ID" -> "ID" (the mapping keeps the engine id as the last token).
+std::string asset_of_subject(std::string_view subject) {
+    const auto dot = subject.rfind('.');
+    return std::string(dot == std::string_view::npos ? subject : subject.substr(dot + 1));
+}
+
+/// Counters of one partition, read by REST and /metrics while its consumer thread writes them.
+struct partition_counters {
+    std::atomic<bool> held{false};          ///< this member holds the lease
+    std::atomic<bool> live{false};          ///< caught up with the previous owner: results are published
+    /// Until when the lease is known valid (steady clock, ns): a thread blocked in a slow JetStream
+    /// call cannot clear `live` in time, so readers also compare with this.
+    std::atomic<std::int64_t> valid_until_ns{0};
+
+    bool lease_valid() const {
+        return std::chrono::steady_clock::now().time_since_epoch().count() < valid_until_ns.load(std::memory_order_acquire);
+    }
+    bool owned() const { return held.load(std::memory_order_acquire) && lease_valid(); }
+    bool publishing() const { return live.load(std::memory_order_acquire) && lease_valid(); }
+    std::atomic<std::uint64_t> lag{0};      ///< messages in the stream not yet delivered to us (last fetch)
+    std::atomic<std::uint64_t> delivered{0};
+    std::atomic<std::uint64_t> acked{0};
+    std::atomic<std::uint64_t> redelivered{0};  ///< deliveries the server had made before (a previous owner's unacked)
+    std::atomic<std::uint64_t> rebuilt{0};      ///< messages re-applied from the stream at takeover
+    std::atomic<std::uint64_t> gaps{0};
+    std::atomic<std::uint64_t> stalls{0};       ///< consumers set up again because deliveries stopped (a NATS node died)         ///< deliveries lost in flight, each answered by starting over from the floor
+};
+
+}  // namespace
+
+/// Consumes one held partition on its own thread: rebuild from the stream up to the previous
+/// owner's acknowledgement floor with results muted, then live with explicit acknowledgements.
+/// One held partition, on its own thread: it renews its lease (so that renewals never queue
+/// behind other partitions' work), rebuilds the twins from the stream up to the previous owner's
+/// acknowledgement floor with results muted, then consumes live with explicit acknowledgements.
+/// It stops fetching and acknowledging before its lease could expire (fencing), and on a
+/// graceful stop deletes its lease so that the next owner takes over at once.
+class partition_consumer {
+public:
+    partition_consumer(node::impl& owner, unsigned partition, partition_counters& counters, std::uint64_t revision,
+                       lease_clock lease)
+        : owner_(owner), partition_(partition), counters_(counters), revision_(revision), lease_(lease) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~partition_consumer() {
+        request_stop();
+        join();
+    }
+    /// Asks the thread to stop after the batch in hand and hand the partition over.
+    void request_stop() { stopping_.store(true); }
+    /// The thread has finished (stopped, or its lease was lost).
+    bool done() const { return done_.load(); }
+    bool lost() const { return lost_.load(); }
+    void join() {
+        if (thread_.joinable()) thread_.join();
+    }
+
+private:
+    void run();
+    /// Renews the lease when a heartbeat is due; false once it must be considered lost (or a
+    /// stop was asked): then nothing more is fetched or acknowledged.
+    bool keep_going();
+    bool wait_applied(std::uint64_t seq);
+    /// The durable consumer's acknowledgement floor (stream sequence; 0 when there is none yet).
+    std::optional<std::uint64_t> read_ack_floor();
+    bool rebuild(std::uint64_t ack_floor);
+    bool bind(std::uint64_t ack_floor, natsSubscription** sub);
+    void consume(natsSubscription* sub);
+
+    node::impl& owner_;
+    unsigned partition_;
+    partition_counters& counters_;
+    std::uint64_t revision_;  ///< of the lease entry: renewals are compare-and-set on it
+    std::uint64_t applied_through_ = 0;  ///< stream sequence of the last batch this thread acknowledged
+    lease_clock lease_;
+    steady::time_point last_attempt_ = steady::now();
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> lost_{false};
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
+struct node::impl {
+    cluster_config cfg;
+    std::string http_url;
+    twin_intake intake;
+    natsOptions* opts = nullptr;
+    natsConnection* nc = nullptr;
+    jsCtx* js = nullptr;
+    kvStore* kv = nullptr;
+    kvWatcher* watcher = nullptr;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> watcher_synced{false};
+    std::thread watch_thread, coordinator_thread;
+    std::vector<std::unique_ptr<partition_counters>> counters;  ///< one per partition, fixed size
+
+    struct seen_value {
+        std::string value;
+        steady::time_point at;
+    };
+    mutable std::mutex view_mu;                 ///< guards members_seen and holders_seen (the watcher writes)
+    std::map<std::string, seen_value> members_seen;   ///< member id -> its announcement (JSON)
+    std::map<unsigned, seen_value> holders_seen;      ///< partition -> lease holder id
+
+    /// Held partitions (and those handing over): the coordinator thread's own.
+    std::map<unsigned, std::unique_ptr<partition_consumer>> held;
+    jsCtx* lease_js = nullptr;   ///< JetStream context with a short timeout, for lease operations
+    kvStore* lease_kv = nullptr; ///< the bucket through lease_js: a renewal never waits 5 s
+    std::atomic<std::uint64_t> acquisitions{0}, releases{0}, leases_lost{0};
+    std::counting_semaphore<> setup_slots{4};  ///< partitions being set up (rebuild, bind) at once
+
+    ~impl() { shutdown(); }
+
+    bool alive(const seen_value& v, steady::time_point now) const { return now - v.at < cfg.lease_ttl; }
+
+    std::vector<std::string> live_members() const {
+        const auto now = steady::now();
+        std::vector<std::string> ids{cfg.instance};
+        std::lock_guard lock(view_mu);
+        for (const auto& [id, v] : members_seen)
+            if (id != cfg.instance && alive(v, now)) ids.push_back(id);
+        return ids;
+    }
+
+    void watch_loop() {
+        while (!stopping.load()) {
+            kvEntry* e = nullptr;
+            const natsStatus s = kvWatcher_Next(&e, watcher, 200);
+            if (s == NATS_TIMEOUT) continue;
+            if (s != NATS_OK) {
+                if (stopping.load()) break;
+                std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                continue;
+            }
+            if (!e) {  // the end of the initial values
+                watcher_synced.store(true);
+                continue;
+            }
+            const std::string key = kvEntry_Key(e);
+            const bool put = kvEntry_Operation(e) == kvOp_Put;
+            const std::string value = put ? std::string(static_cast<const char*>(kvEntry_Value(e)), static_cast<std::size_t>(kvEntry_ValueLen(e))) : std::string();
+            kvEntry_Destroy(e);
+            const auto now = steady::now();
+            std::lock_guard lock(view_mu);
+            if (key.rfind("members.", 0) == 0) {
+                const auto id = key.substr(8);
+                if (put) members_seen[id] = {value, now};
+                else members_seen.erase(id);
+            } else if (key.rfind("leases.p", 0) == 0) {
+                unsigned p = 0;
+                try {
+                    p = static_cast<unsigned>(std::stoul(key.substr(8)));
+                } catch (const std::exception&) {
+                    continue;
+                }
+                if (put) holders_seen[p] = {value, now};
+                else holders_seen.erase(p);
+            }
+        }
+    }
+
+    std::string announcement() const {
+        nlohmann::json lag = nlohmann::json::object();
+        for (unsigned p = 0; p < cfg.partitions; ++p)
+            if (counters[p]->held.load()) lag[std::to_string(p)] = counters[p]->lag.load();
+        return nlohmann::json{{"http", http_url}, {"lag", lag}}.dump();
+    }
+
+    /// Joins the partition threads that have finished: handed over, or lease lost.
+    void reap() {
+        for (auto it = held.begin(); it != held.end();) {
+            const unsigned p = it->first;
+            auto& c = *it->second;
+            if (!c.done()) {
+                ++it;
+                continue;
+            }
+            c.join();
+            counters[p]->held.store(false);
+            counters[p]->live.store(false);
+            if (c.lost()) {
+                leases_lost.fetch_add(1);
+                spdlog::warn("cluster: lease on partition {} lost: stopped consuming it", p);
+            } else {
+                releases.fetch_add(1);
+                spdlog::info("cluster: released partition {}", p);
+            }
+            it = held.erase(it);
+        }
+    }
+
+    void coordinate() {
+        // Plan with the whole membership in view, not the first few entries.
+        for (int i = 0; i < 50 && !watcher_synced.load() && !stopping.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        // Members started together see each other before the first plan: no partition is taken
+        // only to be handed over a moment later.
+        const auto first_plan = steady::now() + 2 * cfg.heartbeat;
+        while (!stopping.load()) {
+            const auto tick = steady::now();
+            const auto me = announcement();
+            if (const natsStatus s = kvStore_Put(nullptr, lease_kv, member_key(cfg.instance).c_str(), me.data(), static_cast<int>(me.size())); s != NATS_OK)
+                spdlog::debug("cluster: heartbeat: {}", nats_text(s));
+            reap();
+            if (tick >= first_plan) {
+                std::set<unsigned> holding;  // a partition handing over counts until its thread is done
+                for (const auto& [p, c] : held) holding.insert(p);
+                const auto plan = plan_ownership(cfg.instance, live_members(), holding, cfg.partitions);
+                for (unsigned p : plan.release) held.at(p)->request_stop();
+                for (unsigned p : plan.acquire) {
+                    if (stopping.load()) break;
+                    std::uint64_t rev = 0;
+                    const auto sent = steady::now();
+                    if (kvStore_CreateString(&rev, lease_kv, lease_key(p).c_str(), cfg.instance.c_str()) != NATS_OK) continue;  // still held
+                    lease_clock lease(cfg.lease_ttl, cfg.heartbeat);
+                    lease.renewed(sent);
+                    counters[p]->valid_until_ns.store((sent + cfg.lease_ttl - 2 * cfg.heartbeat).time_since_epoch().count());
+                    counters[p]->held.store(true);
+                    held.emplace(p, std::make_unique<partition_consumer>(*this, p, *counters[p], rev, lease));
+                    acquisitions.fetch_add(1);
+                    spdlog::info("cluster: acquired partition {}", p);
+                }
+            }
+            const auto next = tick + cfg.heartbeat;
+            while (!stopping.load() && steady::now() < next) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        // Leaving: hand every partition over at once, then withdraw the announcement.
+        for (auto& [p, c] : held) c->request_stop();
+        for (auto& [p, c] : held) c->join();
+        reap();
+        kvStore_Delete(lease_kv, member_key(cfg.instance).c_str());
+    }
+
+    void shutdown() {
+        if (stopping.exchange(true)) return;
+        if (coordinator_thread.joinable()) coordinator_thread.join();
+        if (watcher) kvWatcher_Stop(watcher);
+        if (watch_thread.joinable()) watch_thread.join();
+        if (watcher) kvWatcher_Destroy(watcher);
+        watcher = nullptr;
+        if (kv) kvStore_Destroy(kv);
+        kv = nullptr;
+        if (lease_kv) kvStore_Destroy(lease_kv);
+        lease_kv = nullptr;
+        if (lease_js) jsCtx_Destroy(lease_js);
+        lease_js = nullptr;
+        if (js) jsCtx_Destroy(js);
+        js = nullptr;
+        if (nc) {
+            natsConnection_Close(nc);
+            natsConnection_Destroy(nc);
+        }
+        nc = nullptr;
+        if (opts) natsOptions_Destroy(opts);
+        opts = nullptr;
+    }
+};
+
+bool partition_consumer::keep_going() {
+    const auto now = steady::now();
+    if (now - last_attempt_ >= owner_.cfg.heartbeat) {
+        last_attempt_ = now;
+        std::uint64_t rev = 0;
+        const auto key = lease_key(partition_);
+        if (kvStore_UpdateString(&rev, owner_.lease_kv, key.c_str(), owner_.cfg.instance.c_str(), revision_) == NATS_OK) {
+            revision_ = rev;
+            lease_.renewed(now);
+            counters_.valid_until_ns.store((now + owner_.cfg.lease_ttl - 2 * owner_.cfg.heartbeat).time_since_epoch().count(),
+                                           std::memory_order_release);
+        } else {
+            // Another member holds it now: lost at once, without waiting for the clock.
+            std::lock_guard lock(owner_.view_mu);
+            auto seen = owner_.holders_seen.find(partition_);
+            if (seen != owner_.holders_seen.end() && seen->second.value != owner_.cfg.instance && owner_.alive(seen->second, now))
+                lost_.store(true);
+        }
+    }
+    if (!lease_.valid(steady::now())) lost_.store(true);
+    return !lost_.load() && !stopping_.load();
+}
+
+bool partition_consumer::wait_applied(std::uint64_t seq) {
+    // Bounded by the lease: once it cannot be renewed, the batch stays unacknowledged for the
+    // next owner rather than being acknowledged by a member that no longer owns it.
+    while (owner_.intake.applied() < seq) {
+        if (!keep_going() && lost_.load()) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+std::optional<std::uint64_t> partition_consumer::read_ack_floor() {
+    jsConsumerInfo* ci = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const auto name = consumer_name(partition_);
+    const natsStatus s = js_GetConsumerInfo(&ci, owner_.js, owner_.cfg.stream.c_str(), name.c_str(), nullptr, &jerr);
+    if (s == NATS_OK) {
+        const std::uint64_t floor = ci->AckFloor.Stream;
+        jsConsumerInfo_Destroy(ci);
+        return floor;
+    }
+    if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) return 0;
+    spdlog::warn("cluster: partition {}: reading its consumer: {}", partition_, nats_text(s));
+    return std::nullopt;
+}
+
+bool partition_consumer::rebuild(std::uint64_t ack_floor) {
+    if (ack_floor == 0) return true;
+    // An ephemeral consumer over the partition from the stream's start: the twins are rebuilt
+    // by applying again what the previous owner applied (results muted: it published them).
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = owner_.cfg.stream.c_str();
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    // Read once and thrown away: one replica in memory, not a replicated raft group per takeover.
+    so.Config.Replicas = 1;
+    so.Config.MemoryStorage = true;
+    so.Config.InactiveThreshold = 30000 * ns_per_ms;  // gone even if this member dies while reading
+    natsSubscription* sub = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const auto filter = partition_filter(partition_);
+    if (const natsStatus s = js_PullSubscribe(&sub, owner_.js, filter.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK) {
+        spdlog::warn("cluster: partition {}: rebuild consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
+        return false;
+    }
+    std::uint64_t last_seq = 0, last_stream_seq = 0;
+    bool ok = true;
+    bool nothing_pending = false;  // the last message read said none followed it
+    std::uint64_t next_consumer_seq = 1;
+    while (last_stream_seq < ack_floor && keep_going()) {
+        natsMsgList list{nullptr, 0};
+        const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 1000, &jerr);
+        if (s == NATS_TIMEOUT && !nothing_pending) {
+            // Nothing came: is there really nothing left (the floor's message aged out)?
+            jsConsumerInfo* ci = nullptr;
+            if (natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
+                nothing_pending = ci->NumPending == 0;
+                jsConsumerInfo_Destroy(ci);
+            }
+        }
+        if (s == NATS_TIMEOUT && nothing_pending) break;
+        if (s != NATS_OK) {
+            // A slow or failing-over server is not the end of the partition: start over (what was
+            // applied already is skipped as a replay), or the rest up to the floor would be lost.
+            ok = false;
+            break;
+        }
+        for (int i = 0; i < list.Count && ok; ++i) {
+            natsMsg* m = list.Msgs[i];
+            jsMsgMetaData* meta = nullptr;
+            if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+                last_stream_seq = meta->Sequence.Stream;
+                nothing_pending = meta->NumPending == 0;
+                // No acknowledgements here, so no redelivery either: a delivery lost in flight
+                // means starting the rebuild over.
+                if (meta->Sequence.Consumer != next_consumer_seq) ok = false;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
+                jsMsgMetaData_Destroy(meta);
+            }
+            if (!ok) {
+                counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+                break;
+            }
+            if (last_stream_seq > ack_floor) break;  // live from here: the durable consumer delivers it
+            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
+                                             std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), true);
+            if (!seq) ok = false;
+            else if (*seq) last_seq = std::max(last_seq, *seq);
+            counters_.rebuilt.fetch_add(1, std::memory_order_relaxed);
+        }
+        natsMsgList_Destroy(&list);
+        if (!ok) break;
+    }
+    natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
+    natsSubscription_Destroy(sub);
+    const bool complete = last_stream_seq >= ack_floor || nothing_pending;  // up to the floor, or all there is
+    return ok && complete && wait_applied(last_seq) && keep_going();
+}
+
+bool partition_consumer::bind(std::uint64_t ack_floor, natsSubscription** sub) {
+    const auto name = consumer_name(partition_);
+    const auto filter = partition_filter(partition_);
+    const auto& cfg = owner_.cfg;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    // A fresh durable from just after the floor, not the previous owner's: that one would hand
+    // the messages the dead owner had fetched but not acknowledged back only after its ack wait,
+    // behind newer ones, and the twin refuses a cycle older than one it has (loss, measured).
+    js_DeleteConsumer(owner_.js, cfg.stream.c_str(), name.c_str(), nullptr, &jerr);
+    jsConsumerConfig cc;
+    jsConsumerConfig_Init(&cc);
+    cc.Durable = name.c_str();
+    cc.FilterSubject = filter.c_str();
+    cc.AckPolicy = js_AckAll;  // acknowledging a batch's last message acknowledges the batch
+    cc.DeliverPolicy = ack_floor ? js_DeliverByStartSequence : js_DeliverAll;
+    cc.OptStartSeq = ack_floor ? ack_floor + 1 : 0;
+    // Redelivery only when an acknowledgement was lost (a NATS node died): the twin drops those
+    // as duplicates, since it applied them in order the first time.
+    cc.AckWait = 30000 * ns_per_ms;
+    cc.MaxAckPending = 8192;
+    jsConsumerInfo* ci = nullptr;
+    if (const natsStatus s = js_AddConsumer(&ci, owner_.js, cfg.stream.c_str(), &cc, nullptr, &jerr); s != NATS_OK) {
+        spdlog::warn("cluster: partition {}: creating its consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
+        return false;
+    }
+    jsConsumerInfo_Destroy(ci);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = cfg.stream.c_str();
+    so.Consumer = name.c_str();
+    if (const natsStatus s = js_PullSubscribe(sub, owner_.js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
+        spdlog::warn("cluster: partition {}: binding its consumer: {}", partition_, nats_text(s));
+        return false;
+    }
+    return true;
+}
+
+void partition_consumer::consume(natsSubscription* sub) {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    counters_.live.store(true);
+    std::uint64_t next_consumer_seq = 1;  // a fresh consumer numbers its deliveries from 1
+    auto quiet_since = steady::now();
+    std::optional<steady::time_point> failing_since;
+    // A fetch waits at most a heartbeat, so the lease is renewed (or found lost) in time.
+    const auto fetch_wait_ms = static_cast<std::int64_t>(owner_.cfg.heartbeat.count());
+    while (keep_going()) {
+        natsMsgList list{nullptr, 0};
+        const natsStatus s = natsSubscription_Fetch(&list, sub, 256, fetch_wait_ms, &jerr);
+        if (s == NATS_OK) {
+            quiet_since = steady::now();
+            failing_since.reset();
+        } else if (s == NATS_TIMEOUT) {
+            // Nothing for a while: make sure that is because there is nothing. Measured: after the
+            // consumer's leader moved (its NATS node was killed), a pull subscription can go on
+            // getting nothing while messages wait; a fresh consumer from our floor gets them.
+            if (steady::now() - quiet_since > std::chrono::seconds(3)) {
+                quiet_since = steady::now();
+                jsConsumerInfo* ci = nullptr;
+                bool stalled = false;
+                const auto name = consumer_name(partition_);
+                if (js_GetConsumerInfo(&ci, owner_.js, owner_.cfg.stream.c_str(), name.c_str(), nullptr, &jerr) == NATS_OK) {
+                    stalled = ci->NumPending > 0 || ci->NumAckPending > 0;
+                    counters_.lag.store(ci->NumPending, std::memory_order_relaxed);
+                    jsConsumerInfo_Destroy(ci);
+                }
+                if (stalled) {
+                    counters_.stalls.fetch_add(1, std::memory_order_relaxed);
+                    spdlog::warn("cluster: partition {}: no delivery while messages wait; consuming again from the floor", partition_);
+                    break;
+                }
+            }
+            continue;
+        } else {
+            // A NATS node lost: the client reconnects; if fetching keeps failing, start over.
+            if (!failing_since) failing_since = steady::now();
+            if (steady::now() - *failing_since > std::chrono::seconds(3)) {
+                counters_.stalls.fetch_add(1, std::memory_order_relaxed);
+                spdlog::warn("cluster: partition {}: fetching fails ({}); consuming again from the floor", partition_, nats_text(s));
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            continue;
+        }
+        std::uint64_t wait_for = 0;
+        bool closed = false, gap = false;
+        int taken = 0;  // messages of the batch handed to the twins
+        for (int i = 0; i < list.Count; ++i) {
+            natsMsg* m = list.Msgs[i];
+            jsMsgMetaData* meta = nullptr;
+            if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+                if (meta->NumDelivered > 1) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
+                counters_.lag.store(meta->NumPending, std::memory_order_relaxed);
+                // Deliveries lost in flight (the NATS node we were connected to died) would come
+                // back only after the ack wait, behind newer readings, and the twin refuses a cycle
+                // older than one it has: on a gap, start over from our acknowledgement floor
+                // (what was applied since comes again and is dropped as a duplicate). Measured.
+                gap = meta->Sequence.Consumer != next_consumer_seq;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
+                jsMsgMetaData_Destroy(meta);
+            }
+            if (gap) {
+                counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+                break;
+            }
+            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
+                                             std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), false);
+            if (!seq) {
+                closed = true;
+                break;
+            }
+            wait_for = std::max(wait_for, *seq);
+            ++taken;
+            counters_.delivered.fetch_add(1, std::memory_order_relaxed);
+        }
+        // Acknowledge only once the twins have applied the whole batch (AckAll: the last message
+        // covers it). On shutdown the unapplied rest stays unacknowledged for the next owner.
+        if (!closed && taken > 0 && wait_applied(wait_for) && !lost_.load() && lease_.valid(steady::now())) {
+            if (natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK) {
+                counters_.acked.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
+                jsMsgMetaData* meta = nullptr;
+                if (natsMsg_GetMetaData(&meta, list.Msgs[taken - 1]) == NATS_OK) {
+                    applied_through_ = meta->Sequence.Stream;
+                    jsMsgMetaData_Destroy(meta);
+                }
+            }
+        }
+        natsMsgList_Destroy(&list);
+        if (closed || gap) break;
+    }
+    counters_.live.store(false);
+    // Destroy only: since nats.c 3.4 that leaves the durable (and its ack floor) for the next owner.
+    natsSubscription_Destroy(sub);
+}
+
+void partition_consumer::run() {
+    while (keep_going()) {
+        // A few partitions set up at a time: the JetStream API answers each quickly instead of
+        // timing out on all of them (measured: 20 at once on 2 cores timed out). The lease is
+        // renewed while waiting for a slot.
+        while (!owner_.setup_slots.try_acquire_for(std::chrono::milliseconds(50)))
+            if (!keep_going()) break;
+        if (!keep_going()) break;
+        natsSubscription* sub = nullptr;
+        std::optional<std::uint64_t> floor = read_ack_floor();
+        // Starting over after a gap or stall: the twins already hold what this thread acknowledged.
+        const bool current = floor && applied_through_ && *floor <= applied_through_;
+        const bool ready = floor && (current || rebuild(*floor)) && bind(*floor, &sub);
+        owner_.setup_slots.release();
+        if (!ready) {
+            if (keep_going()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            continue;
+        }
+        spdlog::info("cluster: partition {} live after stream sequence {}", partition_, *floor);
+        consume(sub);
+    }
+    counters_.live.store(false);
+    // Handed over: delete the lease so the next owner need not wait for it to expire. Lost: it
+    // may be another member's by now, so it is left alone.
+    if (!lost_.load()) kvStore_Delete(owner_.lease_kv, lease_key(partition_).c_str());
+    done_.store(true);
+}
+
+node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+node::~node() { stop(); }
+void node::stop() { impl_->shutdown(); }
+
+Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::string http_url, twin_intake intake) {
+    if (auto ok = check_cluster_config(config); !ok) return {ok.error(), ok.detail()};
+    auto p = std::make_unique<impl>();
+    p->cfg = config;
+    p->http_url = std::move(http_url);
+    p->intake = std::move(intake);
+    for (unsigned i = 0; i < config.partitions; ++i) p->counters.push_back(std::make_unique<partition_counters>());
+    auto fail = [](const std::string& what, natsStatus s) -> Result<std::unique_ptr<node>> {
+        return {errc::unavailable, "NATS: " + what + ": " + nats_text(s)};
+    };
+    std::vector<const char*> urls;
+    for (const auto& u : config.nats_urls) urls.push_back(u.c_str());
+    natsStatus s = natsOptions_Create(&p->opts);
+    if (s == NATS_OK) s = natsOptions_SetServers(p->opts, urls.data(), static_cast<int>(urls.size()));
+    if (s == NATS_OK) s = natsOptions_SetName(p->opts, ("turbotwin-" + config.instance).c_str());
+    if (s == NATS_OK) s = natsOptions_SetMaxReconnect(p->opts, -1);  // forever: a NATS node restarting is routine
+    if (s == NATS_OK) s = natsOptions_SetReconnectWait(p->opts, 250);
+    if (s == NATS_OK) s = natsOptions_SetTimeout(p->opts, 2000);
+    if (s != NATS_OK) return fail("options", s);
+    if (s = natsConnection_Connect(&p->nc, p->opts); s != NATS_OK) return fail("cannot connect to " + config.nats_urls.front(), s);
+    jsOptions jo;
+    jsOptions_Init(&jo);
+    jo.Wait = 5000;
+    if (s = natsConnection_JetStream(&p->js, p->nc, &jo); s != NATS_OK) return fail("JetStream", s);
+    // Lease operations give up within a heartbeat or so: a renewal that takes longer is as good as
+    // failed, and the next one is due.
+    jo.Wait = std::clamp<std::int64_t>(2 * config.heartbeat.count(), 250, 2000);
+    if (s = natsConnection_JetStream(&p->lease_js, p->nc, &jo); s != NATS_OK) return fail("JetStream", s);
+
+    // The JetStream side may be electing leaders (a node just died): retry for a while.
+    auto bootstrap = [&config](node::impl& n) -> Result<bool> {
+        // The telemetry stream: what the mapping puts on twin.p.K.ID, replicated, kept telemetry_max_age.
+        jsStreamConfig sc;
+        jsStreamConfig_Init(&sc);
+        const char* subjects[] = {"twin.p.*.*"};
+        sc.Name = config.stream.c_str();
+        sc.Subjects = subjects;
+        sc.SubjectsLen = 1;
+        sc.Storage = js_FileStorage;
+        sc.Replicas = config.replicas;
+        sc.MaxAge = static_cast<std::int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(config.telemetry_max_age).count());
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        jsStreamInfo* si = nullptr;
+        natsStatus s = js_AddStream(&si, n.js, &sc, nullptr, &jerr);
+        if (si) jsStreamInfo_Destroy(si);
+        if (s != NATS_OK && jerr != JSStreamNameExistErr) return {errc::unavailable, "NATS: creating stream " + config.stream + ": " + nats_text(s)};
+        if (!n.kv) {
+            kvConfig kc;
+            kvConfig_Init(&kc);
+            kc.Bucket = config.bucket.c_str();
+            kc.History = 1;
+            kc.TTL = config.lease_ttl.count() * ns_per_ms;  // nanoseconds (the server refuses under 100 ms)
+            kc.Replicas = config.replicas;
+            kc.StorageType = js_FileStorage;
+            if (s = js_CreateKeyValue(&n.kv, n.js, &kc); s != NATS_OK) {
+                const auto why = nats_text(s);
+                n.kv = nullptr;
+                // Another member created it first with the same settings: bind to it.
+                if (js_KeyValue(&n.kv, n.js, config.bucket.c_str()) != NATS_OK) {
+                    n.kv = nullptr;
+                    return {errc::unavailable, "NATS: KV bucket " + config.bucket + ": " + why};
+                }
+            }
+        }
+        if (!n.lease_kv) {
+            if (s = js_KeyValue(&n.lease_kv, n.lease_js, config.bucket.c_str()); s != NATS_OK) {
+                n.lease_kv = nullptr;
+                return {errc::unavailable, "NATS: KV bucket " + config.bucket + " (leases): " + nats_text(s)};
+            }
+        }
+        if (s = kvStore_WatchAll(&n.watcher, n.kv, nullptr); s != NATS_OK) {
+            n.watcher = nullptr;
+            return {errc::unavailable, "NATS: watching " + config.bucket + ": " + nats_text(s)};
+        }
+        return true;
+    };
+    const auto give_up = steady::now() + std::chrono::seconds(60);
+    for (;;) {
+        auto ready = bootstrap(*p);
+        if (ready) break;
+        if (steady::now() > give_up) return {ready.error(), ready.detail()};
+        spdlog::warn("cluster: {}; retrying", ready.detail());
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+    auto* raw = p.get();
+    raw->watch_thread = std::thread([raw] { raw->watch_loop(); });
+    raw->coordinator_thread = std::thread([raw] { raw->coordinate(); });
+    spdlog::info("cluster: member '{}' joined ({} partitions, lease {} ms, stream {}, bucket {})", config.instance, config.partitions,
+                 config.lease_ttl.count(), config.stream, config.bucket);
+    return std::unique_ptr<node>(new node(std::move(p)));
+}
+
+bool node::publishing(std::string_view asset) const {
+    return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->publishing();
+}
+
+bool node::owns(std::string_view asset) const {
+    return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->owned();
+}
+
+std::optional<std::string> node::owner_url(std::string_view asset) const {
+    const unsigned p = partition_of(asset, impl_->cfg.partitions);
+    if (impl_->counters[p]->owned()) return std::nullopt;
+    const auto now = steady::now();
+    std::lock_guard lock(impl_->view_mu);
+    auto h = impl_->holders_seen.find(p);
+    if (h == impl_->holders_seen.end() || !impl_->alive(h->second, now) || h->second.value == impl_->cfg.instance) return std::nullopt;
+    auto m = impl_->members_seen.find(h->second.value);
+    if (m == impl_->members_seen.end() || !impl_->alive(m->second, now)) return std::nullopt;
+    auto j = nlohmann::json::parse(m->second.value, nullptr, false);
+    if (!j.is_object() || !j.contains("http") || !j["http"].is_string()) return std::nullopt;
+    return j["http"].get<std::string>();
+}
+
+bool node::connected() const { return impl_->nc && natsConnection_Status(impl_->nc) == NATS_CONN_STATUS_CONNECTED; }
+
+nlohmann::json node::describe() const {
+    const auto& cfg = impl_->cfg;
+    const auto now = steady::now();
+    nlohmann::json members = nlohmann::json::array();
+    std::map<unsigned, nlohmann::json> remote_lag;  // partitions held elsewhere: the lag their holder announces
+    std::map<unsigned, std::string> holders;
+    {
+        std::lock_guard lock(impl_->view_mu);
+        for (const auto& [id, v] : impl_->members_seen) {
+            if (!impl_->alive(v, now)) continue;
+            auto j = nlohmann::json::parse(v.value, nullptr, false);
+            members.push_back({{"id", id},
+                               {"url", j.is_object() ? j.value("http", "") : ""},
+                               {"self", id == cfg.instance},
+                               {"last_seen_ms", std::chrono::duration_cast<std::chrono::milliseconds>(now - v.at).count()}});
+            if (j.is_object() && j.contains("lag") && j["lag"].is_object())
+                for (const auto& [k, lag] : j["lag"].items()) {
+                    try {
+                        remote_lag[static_cast<unsigned>(std::stoul(k))] = lag;
+                    } catch (const std::exception&) {
+                    }
+                }
+        }
+        for (const auto& [p, v] : impl_->holders_seen)
+            if (impl_->alive(v, now)) holders[p] = v.value;
+    }
+    nlohmann::json partitions = nlohmann::json::array();
+    std::size_t held = 0;
+    for (unsigned p = 0; p < cfg.partitions; ++p) {
+        const auto& c = *impl_->counters[p];
+        nlohmann::json row = {{"partition", p}};
+        if (c.owned()) {
+            ++held;
+            row["owner"] = cfg.instance;
+            row["live"] = c.publishing();
+            row["lag"] = c.lag.load();
+            row["delivered"] = c.delivered.load();
+            row["acked"] = c.acked.load();
+            row["redelivered"] = c.redelivered.load();
+            row["rebuilt"] = c.rebuilt.load();
+            row["gaps"] = c.gaps.load();
+            row["stalls"] = c.stalls.load();
+        } else {
+            auto h = holders.find(p);
+            row["owner"] = h == holders.end() || h->second == cfg.instance ? nlohmann::json(nullptr) : nlohmann::json(h->second);
+            auto l = remote_lag.find(p);
+            row["lag"] = l == remote_lag.end() ? nlohmann::json(nullptr) : l->second;
+        }
+        partitions.push_back(std::move(row));
+    }
+    return {{"instance", cfg.instance},
+            {"connected", connected()},
+            {"partition_count", cfg.partitions},
+            {"held", held},
+            {"members", members},
+            {"partitions", partitions},
+            {"acquisitions", impl_->acquisitions.load()},
+            {"releases", impl_->releases.load()},
+            {"leases_lost", impl_->leases_lost.load()}};
+}
+
+std::string node::prometheus() const {
+    const auto& cfg = impl_->cfg;
+    std::string out;
+    auto family = [&out](const char* name, const char* type, const char* help) {
+        out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+    };
+    auto per_partition = [&](const char* name, const char* type, const char* help, auto value) {
+        family(name, type, help);
+        for (unsigned p = 0; p < cfg.partitions; ++p) {
+            const auto& c = *impl_->counters[p];
+            if (!c.held.load() && c.delivered.load() == 0 && c.rebuilt.load() == 0) continue;  // never ours: no series
+            out += std::string(name) + "{partition=\"" + std::to_string(p) + "\"} " + std::to_string(value(c)) + "\n";
+        }
+    };
+    per_partition("turbotwin_cluster_partition_owned", "gauge", "1 while this member holds the partition's lease",
+                  [](const partition_counters& c) { return c.owned() ? 1u : 0u; });
+    per_partition("turbotwin_cluster_partition_lag_messages", "gauge", "messages of the partition not yet delivered here (last fetch)",
+                  [](const partition_counters& c) { return c.lag.load(); });
+    per_partition("turbotwin_cluster_partition_delivered_total", "counter", "messages consumed live from the partition",
+                  [](const partition_counters& c) { return c.delivered.load(); });
+    per_partition("turbotwin_cluster_partition_acked_total", "counter", "messages acknowledged after the twins applied them",
+                  [](const partition_counters& c) { return c.acked.load(); });
+    per_partition("turbotwin_cluster_partition_redelivered_total", "counter", "deliveries the stream had made before",
+                  [](const partition_counters& c) { return c.redelivered.load(); });
+    per_partition("turbotwin_cluster_partition_rebuilt_total", "counter", "messages re-applied from the stream at takeover",
+                  [](const partition_counters& c) { return c.rebuilt.load(); });
+    per_partition("turbotwin_cluster_partition_stalls_total", "counter",
+                  "consumers set up again because deliveries stopped or fetches failed (a NATS node died)",
+                  [](const partition_counters& c) { return c.stalls.load(); });
+    per_partition("turbotwin_cluster_partition_gaps_total", "counter",
+                  "deliveries lost in flight (a NATS node died), each answered by consuming again from the acknowledged floor",
+                  [](const partition_counters& c) { return c.gaps.load(); });
+    family("turbotwin_cluster_members", "gauge", "live cluster members this one sees, itself included");
+    out += "turbotwin_cluster_members " + std::to_string(impl_->live_members().size()) + "\n";
+    family("turbotwin_cluster_lease_acquisitions_total", "counter", "partition leases taken");
+    out += "turbotwin_cluster_lease_acquisitions_total " + std::to_string(impl_->acquisitions.load()) + "\n";
+    family("turbotwin_cluster_lease_releases_total", "counter", "partition leases handed over to their rendezvous owner");
+    out += "turbotwin_cluster_lease_releases_total " + std::to_string(impl_->releases.load()) + "\n";
+    family("turbotwin_cluster_leases_lost_total", "counter", "leases given up because they could not be renewed in time");
+    out += "turbotwin_cluster_leases_lost_total " + std::to_string(impl_->leases_lost.load()) + "\n";
+    return out;
+}
+
+}  // namespace turbotwin::cluster
+
+#else  // built without libnats
+
+namespace turbotwin::cluster {
+
+bool available() noexcept { return false; }
+
+struct node::impl {};
+node::node(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+node::~node() = default;
+void node::stop() {}
+Result<std::unique_ptr<node>> node::start(const cluster_config&, std::string, twin_intake) {
+    return {errc::unavailable, "this turbotwin was built without the NATS client (libnats-dev): cluster mode is unavailable"};
+}
+bool node::publishing(std::string_view) const { return false; }
+bool node::owns(std::string_view) const { return false; }
+std::optional<std::string> node::owner_url(std::string_view) const { return std::nullopt; }
+bool node::connected() const { return false; }
+nlohmann::json node::describe() const { return nlohmann::json::object(); }
+std::string node::prometheus() const { return {}; }
+
+}  // namespace turbotwin::cluster
+
+#endif
