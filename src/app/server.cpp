@@ -12,10 +12,12 @@
 #include <vector>
 
 #include "durable_state.hpp"
+#include "wall_clock.hpp"
 #include "turbotwin/app/model_roles.hpp"
 
 #include "turbotwin/app/fleet.hpp"
 #include "turbotwin/app/json_out.hpp"
+#include "turbotwin/app/remote_view.hpp"
 #include "turbotwin/app/rest_api.hpp"
 #include "turbotwin/app/stream_hub.hpp"
 #include "turbotwin/cluster/node.hpp"
@@ -39,12 +41,15 @@ namespace {
 /// least once; an alert's id and state identify duplicates.
 class mqtt_sink final : public output_sink {
 public:
-    mqtt_sink(mqtt::client& client, metrics& counters, durable_state* outbox, const twin::provenance& origin)
-        : client_(client), metrics_(counters), outbox_(outbox), origin_(origin) {}
+    /// `retain`: publish each engine's latest RUL message and alert retained (cluster mode), so
+    /// that a member whose link to the cluster dropped gets every engine's latest state again
+    /// when it subscribes anew: its read model of the engines other members own converges.
+    mqtt_sink(mqtt::client& client, metrics& counters, durable_state* outbox, const twin::provenance& origin, bool retain = false)
+        : client_(client), metrics_(counters), outbox_(outbox), origin_(origin), retain_(retain) {}
 
     void rul(const std::string& asset, const twin::twin_update& u) override {
         if (!client_.connected()) return;  // the next cycle's message supersedes it anyway
-        if (client_.publish(codec::rul_topic(asset), rul_message(asset, u, u.origin ? u.origin : &origin_), 0)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
+        if (client_.publish(codec::rul_topic(asset), rul_message(asset, u, u.origin ? u.origin : &origin_), 0, retain_)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
         else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
     }
 
@@ -52,7 +57,7 @@ public:
         const auto topic = codec::alert_topic(a.asset);
         const auto payload = alert_json(a).dump();
         if (!outbox_) {
-            if (client_.publish(topic, payload, 1)) metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
+            if (client_.publish(topic, payload, 1, retain_)) metrics_.alerts_published.fetch_add(1, std::memory_order_relaxed);
             else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
             return;
         }
@@ -132,6 +137,7 @@ private:
     metrics& metrics_;
     durable_state* outbox_;
     const twin::provenance& origin_;  ///< the runtime's, which outlives the sink
+    bool retain_;
     std::mutex outbox_mu_;
     std::vector<in_flight> in_flight_;  ///< alerts not yet acknowledged; guarded by outbox_mu_
     std::mutex mu_;                     ///< guards the rate limit below
@@ -277,7 +283,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
     mo.reconnect_min = std::chrono::milliseconds(100);
     mo.reconnect_max = std::chrono::milliseconds(1000);
     mqtt::client broker(mo);
-    mqtt_sink sink(broker, counters, durable.get(), rt.twin.origin);
+    mqtt_sink sink(broker, counters, durable.get(), rt.twin.origin, cluster_mode != nullptr);
     stream_hub live(&rt.twin.origin);                   // GET /api/v1/stream: sees what MQTT is given
     stream_tee tee(sink, live);
     std::atomic<cluster::node*> member{nullptr};  // set once the cluster node runs (cluster mode)
@@ -343,14 +349,38 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
         engines.enqueue(std::move(asset), std::move(topic), std::move(payload), seq, replayed, std::move(reply));
         return seq;
     };
+    std::vector<std::string> channel_names;
+    for (const auto& c : rt.twin.model->channels) channel_names.push_back(c.name);
+    // Cluster mode: the engines other members own enter the read model from their RUL messages
+    // and alerts, so that every member lists the whole fleet. The MQTT thread owns those
+    // summaries; the workers own the engines this member holds, whose messages are skipped.
+    auto remote_update = [&](const mqtt::message& m) {
+        const auto* me = member.load(std::memory_order_acquire);
+        if (!me) return;
+        constexpr std::string_view engines_prefix = "turbotwin/v1/engines/", rul_suffix = "/rul", alerts_prefix = "turbotwin/v1/alerts/";
+        const std::string_view topic = m.topic;
+        if (topic.starts_with(engines_prefix) && topic.ends_with(rul_suffix)) {
+            const std::string asset(topic.substr(engines_prefix.size(), topic.size() - engines_prefix.size() - rul_suffix.size()));
+            if (me->owns(asset)) return;
+            if (auto merged = merge_rul_message(m.payload, view.asset(asset), channel_names, wall_ms())) view.upsert(std::move(*merged));
+        } else if (topic.starts_with(alerts_prefix)) {
+            if (auto a = alert_from_message(m.payload); a && !me->owns(a->asset)) view.record_alert(*a);
+        }
+    };
     broker.on_message([&](mqtt::message&& m) {
+        if (cluster_mode) return remote_update(m);
         auto asset = engines.admit(m.topic, m.payload.size());
         if (!asset) return;
         intake(std::move(*asset), std::move(m.topic), std::move(m.payload), {}, false);
     });
     // Subscribe before HTTP comes up: once /healthz answers, no telemetry is missed. In cluster
     // mode telemetry comes from the JetStream partitions this member owns instead.
-    if (!cluster_mode) (void)broker.subscribe(std::string(codec::telemetry_subscription), 1);
+    if (!cluster_mode) {
+        (void)broker.subscribe(std::string(codec::telemetry_subscription), 1);
+    } else {
+        (void)broker.subscribe("turbotwin/v1/engines/+/rul", 0);
+        (void)broker.subscribe("turbotwin/v1/alerts/+", 1);
+    }
     if (auto c = broker.connect(std::chrono::seconds(5)); !c)
         spdlog::warn("{}; retrying in the background", c.message());
     else
@@ -481,9 +511,52 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
         member.store(cluster_member.get(), std::memory_order_release);
     }
 
+    // Cluster mode: after the link to the cluster's MQTT listener comes back, and after this
+    // member's partitions go live (a takeover rebuilds them with results muted), publish again
+    // the latest RUL message of every engine it owns, a second after the last such change. What
+    // it could not publish meanwhile was dropped (RUL is QoS 0), and the other members' read
+    // models must not stay behind when those engines send nothing more.
+    std::uint64_t reconnects_seen = broker.reconnects();
+    std::size_t live_seen = 0;
+    auto republish_at = std::chrono::steady_clock::time_point::max();  // max: nothing due
+    auto republish_owned = [&] {
+        std::optional<std::string> cursor;
+        std::size_t sent = 0;
+        do {
+            auto page = view.assets(cursor, 1000);
+            for (const auto& s : page.items) {
+                const auto* me = member.load(std::memory_order_acquire);
+                if (!me || !me->publishing(s.id)) continue;
+                twin::twin_update u;
+                u.cycle = s.last_cycle;
+                u.estimate.rul = s.rul;
+                u.estimate.rul_lo = s.rul_lo;
+                u.estimate.rul_hi = s.rul_hi;
+                u.level = s.level;
+                u.trust = s.trust;
+                u.trust_reason = s.extra().trust_reason;
+                for (const auto& f : s.sensor_faults)
+                    if (f.channel < channel_names.size()) u.sensor_faults.push_back({channel_names[f.channel], f.status, f.reason, f.since, std::nullopt, twin::sensor_fault::none});
+                sink.rul(s.id, u);
+                ++sent;
+            }
+            cursor = page.next_cursor;
+        } while (cursor);
+        spdlog::info("cluster: published the latest RUL of the {} engines this member owns again (link back or partitions taken)", sent);
+    };
     while (!stop.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         sink.sweep();
+        if (cluster_member) {
+            const auto live = cluster_member->live_partitions();
+            if (broker.reconnects() != reconnects_seen || live > live_seen) republish_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            reconnects_seen = broker.reconnects();
+            live_seen = live;
+            if (std::chrono::steady_clock::now() >= republish_at && broker.connected()) {
+                republish_at = std::chrono::steady_clock::time_point::max();
+                republish_owned();
+            }
+        }
     }
 
     // Stop intake (what still arrives goes to the journal only), finish in-flight work while

@@ -691,6 +691,12 @@ bool node::owns(std::string_view asset) const {
     return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->owned();
 }
 
+std::size_t node::live_partitions() const {
+    std::size_t live = 0;
+    for (unsigned p = 0; p < impl_->cfg.partitions; ++p) live += impl_->counters[p]->publishing() ? 1 : 0;
+    return live;
+}
+
 std::optional<std::string> node::owner_url(std::string_view asset) const {
     const unsigned p = partition_of(asset, impl_->cfg.partitions);
     if (impl_->counters[p]->owned()) return std::nullopt;
@@ -828,6 +834,7 @@ Result<std::unique_ptr<node>> node::start(const cluster_config&, std::string, tw
 }
 bool node::publishing(std::string_view) const { return false; }
 bool node::owns(std::string_view) const { return false; }
+std::size_t node::live_partitions() const { return 0; }
 std::optional<std::string> node::owner_url(std::string_view) const { return std::nullopt; }
 bool node::connected() const { return false; }
 nlohmann::json node::describe() const { return nlohmann::json::object(); }

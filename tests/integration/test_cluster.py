@@ -277,13 +277,21 @@ def main():
                 if problem:
                     problem = f"through tt{i + 1}: {problem}"
                     break
+                # The fleet listing of every member shows every engine as its owner last
+                # published it (the read model of the others' RUL messages), with no redirect.
+                status, page = c.get(i, f"/api/v1/assets?limit={ENGINES}")
+                listed = {a["id"]: a for a in page["items"]} if status == 200 else {}
+                problem = compare(listed, predicted)
+                if problem:
+                    problem = f"in tt{i + 1}'s fleet listing: {problem}"
+                    break
             if problem is None:
                 break
             time.sleep(1)
         watch.stopped.set()
         watch.join(5)
         check(problem is None, f"REST never matched predict: {problem}")
-        print(f"all {ENGINES} engines equal predict through each of the 3 instances")
+        print(f"all {ENGINES} engines equal predict through each of the 3 instances, one by one and in each one's fleet listing")
         check(not watch.overlaps, f"partitions held by two instances at once: {watch.overlaps[:5]}")
 
         # Figures: duplicates the twins dropped, redeliveries, rebuilt messages.

@@ -3,6 +3,7 @@
 /// in a KV bucket, holds leases on its rendezvous share of the partitions, and consumes each
 /// partition it holds from the telemetry stream, acknowledging only what the twins have applied.
 /// The design and its failure behaviour: docs/scale-out.md.
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -50,6 +51,8 @@ public:
     std::optional<std::string> owner_url(std::string_view asset) const;
     /// Whether the engine's partition is held by this member.
     bool owns(std::string_view asset) const;
+    /// How many partitions this member holds and publishes (caught up with the previous owner).
+    std::size_t live_partitions() const;
     /// Connected to a NATS node.
     bool connected() const;
     /// GET /api/v1/cluster: members, each partition's holder, lag and counters.
