@@ -12,12 +12,6 @@ namespace turbotwin::app {
 namespace {
 using nlohmann::json;
 
-std::optional<twin::sensor_status> remote_sensor_status(std::string_view s) {
-    for (auto status : {twin::sensor_status::ok, twin::sensor_status::suspect, twin::sensor_status::failed})
-        if (s == twin::to_string(status)) return status;
-    return std::nullopt;
-}
-
 // A number, or NaN for JSON null (the messages write a missing number as null).
 double remote_number(const json& j, const char* key) {
     const auto it = j.find(key);
@@ -51,7 +45,7 @@ std::optional<asset_summary> merge_rul_message(std::string_view payload, const s
             if (!f.is_object()) continue;
             const auto name = f.value("sensor", "");
             const auto at = std::find(channel_names.begin(), channel_names.end(), name);
-            const auto status = remote_sensor_status(f.value("status", ""));
+            const auto status = twin::parse_sensor_status(f.value("status", ""));
             const auto reason = twin::parse_sensor_fault(f.value("reason", "none"));
             if (at == channel_names.end() || !status || !reason) continue;
             s.sensor_faults.push_back({std::uint16_t(at - channel_names.begin()), *status, *reason,

@@ -416,7 +416,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
             const auto* m = member.load(std::memory_order_acquire);
             return m ? m->prometheus() : std::string();
         };
-    for (const auto& c : rt.twin.model->channels) status.channel_names.push_back(c.name);
+    status.channel_names = channel_names;
     status.model_name = rt.twin.model->name;
     status.version = TURBOTWIN_VERSION;
     status.streams = &live;

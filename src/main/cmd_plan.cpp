@@ -32,6 +32,12 @@ struct source_args {
     std::string server, data_dir, fleet, config, model, token, prefix = "ENG-";
 };
 
+// Utilisation, the same in forecast and plan: every engine's cycles per day, and per-engine overrides.
+void add_utilisation_options(CLI::App* cmd, double& cycles_per_day, std::string& overrides) {
+    cmd->add_option("--cycles-per-day", cycles_per_day, "utilisation of every engine")->check(CLI::Range(0.01, 1000.0));
+    cmd->add_option("--overrides", overrides, "per-engine utilisation: ENG-1:6,ENG-2:2.5");
+}
+
 void add_source_options(CLI::App* cmd, source_args& a) {
     auto* server = cmd->add_option("--server", a.server, "a running server's base URL, e.g. http://127.0.0.1:8080");
     auto* dir = cmd->add_option("--data-dir", a.data_dir, "a server's data folder (its stored twins, read-only)");
@@ -224,8 +230,7 @@ void register_planning(CLI::App& app) {
                                        "expected removals per week with a 90% interval (Monte Carlo over the twins' RUL distributions)");
         add_source_options(cmd, *a);
         cmd->add_option("--days", a->days, "horizon in days")->check(CLI::Range(1.0, 3650.0));
-        cmd->add_option("--cycles-per-day", a->cycles_per_day, "utilisation of every engine")->check(CLI::Range(0.01, 1000.0));
-        cmd->add_option("--overrides", a->overrides, "per-engine utilisation: ENG-1:6,ENG-2:2.5");
+        add_utilisation_options(cmd, a->cycles_per_day, a->overrides);
         cmd->add_option("--samples", a->samples, "Monte Carlo draws")->check(CLI::Range(1, 20000));
         cmd->add_option("--seed", a->seed, "Monte Carlo seed");
         cmd->add_flag("--json", a->json_out, "print the JSON document (as GET /api/v1/fleet/forecast)");
@@ -322,8 +327,7 @@ void register_planning(CLI::App& app) {
         add_source_options(cmd, *a);
         cmd->add_option("--weeks", a->weeks, "horizon in weeks")->check(CLI::Range(1, 520));
         cmd->add_option("--capacity", a->capacity, "removals the shop takes per week")->check(CLI::Range(0, 10000));
-        cmd->add_option("--cycles-per-day", a->cycles_per_day, "utilisation of every engine")->check(CLI::Range(0.01, 1000.0));
-        cmd->add_option("--overrides", a->overrides, "per-engine utilisation: ENG-1:6,ENG-2:2.5");
+        add_utilisation_options(cmd, a->cycles_per_day, a->overrides);
         cmd->add_option("--min-risk-reduction", a->min_risk_reduction, "a removal must lower the risk by this much to take a slot")
             ->check(CLI::Range(0.0, 0.999));
         cmd->add_option("--threshold-rul", a->threshold_rul, "the naive plan's threshold (default: the critical alert threshold)");

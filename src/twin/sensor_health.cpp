@@ -49,6 +49,12 @@ std::uint8_t stuck_repeats_needed(std::uint8_t decimals, double noise_sd, const 
     return std::uint8_t(std::clamp(needed, std::min(double(rules.stuck_repeats), most), most));
 }
 
+std::optional<sensor_status> parse_sensor_status(std::string_view s) noexcept {
+    for (auto status : {sensor_status::ok, sensor_status::suspect, sensor_status::failed})
+        if (s == to_string(status)) return status;
+    return std::nullopt;
+}
+
 std::optional<sensor_fault> parse_sensor_fault(std::string_view s) noexcept {
     for (auto f : {sensor_fault::none, sensor_fault::spike, sensor_fault::jump, sensor_fault::stuck, sensor_fault::dropout, sensor_fault::drift})
         if (s == to_string(f)) return f;

@@ -22,6 +22,7 @@ enum class sensor_status : std::uint8_t { ok, suspect, failed };
 enum class sensor_fault : std::uint8_t { none, spike, jump, stuck, dropout, drift };
 const char* to_string(sensor_status s) noexcept;
 const char* to_string(sensor_fault f) noexcept;
+std::optional<sensor_status> parse_sensor_status(std::string_view s) noexcept;
 std::optional<sensor_fault> parse_sensor_fault(std::string_view s) noexcept;
 
 /// Thresholds of the sensor fault rules (see the top of this file). The false alarm rates they
