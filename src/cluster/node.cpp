@@ -43,10 +43,26 @@ std::string prefixed(std::string_view prefix, const std::string& rest, std::stri
 }
 std::string lease_key(unsigned p) { return prefixed("leases.p", std::to_string(p)); }
 std::string member_key(const std::string& id) { return prefixed("members.", id); }
-std::string consumer_name(unsigned p) { return prefixed("p", std::to_string(p)); }
-std::string partition_filter(unsigned p) { return prefixed("twin.p.", std::to_string(p), ".*"); }
+std::string partition_filter(unsigned p) { return prefixed("twin.j.", std::to_string(p), ".*"); }
 
-// "twin.p.K.ID" -> "ID" (the mapping keeps the engine id as the last token).
+// Ingest. NATS' MQTT listener stores every QoS 1 publish in its own stream, $MQTT_msgs, under the
+// mapped subject ($MQTT.msgs.twin.p.K.ID), and sends the PUBACK only once that store succeeded:
+// what an engine has had acknowledged is in a replicated stream. The partition's holder consumes
+// it from there and, once applied, appends it to the partition's journal (the telemetry stream,
+// twin.j.K.ID), from which a new holder rebuilds the twins. (Capturing the mapped core subject
+// into the telemetry stream instead lost readings while that stream elected a leader: the engine
+// had its PUBACK and never sent them again. Measured.)
+constexpr const char* mqtt_stream = "$MQTT_msgs";
+std::string ingest_filter(unsigned p) { return prefixed("$MQTT.msgs.twin.p.", std::to_string(p), ".*"); }
+/// The two names a partition's ingest consumer alternates between (see partition_consumer::bind).
+std::string ingest_consumer(unsigned p, char generation) { return prefixed("in", std::to_string(p), std::string(1, generation)); }
+std::string journal_subject(unsigned p, std::string_view asset) {
+    std::string s = prefixed("twin.j.", std::to_string(p), ".");
+    s += asset;
+    return s;
+}
+
+// "twin.j.K.ID" or "$MQTT.msgs.twin.p.K.ID" -> "ID" (the mapping keeps the engine id as the last token).
 std::string asset_of_subject(std::string_view subject) {
     const auto dot = subject.rfind('.');
     return std::string(dot == std::string_view::npos ? subject : subject.substr(dot + 1));
@@ -71,7 +87,9 @@ struct partition_counters {
     std::atomic<std::uint64_t> redelivered{0};  ///< deliveries the server had made before (a previous owner's unacked)
     std::atomic<std::uint64_t> rebuilt{0};      ///< messages re-applied from the stream at takeover
     std::atomic<std::uint64_t> gaps{0};
-    std::atomic<std::uint64_t> stalls{0};       ///< consumers set up again because deliveries stopped (a NATS node died)         ///< deliveries lost in flight, each answered by starting over from the floor
+    std::atomic<std::uint64_t> stalls{0};       ///< consumers set up again because deliveries stopped (a NATS node died)
+    std::atomic<std::uint64_t> journaled{0};        ///< applied readings appended to the partition's journal
+    std::atomic<std::uint64_t> journal_retries{0};  ///< journal appends sent again (no acknowledgement in time)
 };
 
 }  // namespace
@@ -83,6 +101,12 @@ struct partition_counters {
 /// acknowledgement floor with results muted, then consumes live with explicit acknowledgements.
 /// It stops fetching and acknowledging before its lease could expire (fencing), and on a
 /// graceful stop deletes its lease so that the next owner takes over at once.
+/// One held partition, on its own thread. It renews its own lease (so that renewals never queue
+/// behind other partitions' work). On taking the partition it rebuilds the twins from the
+/// partition's journal with results muted; then it consumes the engines' readings from the MQTT
+/// listener's stream, applies them, appends them to the journal and only then acknowledges them.
+/// It stops fetching, journaling and acknowledging before its lease could expire (fencing), and
+/// on a graceful stop deletes its lease so that the next owner takes over at once.
 class partition_consumer {
 public:
     partition_consumer(node::impl& owner, unsigned partition, partition_counters& counters, std::uint64_t revision,
@@ -106,20 +130,24 @@ public:
 private:
     void run();
     /// Renews the lease when a heartbeat is due; false once it must be considered lost (or a
-    /// stop was asked): then nothing more is fetched or acknowledged.
+    /// stop was asked): then nothing more is fetched, journaled or acknowledged.
     bool keep_going();
     bool wait_applied(std::uint64_t seq);
-    /// The durable consumer's acknowledgement floor (stream sequence; 0 when there is none yet).
-    std::optional<std::uint64_t> read_ack_floor();
-    bool rebuild(std::uint64_t ack_floor);
-    bool bind(std::uint64_t ack_floor, natsSubscription** sub);
+    /// Applies the partition's journal again, from its start to its end, results muted.
+    bool rebuild();
+    /// A fresh ingest consumer from just after the last one's acknowledgement floor (the other of
+    /// the two names), and the old one deleted once the new one holds the messages' interest.
+    bool bind(natsSubscription** sub);
     void consume(natsSubscription* sub);
+    /// Appends one applied reading to the journal, again until the journal acknowledges it (the
+    /// same message id each time, so a publish stored but not acknowledged is not stored twice).
+    bool journal(natsMsg* m, std::uint64_t ingest_seq);
 
     node::impl& owner_;
     unsigned partition_;
     partition_counters& counters_;
     std::uint64_t revision_;  ///< of the lease entry: renewals are compare-and-set on it
-    std::uint64_t applied_through_ = 0;  ///< stream sequence of the last batch this thread acknowledged
+    bool rebuilt_ = false;    ///< the twins hold the journal: a consumer set up again need not rebuild
     lease_clock lease_;
     steady::time_point last_attempt_ = steady::now();
     std::atomic<bool> stopping_{false};
@@ -336,25 +364,9 @@ bool partition_consumer::wait_applied(std::uint64_t seq) {
     return true;
 }
 
-std::optional<std::uint64_t> partition_consumer::read_ack_floor() {
-    jsConsumerInfo* ci = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const auto name = consumer_name(partition_);
-    const natsStatus s = js_GetConsumerInfo(&ci, owner_.js, owner_.cfg.stream.c_str(), name.c_str(), nullptr, &jerr);
-    if (s == NATS_OK) {
-        const std::uint64_t floor = ci->AckFloor.Stream;
-        jsConsumerInfo_Destroy(ci);
-        return floor;
-    }
-    if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr) return 0;
-    spdlog::warn("cluster: partition {}: reading its consumer: {}", partition_, nats_text(s));
-    return std::nullopt;
-}
-
-bool partition_consumer::rebuild(std::uint64_t ack_floor) {
-    if (ack_floor == 0) return true;
-    // An ephemeral consumer over the partition from the stream's start: the twins are rebuilt
-    // by applying again what the previous owner applied (results muted: it published them).
+bool partition_consumer::rebuild() {
+    // An ephemeral consumer over the partition's journal from its start: the twins are rebuilt by
+    // applying again what the previous holders applied (results muted: they published them).
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = owner_.cfg.stream.c_str();
@@ -371,89 +383,102 @@ bool partition_consumer::rebuild(std::uint64_t ack_floor) {
         spdlog::warn("cluster: partition {}: rebuild consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
         return false;
     }
-    std::uint64_t last_seq = 0, last_stream_seq = 0;
-    bool ok = true;
-    bool nothing_pending = false;  // the last message read said none followed it
-    std::uint64_t next_consumer_seq = 1;
-    while (last_stream_seq < ack_floor && keep_going()) {
+    // What the journal holds now is what to apply. A fenced previous holder may still append a
+    // reading it applied after this; it did not acknowledge it, so it comes live again.
+    std::uint64_t remaining = 0;
+    bool ok = false;
+    if (jsConsumerInfo* ci = nullptr; natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
+        remaining = ci->NumPending;
+        ok = true;
+        jsConsumerInfo_Destroy(ci);
+    }
+    std::uint64_t last_seq = 0, next_consumer_seq = 1;
+    while (ok && remaining > 0 && keep_going()) {
         natsMsgList list{nullptr, 0};
-        const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 1000, &jerr);
-        if (s == NATS_TIMEOUT && !nothing_pending) {
-            // Nothing came: is there really nothing left (the floor's message aged out)?
-            jsConsumerInfo* ci = nullptr;
-            if (natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
-                nothing_pending = ci->NumPending == 0;
-                jsConsumerInfo_Destroy(ci);
-            }
-        }
-        if (s == NATS_TIMEOUT && nothing_pending) break;
-        if (s != NATS_OK) {
-            // A slow or failing-over server is not the end of the partition: start over (what was
-            // applied already is skipped as a replay), or the rest up to the floor would be lost.
+        // Slow or failing over: start over (what was applied already is dropped as a duplicate).
+        if (natsSubscription_Fetch(&list, sub, 512, 1000, &jerr) != NATS_OK) {
             ok = false;
             break;
         }
-        for (int i = 0; i < list.Count && ok; ++i) {
+        for (int i = 0; i < list.Count && ok && remaining > 0; ++i) {
             natsMsg* m = list.Msgs[i];
-            jsMsgMetaData* meta = nullptr;
-            if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-                last_stream_seq = meta->Sequence.Stream;
-                nothing_pending = meta->NumPending == 0;
+            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
                 // No acknowledgements here, so no redelivery either: a delivery lost in flight
                 // means starting the rebuild over.
-                if (meta->Sequence.Consumer != next_consumer_seq) ok = false;
+                if (meta->Sequence.Consumer != next_consumer_seq) {
+                    counters_.gaps.fetch_add(1, std::memory_order_relaxed);
+                    ok = false;
+                }
                 next_consumer_seq = meta->Sequence.Consumer + 1;
                 jsMsgMetaData_Destroy(meta);
             }
-            if (!ok) {
-                counters_.gaps.fetch_add(1, std::memory_order_relaxed);
-                break;
-            }
-            if (last_stream_seq > ack_floor) break;  // live from here: the durable consumer delivers it
+            if (!ok) break;
             auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
                                              std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), true);
             if (!seq) ok = false;
             else if (*seq) last_seq = std::max(last_seq, *seq);
+            --remaining;
             counters_.rebuilt.fetch_add(1, std::memory_order_relaxed);
         }
         natsMsgList_Destroy(&list);
-        if (!ok) break;
     }
     natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
     natsSubscription_Destroy(sub);
-    const bool complete = last_stream_seq >= ack_floor || nothing_pending;  // up to the floor, or all there is
-    return ok && complete && wait_applied(last_seq) && keep_going();
+    return ok && remaining == 0 && wait_applied(last_seq) && keep_going();
 }
 
-bool partition_consumer::bind(std::uint64_t ack_floor, natsSubscription** sub) {
-    const auto name = consumer_name(partition_);
-    const auto filter = partition_filter(partition_);
-    const auto& cfg = owner_.cfg;
+namespace {
+std::optional<std::uint64_t> ingest_ack_floor(jsCtx* js, const std::string& name) {
+    jsConsumerInfo* ci = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    // A fresh durable from just after the floor, not the previous owner's: that one would hand
-    // the messages the dead owner had fetched but not acknowledged back only after its ack wait,
-    // behind newer ones, and the twin refuses a cycle older than one it has (loss, measured).
-    js_DeleteConsumer(owner_.js, cfg.stream.c_str(), name.c_str(), nullptr, &jerr);
+    if (js_GetConsumerInfo(&ci, js, mqtt_stream, name.c_str(), nullptr, &jerr) != NATS_OK) return std::nullopt;
+    const std::uint64_t floor = ci->AckFloor.Stream;
+    jsConsumerInfo_Destroy(ci);
+    return floor;
+}
+}  // namespace
+
+bool partition_consumer::bind(natsSubscription** sub) {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const auto a = ingest_consumer(partition_, 'a'), b = ingest_consumer(partition_, 'b');
+    auto floor_a = ingest_ack_floor(owner_.js, a), floor_b = ingest_ack_floor(owner_.js, b);
+    // Both exist only when a holder died between creating one and deleting the other: the one
+    // with the lower floor goes first (the other still holds the interest in what follows it).
+    if (floor_a && floor_b) {
+        const bool drop_a = *floor_a <= *floor_b;
+        js_DeleteConsumer(owner_.js, mqtt_stream, (drop_a ? a : b).c_str(), nullptr, &jerr);
+        (drop_a ? floor_a : floor_b).reset();
+    }
+    const std::string& old_name = floor_a ? a : b;
+    const std::optional<std::uint64_t> floor = floor_a ? floor_a : floor_b;
+    const std::string& name = floor_a ? b : a;
+    const auto filter = ingest_filter(partition_);
+    // A fresh consumer rather than the previous holder's: that one would hand back what its
+    // holder had fetched but not acknowledged only after the ack wait, behind newer readings,
+    // and the twin refuses a cycle older than one it has (loss, measured).
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
     cc.Durable = name.c_str();
     cc.FilterSubject = filter.c_str();
     cc.AckPolicy = js_AckAll;  // acknowledging a batch's last message acknowledges the batch
-    cc.DeliverPolicy = ack_floor ? js_DeliverByStartSequence : js_DeliverAll;
-    cc.OptStartSeq = ack_floor ? ack_floor + 1 : 0;
+    cc.DeliverPolicy = floor ? js_DeliverByStartSequence : js_DeliverAll;
+    cc.OptStartSeq = floor ? *floor + 1 : 0;
     // Redelivery only when an acknowledgement was lost (a NATS node died): the twin drops those
     // as duplicates, since it applied them in order the first time.
     cc.AckWait = 30000 * ns_per_ms;
     cc.MaxAckPending = 8192;
     jsConsumerInfo* ci = nullptr;
-    if (const natsStatus s = js_AddConsumer(&ci, owner_.js, cfg.stream.c_str(), &cc, nullptr, &jerr); s != NATS_OK) {
+    // The listener's stream keeps a message only while some consumer is interested in it
+    // (interest retention): the new consumer exists before the old one goes.
+    if (const natsStatus s = js_AddConsumer(&ci, owner_.js, mqtt_stream, &cc, nullptr, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: creating its consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
         return false;
     }
     jsConsumerInfo_Destroy(ci);
+    if (floor) js_DeleteConsumer(owner_.js, mqtt_stream, old_name.c_str(), nullptr, &jerr);
     jsSubOptions so;
     jsSubOptions_Init(&so);
-    so.Stream = cfg.stream.c_str();
+    so.Stream = mqtt_stream;
     so.Consumer = name.c_str();
     if (const natsStatus s = js_PullSubscribe(sub, owner_.js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: binding its consumer: {}", partition_, nats_text(s));
@@ -462,30 +487,47 @@ bool partition_consumer::bind(std::uint64_t ack_floor, natsSubscription** sub) {
     return true;
 }
 
+bool partition_consumer::journal(natsMsg* m, std::uint64_t ingest_seq) {
+    const auto to = journal_subject(partition_, asset_of_subject(natsMsg_GetSubject(m)));
+    // The listener's sequence number identifies the reading: the journal drops a second copy of
+    // it within its duplicate window (2 min), e.g. after a publish whose acknowledgement was lost.
+    const std::string msg_id = prefixed("mqtt-", std::to_string(ingest_seq));
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MsgId = msg_id.c_str();
+    po.MaxWait = 2000;
+    while (keep_going()) {
+        jsPubAck* ack = nullptr;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        const natsStatus s = js_Publish(&ack, owner_.js, to.c_str(), natsMsg_GetData(m), natsMsg_GetDataLength(m), &po, &jerr);
+        if (ack) jsPubAck_Destroy(ack);
+        if (s == NATS_OK) return true;
+        counters_.journal_retries.fetch_add(1, std::memory_order_relaxed);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+}
+
 void partition_consumer::consume(natsSubscription* sub) {
     jsErrCode jerr = static_cast<jsErrCode>(0);
     counters_.live.store(true);
     std::uint64_t next_consumer_seq = 1;  // a fresh consumer numbers its deliveries from 1
     auto quiet_since = steady::now();
-    std::optional<steady::time_point> failing_since;
+    steady::time_point failing_since{};  // while fetches fail (not an optional: GCC 12 warns falsely)
+    bool failing = false;
     // A fetch waits at most a heartbeat, so the lease is renewed (or found lost) in time.
     const auto fetch_wait_ms = static_cast<std::int64_t>(owner_.cfg.heartbeat.count());
     while (keep_going()) {
         natsMsgList list{nullptr, 0};
         const natsStatus s = natsSubscription_Fetch(&list, sub, 256, fetch_wait_ms, &jerr);
-        if (s == NATS_OK) {
-            quiet_since = steady::now();
-            failing_since.reset();
-        } else if (s == NATS_TIMEOUT) {
+        if (s == NATS_TIMEOUT) {
             // Nothing for a while: make sure that is because there is nothing. Measured: after the
             // consumer's leader moved (its NATS node was killed), a pull subscription can go on
             // getting nothing while messages wait; a fresh consumer from our floor gets them.
             if (steady::now() - quiet_since > std::chrono::seconds(3)) {
                 quiet_since = steady::now();
-                jsConsumerInfo* ci = nullptr;
                 bool stalled = false;
-                const auto name = consumer_name(partition_);
-                if (js_GetConsumerInfo(&ci, owner_.js, owner_.cfg.stream.c_str(), name.c_str(), nullptr, &jerr) == NATS_OK) {
+                if (jsConsumerInfo* ci = nullptr; natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
                     stalled = ci->NumPending > 0 || ci->NumAckPending > 0;
                     counters_.lag.store(ci->NumPending, std::memory_order_relaxed);
                     jsConsumerInfo_Destroy(ci);
@@ -497,10 +539,12 @@ void partition_consumer::consume(natsSubscription* sub) {
                 }
             }
             continue;
-        } else {
+        }
+        if (s != NATS_OK) {
             // A NATS node lost: the client reconnects; if fetching keeps failing, start over.
-            if (!failing_since) failing_since = steady::now();
-            if (steady::now() - *failing_since > std::chrono::seconds(3)) {
+            if (!failing) failing_since = steady::now();
+            failing = true;
+            if (steady::now() - failing_since > std::chrono::seconds(3)) {
                 counters_.stalls.fetch_add(1, std::memory_order_relaxed);
                 spdlog::warn("cluster: partition {}: fetching fails ({}); consuming again from the floor", partition_, nats_text(s));
                 break;
@@ -508,13 +552,15 @@ void partition_consumer::consume(natsSubscription* sub) {
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
+        quiet_since = steady::now();
+        failing = false;
         std::uint64_t wait_for = 0;
         bool closed = false, gap = false;
-        int taken = 0;  // messages of the batch handed to the twins
+        std::vector<std::uint64_t> ingest_seqs;  // of the messages handed to the twins, in order
         for (int i = 0; i < list.Count; ++i) {
             natsMsg* m = list.Msgs[i];
-            jsMsgMetaData* meta = nullptr;
-            if (natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+            std::uint64_t ingest_seq = 0;
+            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
                 if (meta->NumDelivered > 1) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
                 counters_.lag.store(meta->NumPending, std::memory_order_relaxed);
                 // Deliveries lost in flight (the NATS node we were connected to died) would come
@@ -523,9 +569,11 @@ void partition_consumer::consume(natsSubscription* sub) {
                 // (what was applied since comes again and is dropped as a duplicate). Measured.
                 gap = meta->Sequence.Consumer != next_consumer_seq;
                 next_consumer_seq = meta->Sequence.Consumer + 1;
+                ingest_seq = meta->Sequence.Stream;
                 jsMsgMetaData_Destroy(meta);
             }
-            if (gap) {
+            if (gap || !ingest_seq) {
+                gap = true;
                 counters_.gaps.fetch_add(1, std::memory_order_relaxed);
                 break;
             }
@@ -536,23 +584,22 @@ void partition_consumer::consume(natsSubscription* sub) {
                 break;
             }
             wait_for = std::max(wait_for, *seq);
-            ++taken;
+            ingest_seqs.push_back(ingest_seq);
             counters_.delivered.fetch_add(1, std::memory_order_relaxed);
         }
-        // Acknowledge only once the twins have applied the whole batch (AckAll: the last message
-        // covers it). On shutdown the unapplied rest stays unacknowledged for the next owner.
-        if (!closed && taken > 0 && wait_applied(wait_for) && !lost_.load() && lease_.valid(steady::now())) {
-            if (natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK) {
-                counters_.acked.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
-                jsMsgMetaData* meta = nullptr;
-                if (natsMsg_GetMetaData(&meta, list.Msgs[taken - 1]) == NATS_OK) {
-                    applied_through_ = meta->Sequence.Stream;
-                    jsMsgMetaData_Destroy(meta);
-                }
-            }
+        // Once the twins have applied the batch, into the journal (in order: a rebuild applies
+        // it in that order), and only then acknowledged (AckAll: the last message covers it).
+        // On shutdown or a lost lease the rest stays unacknowledged for the next holder.
+        const int taken = static_cast<int>(ingest_seqs.size());
+        bool journaled = !closed && taken > 0 && wait_applied(wait_for);
+        for (int i = 0; journaled && i < taken; ++i) {
+            journaled = journal(list.Msgs[i], ingest_seqs[static_cast<std::size_t>(i)]);
+            if (journaled) counters_.journaled.fetch_add(1, std::memory_order_relaxed);
         }
+        if (journaled && !lost_.load() && lease_.valid(steady::now()) && natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK)
+            counters_.acked.fetch_add(static_cast<std::uint64_t>(taken), std::memory_order_relaxed);
         natsMsgList_Destroy(&list);
-        if (closed || gap) break;
+        if (closed || gap || (taken > 0 && !journaled)) break;
     }
     counters_.live.store(false);
     // Destroy only: since nats.c 3.4 that leaves the durable (and its ack floor) for the next owner.
@@ -568,16 +615,16 @@ void partition_consumer::run() {
             if (!keep_going()) break;
         if (!keep_going()) break;
         natsSubscription* sub = nullptr;
-        std::optional<std::uint64_t> floor = read_ack_floor();
-        // Starting over after a gap or stall: the twins already hold what this thread acknowledged.
-        const bool current = floor && applied_through_ && *floor <= applied_through_;
-        const bool ready = floor && (current || rebuild(*floor)) && bind(*floor, &sub);
+        // Set up again after a gap or stall: the twins already hold the journal.
+        if (!rebuilt_) rebuilt_ = rebuild();
+        const bool ready = rebuilt_ && bind(&sub);
         owner_.setup_slots.release();
         if (!ready) {
+            if (sub) natsSubscription_Destroy(sub);
             if (keep_going()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
-        spdlog::info("cluster: partition {} live after stream sequence {}", partition_, *floor);
+        spdlog::info("cluster: partition {} live", partition_);
         consume(sub);
     }
     counters_.live.store(false);
@@ -622,10 +669,11 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
 
     // The JetStream side may be electing leaders (a node just died): retry for a while.
     auto bootstrap = [&config](node::impl& n) -> Result<bool> {
-        // The telemetry stream: what the mapping puts on twin.p.K.ID, replicated, kept telemetry_max_age.
+        // The telemetry stream, the journal: each partition's readings on twin.j.K.ID, copied there
+        // from the MQTT listener's stream by the partition's holder, replicated, kept telemetry_max_age.
         jsStreamConfig sc;
         jsStreamConfig_Init(&sc);
-        const char* subjects[] = {"twin.p.*.*"};
+        const char* subjects[] = {"twin.j.*.*"};
         sc.Name = config.stream.c_str();
         sc.Subjects = subjects;
         sc.SubjectsLen = 1;
@@ -636,6 +684,14 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
         jsStreamInfo* si = nullptr;
         natsStatus s = js_AddStream(&si, n.js, &sc, nullptr, &jerr);
         if (si) jsStreamInfo_Destroy(si);
+        si = nullptr;
+        // Made by an older turbotwin (it captured the mapped subject twin.p.*.* directly): bring
+        // its subjects up to date, keeping what it holds.
+        if (s != NATS_OK && jerr == JSStreamNameExistErr) {
+            s = js_UpdateStream(&si, n.js, &sc, nullptr, &jerr);
+            if (si) jsStreamInfo_Destroy(si);
+            if (s != NATS_OK) return {errc::unavailable, "NATS: updating stream " + config.stream + ": " + nats_text(s)};
+        }
         if (s != NATS_OK && jerr != JSStreamNameExistErr) return {errc::unavailable, "NATS: creating stream " + config.stream + ": " + nats_text(s)};
         if (!n.kv) {
             kvConfig kc;
@@ -755,6 +811,8 @@ nlohmann::json node::describe() const {
             row["rebuilt"] = c.rebuilt.load();
             row["gaps"] = c.gaps.load();
             row["stalls"] = c.stalls.load();
+            row["journaled"] = c.journaled.load();
+            row["journal_retries"] = c.journal_retries.load();
         } else {
             auto h = holders.find(p);
             row["owner"] = h == holders.end() || h->second == cfg.instance ? nlohmann::json(nullptr) : nlohmann::json(h->second);
@@ -792,13 +850,13 @@ std::string node::prometheus() const {
                   [](const partition_counters& c) { return c.owned() ? 1u : 0u; });
     per_partition("turbotwin_cluster_partition_lag_messages", "gauge", "messages of the partition not yet delivered here (last fetch)",
                   [](const partition_counters& c) { return c.lag.load(); });
-    per_partition("turbotwin_cluster_partition_delivered_total", "counter", "messages consumed live from the partition",
+    per_partition("turbotwin_cluster_partition_delivered_total", "counter", "readings consumed live from the partition (the MQTT listener's stream)",
                   [](const partition_counters& c) { return c.delivered.load(); });
-    per_partition("turbotwin_cluster_partition_acked_total", "counter", "messages acknowledged after the twins applied them",
+    per_partition("turbotwin_cluster_partition_acked_total", "counter", "messages acknowledged after the twins applied them and the journal stored them",
                   [](const partition_counters& c) { return c.acked.load(); });
     per_partition("turbotwin_cluster_partition_redelivered_total", "counter", "deliveries the stream had made before",
                   [](const partition_counters& c) { return c.redelivered.load(); });
-    per_partition("turbotwin_cluster_partition_rebuilt_total", "counter", "messages re-applied from the stream at takeover",
+    per_partition("turbotwin_cluster_partition_rebuilt_total", "counter", "messages re-applied from the partition's journal at takeover",
                   [](const partition_counters& c) { return c.rebuilt.load(); });
     per_partition("turbotwin_cluster_partition_stalls_total", "counter",
                   "consumers set up again because deliveries stopped or fetches failed (a NATS node died)",
@@ -806,6 +864,12 @@ std::string node::prometheus() const {
     per_partition("turbotwin_cluster_partition_gaps_total", "counter",
                   "deliveries lost in flight (a NATS node died), each answered by consuming again from the acknowledged floor",
                   [](const partition_counters& c) { return c.gaps.load(); });
+    per_partition("turbotwin_cluster_partition_journaled_total", "counter",
+                  "applied readings appended to the partition's journal (then acknowledged to the MQTT listener's stream)",
+                  [](const partition_counters& c) { return c.journaled.load(); });
+    per_partition("turbotwin_cluster_partition_journal_retries_total", "counter",
+                  "journal appends sent again because the journal did not acknowledge them in time",
+                  [](const partition_counters& c) { return c.journal_retries.load(); });
     family("turbotwin_cluster_members", "gauge", "live cluster members this one sees, itself included");
     out += "turbotwin_cluster_members " + std::to_string(impl_->live_members().size()) + "\n";
     family("turbotwin_cluster_lease_acquisitions_total", "counter", "partition leases taken");

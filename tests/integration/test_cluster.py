@@ -1,7 +1,8 @@
 """Cluster mode with real parts: 3 nats-server nodes (JetStream, MQTT listeners, the partition
 mapping of config/cluster/nats-node.conf) and 3 `turbotwin serve --cluster` instances on free
 loopback ports. A 200-engine simulated fleet is replayed over MQTT while one instance is killed
-with SIGKILL, then the NATS node leading the telemetry stream, then the instance is restarted.
+with SIGKILL, then the NATS node leading the stream that stores the engines' MQTT publishes,
+then the instance is restarted.
 Checks: every engine read through every instance equals `predict` (so no reading was lost or
 applied twice: the filters would differ), the dead instance's partitions were taken over within
 15 s, and no partition was ever seen held by two instances at once. Prints the measured figures
@@ -80,6 +81,23 @@ class Cluster:
     def view(self, i):
         status, body = self.get(i, "/api/v1/cluster", timeout=2)
         return body if status == 200 else None
+
+    def leaders(self):
+        """{stream name: index of the node leading it} for the MQTT listener's stream and the journal."""
+        found = {}
+        for i in range(3):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor[i]}/jsz?streams=true", timeout=2) as r:
+                    jsz = json.loads(r.read())
+            except (OSError, ValueError):
+                continue
+            for acc in jsz.get("account_details", []):
+                for s in acc.get("stream_detail", []):
+                    if s["name"] in ("$MQTT_msgs", "TURBOTWIN_TELEMETRY"):
+                        node = {"n1": 0, "n2": 1, "n3": 2}.get(s.get("cluster", {}).get("leader"))
+                        if node is not None:
+                            found[s["name"]] = node
+        return found
 
     def held_by(self, i):
         v = self.view(i)
@@ -175,11 +193,14 @@ def main():
                                                     timeout=120).stdout)
         check(len(predicted) == ENGINES, f"predict gave {len(predicted)} engines")
 
+        # Engines publish to a node that leads neither the MQTT listener's stream nor the journal,
+        # when there is one: the node killed below is then a leader.
+        lead = c.leaders()
+        replay_node = next((i for i in (1, 0, 2) if i not in lead.values()), 1)
         watch = OwnershipWatch(c, running)
         watch.start()
         # Paced so that the failures below land mid-replay; engines fly together (--interleave).
         speed = max(300, rows // 25)
-        replay_node = 1  # engines publish to node 2; the stream leader may be any node
         t0 = time.time()
         replay = subprocess.Popen([args.bin, "replay", fleet, "--broker", f"tcp://127.0.0.1:{c.mqtt[replay_node]}", "--speed", str(speed),
                                    "--interleave", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -204,32 +225,21 @@ def main():
         print(f"kill -9 tt2 (held {len(lost)} partitions): all partitions live again after {takeover:.1f} s")
         check(takeover <= 15, f"takeover took {takeover:.1f} s")
 
-        # 2. kill -9 a NATS node that follows the telemetry stream (not the one the replay publishes
-        # to). Killing the stream's leader loses readings at ingest with NATS 2.9's MQTT listener:
-        # it acknowledges a QoS 1 publish before the stream has stored it, and while the stream
-        # elects a leader nothing stores it (measured: 1,904 of 7,987 readings; docs/scale-out.md).
-        # TURBOTWIN_CLUSTER_KILL_LEADER=1 runs that case, to measure it; it fails the checks.
-        leader = None
-        for i in (0, 2):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{c.monitor[i]}/jsz?streams=true", timeout=2) as r:
-                    jsz = json.loads(r.read())
-                for acc in jsz.get("account_details", []):
-                    for s in acc.get("stream_detail", []):
-                        if s["name"] == "TURBOTWIN_TELEMETRY":
-                            leader = s.get("cluster", {}).get("leader")
-            except (OSError, ValueError):
-                pass
-            if leader:
-                break
-        leader_node = {"n1": 0, "n2": 1, "n3": 2}.get(leader)
-        if os.environ.get("TURBOTWIN_CLUSTER_KILL_LEADER") and leader_node is not None and leader_node != replay_node:
-            node = leader_node
+        # 2. kill -9 the NATS node that leads the MQTT listener's stream ($MQTT_msgs, where an
+        # engine's QoS 1 publish is stored before its PUBACK) or else the journal's
+        # (TURBOTWIN_TELEMETRY), unless it is the node the replay publishes to: nothing may be
+        # lost. TURBOTWIN_CLUSTER_KILL=follower kills a node that leads neither instead.
+        lead = c.leaders()
+        followers = [i for i in (2, 0, 1) if i != replay_node and i not in lead.values()]
+        leaders = [lead[s] for s in ("$MQTT_msgs", "TURBOTWIN_TELEMETRY") if lead.get(s) is not None and lead[s] != replay_node]
+        if os.environ.get("TURBOTWIN_CLUSTER_KILL") == "follower" and followers:
+            node = followers[0]
         else:
-            node = next(i for i in (2, 0) if i != leader_node)  # a follower, and not the publisher's node
+            node = leaders[0] if leaders else next(i for i in (2, 0) if i != replay_node)
         c.kill(f"nats{node + 1}")
-        print(f"kill -9 NATS node n{node + 1} (stream leader: {leader})")
-        check(leader is not None, "could not find the telemetry stream's leader")
+        role = [s for s, n in lead.items() if n == node]
+        print(f"kill -9 NATS node n{node + 1} (leads {', '.join(role) or 'neither stream'}; leaders: {lead})")
+        check(bool(lead), "could not find the streams' leaders")
 
         # 3. bring tt2 back: its share moves back to it, and never to two holders at once.
         time.sleep(3)
@@ -240,20 +250,23 @@ def main():
         check(replay.returncode == 0, f"replay exited {replay.returncode}: {err[-1500:]}")
         print(f"replayed {rows} rows at {speed}/s in {replay_s:.1f} s")
         c.start_nats(node)  # the node comes back and catches up
+        # The last readings reach the journal a moment after the replay ends (each partition's
+        # holder copies them from the MQTT listener's stream): wait for them, bounded.
         stored = None
-        for i in (0, 1, 2):
-            if i == node:
-                continue
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{c.monitor[i]}/jsz?streams=true", timeout=2) as r:
-                    for acc in json.loads(r.read()).get("account_details", []):
-                        for st in acc.get("stream_detail", []):
-                            if st["name"] == "TURBOTWIN_TELEMETRY":
-                                stored = st["state"]["messages"]
-            except (OSError, ValueError):
-                pass
-            if stored is not None:
-                break
+        deadline = time.time() + 30
+        while time.time() < deadline and (stored is None or stored < rows):
+            for i in (0, 1, 2):
+                if i == node:
+                    continue
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{c.monitor[i]}/jsz?streams=true", timeout=2) as r:
+                        for acc in json.loads(r.read()).get("account_details", []):
+                            for st in acc.get("stream_detail", []):
+                                if st["name"] == "TURBOTWIN_TELEMETRY":
+                                    stored = max(stored or 0, st["state"]["messages"])
+                except (OSError, ValueError):
+                    pass
+            time.sleep(0.5)
         print(f"the telemetry stream holds {stored} messages for {rows} readings published")
         check(stored is None or stored >= rows, f"readings lost at ingest: the stream holds {stored} of {rows}")
 
