@@ -365,6 +365,24 @@ bool partition_consumer::wait_applied(std::uint64_t seq) {
 }
 
 bool partition_consumer::rebuild() {
+    // Where the partition's journal ends now, as its stream's leader says. (Not the count of a new
+    // consumer: one replica of it may be placed on a follower that has not stored the newest
+    // messages yet, and a rebuild that stopped short would miss readings the previous holder had
+    // acknowledged: measured, as one engine off predict.) A fenced previous holder may still
+    // append a reading it applied after this; it did not acknowledge it, so it comes live again.
+    const auto filter = partition_filter(partition_);
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    std::uint64_t end = 0;
+    natsMsg* last = nullptr;
+    const natsStatus found = js_GetLastMsg(&last, owner_.js, owner_.cfg.stream.c_str(), filter.c_str(), nullptr, &jerr);
+    if (found == NATS_OK) {
+        end = natsMsg_GetSequence(last);
+        natsMsg_Destroy(last);
+    } else if (found != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr) {
+        spdlog::warn("cluster: partition {}: reading its journal's end: {}", partition_, nats_text(found));
+        return false;
+    }
+    if (end == 0) return true;  // an empty journal: nothing to rebuild
     // An ephemeral consumer over the partition's journal from its start: the twins are rebuilt by
     // applying again what the previous holders applied (results muted: they published them).
     jsSubOptions so;
@@ -377,30 +395,20 @@ bool partition_consumer::rebuild() {
     so.Config.MemoryStorage = true;
     so.Config.InactiveThreshold = 30000 * ns_per_ms;  // gone even if this member dies while reading
     natsSubscription* sub = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const auto filter = partition_filter(partition_);
     if (const natsStatus s = js_PullSubscribe(&sub, owner_.js, filter.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: rebuild consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
         return false;
     }
-    // What the journal holds now is what to apply. A fenced previous holder may still append a
-    // reading it applied after this; it did not acknowledge it, so it comes live again.
-    std::uint64_t remaining = 0;
-    bool ok = false;
-    if (jsConsumerInfo* ci = nullptr; natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
-        remaining = ci->NumPending;
-        ok = true;
-        jsConsumerInfo_Destroy(ci);
-    }
-    std::uint64_t last_seq = 0, next_consumer_seq = 1;
-    while (ok && remaining > 0 && keep_going()) {
+    std::uint64_t last_seq = 0, stream_seq = 0, next_consumer_seq = 1;
+    bool ok = true;
+    while (ok && stream_seq < end && keep_going()) {
         natsMsgList list{nullptr, 0};
         // Slow or failing over: start over (what was applied already is dropped as a duplicate).
         if (natsSubscription_Fetch(&list, sub, 512, 1000, &jerr) != NATS_OK) {
             ok = false;
             break;
         }
-        for (int i = 0; i < list.Count && ok && remaining > 0; ++i) {
+        for (int i = 0; i < list.Count && ok && stream_seq < end; ++i) {
             natsMsg* m = list.Msgs[i];
             if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
                 // No acknowledgements here, so no redelivery either: a delivery lost in flight
@@ -410,21 +418,23 @@ bool partition_consumer::rebuild() {
                     ok = false;
                 }
                 next_consumer_seq = meta->Sequence.Consumer + 1;
+                stream_seq = meta->Sequence.Stream;
                 jsMsgMetaData_Destroy(meta);
+            } else {
+                ok = false;
             }
             if (!ok) break;
             auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
                                              std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), true);
             if (!seq) ok = false;
             else if (*seq) last_seq = std::max(last_seq, *seq);
-            --remaining;
             counters_.rebuilt.fetch_add(1, std::memory_order_relaxed);
         }
         natsMsgList_Destroy(&list);
     }
     natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
     natsSubscription_Destroy(sub);
-    return ok && remaining == 0 && wait_applied(last_seq) && keep_going();
+    return ok && stream_seq >= end && wait_applied(last_seq) && keep_going();
 }
 
 namespace {

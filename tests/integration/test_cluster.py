@@ -253,7 +253,8 @@ def main():
         # The last readings reach the journal a moment after the replay ends (each partition's
         # holder copies them from the MQTT listener's stream): wait for them, bounded.
         stored = None
-        deadline = time.time() + 30
+        waiting_since = time.time()
+        deadline = time.time() + 90
         while time.time() < deadline and (stored is None or stored < rows):
             for i in (0, 1, 2):
                 if i == node:
@@ -267,7 +268,25 @@ def main():
                 except (OSError, ValueError):
                     pass
             time.sleep(0.5)
-        print(f"the telemetry stream holds {stored} messages for {rows} readings published")
+        print(f"the telemetry stream holds {stored} messages for {rows} readings published "
+              f"({time.time() - waiting_since:.1f} s after the replay ended)")
+        if stored is not None and stored < rows:
+            for i in (0, 1, 2):
+                if i == node:
+                    continue
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{c.monitor[i]}/jsz?streams=true", timeout=2) as r:
+                        for acc in json.loads(r.read()).get("account_details", []):
+                            for st in acc.get("stream_detail", []):
+                                print(f"  n{i + 1} sees {st['name']}: {st['state']['messages']} messages, leader {st.get('cluster', {}).get('leader')}")
+                except (OSError, ValueError):
+                    pass
+            for i in range(3):
+                v = c.view(i)
+                if v:
+                    live = sum(1 for p in v["partitions"] if p["owner"] == v["instance"] and p.get("live"))
+                    lag = sum(p.get("lag") or 0 for p in v["partitions"] if p["owner"] == v["instance"])
+                    print(f"  tt{i + 1}: {live} partitions live, lag {lag}, leases lost {v['leases_lost']}")
         check(stored is None or stored >= rows, f"readings lost at ingest: the stream holds {stored} of {rows}")
 
         deadline = time.time() + 30
