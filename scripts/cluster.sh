@@ -87,7 +87,20 @@ PY
   for i in $(seq 1 "$instances"); do
     wait_tcp "${http[i]}" 30 || { echo "cluster.sh: instance tt$i did not start (see $dir/tt$i.log)"; exit 1; }
   done
-  echo "cluster up in $dir:"
+  # Ready once every partition has a live holder (engines may publish before that: their readings
+  # wait in the MQTT listener's stream; this is for whoever reads the REST API right away).
+  local t0=$SECONDS live=0
+  while (( SECONDS - t0 < 60 )); do
+    live=$(curl -s "http://127.0.0.1:${http[1]}/api/v1/cluster" | python3 -c 'import json,sys
+try:
+    c = json.load(sys.stdin)
+    print(sum(1 for p in c["partitions"] if p.get("owner")))
+except ValueError:
+    print(0)' 2>/dev/null || echo 0)
+    [ "$live" = "$(python3 -c "import json; print(json.load(open('$dir/cluster.json'))['partitions'])")" ] && break
+    sleep 0.5
+  done
+  echo "cluster up in $dir ($live partitions held after $((SECONDS - t0)) s):"
   for i in 1 2 3; do echo "  NATS n$i: nats://127.0.0.1:${client[i]}  MQTT tcp://127.0.0.1:${mqtt[i]}  monitor http://127.0.0.1:${monitor[i]}"; done
   for i in $(seq 1 "$instances"); do echo "  turbotwin tt$i: http://127.0.0.1:${http[i]}/  (GET /api/v1/cluster)"; done
 }

@@ -1,5 +1,7 @@
 #include "turbotwin/app/history_rerun.hpp"
 
+#include "turbotwin/codec/command.hpp"
+
 #include <algorithm>
 
 namespace turbotwin::app {
@@ -36,6 +38,30 @@ Result<std::pair<twin::asset_twin, rerun_outcome>> rebuild_twin(store::database&
     twin::asset_twin tw(asset, config);
     auto outcome = rerun_history(tw, *readings, std::move(*events));
     return std::pair<twin::asset_twin, rerun_outcome>{std::move(tw), std::move(outcome)};
+}
+
+std::vector<store::rul_row> rerun_journal(const std::string& asset, const std::vector<cluster::journal_record>& journal,
+                                          const twin::twin_config& config, const codec::telemetry_limits& limits, std::int64_t from,
+                                          std::int64_t to) {
+    std::vector<store::rul_row> rows;
+    twin::asset_twin tw(asset, config);
+    const auto events_topic = codec::event_command_topic(asset);
+    for (const auto& record : journal) {
+        if (record.topic == events_topic) {
+            if (auto e = codec::decode_event_command(record.payload)) (void)tw.record_event(e->type, e->cycle);
+            continue;
+        }
+        if (!record.topic.empty()) continue;  // an acknowledgement: no part of the RUL history
+        auto decoded = codec::decode_telemetry(record.payload, limits);
+        if (!decoded) continue;
+        auto u = tw.process(std::move(decoded->data));
+        if (!u || u->cycle < from || u->cycle > to) continue;
+        std::vector<float> levels;
+        levels.reserve(tw.channel_count());
+        for (std::size_t i = 0; i < tw.channel_count(); ++i) levels.push_back(float(tw.channel_level(i)));
+        rows.push_back({asset, u->cycle, u->estimate.rul, u->estimate.rul_lo, u->estimate.rul_hi, u->level, std::move(levels), std::nullopt});
+    }
+    return rows;
 }
 
 }  // namespace turbotwin::app

@@ -16,6 +16,7 @@
 #include "turbotwin/app/model_roles.hpp"
 
 #include "turbotwin/app/fleet.hpp"
+#include "turbotwin/app/history_rerun.hpp"
 #include "turbotwin/app/json_out.hpp"
 #include "turbotwin/app/remote_view.hpp"
 #include "turbotwin/app/rest_api.hpp"
@@ -193,7 +194,14 @@ std::optional<http::response> route_in_cluster(const cluster::node& member, cons
         return r;
     }
     auto engine = engine_of_rest_path(req.path);
-    if (!engine || !valid_asset_id(*engine) || member.owns(*engine)) return std::nullopt;
+    if (!engine || !valid_asset_id(*engine)) return std::nullopt;
+    if (member.owns(*engine)) {
+        if (member.publishing(*engine)) return std::nullopt;
+        // Taken over and still rebuilding from the journal: its state is not whole yet.
+        auto r = http::json_error(503, "unavailable", "engine " + *engine + "'s partition is being taken over here; try again in a moment");
+        r.headers.emplace_back("Retry-After", "1");
+        return r;
+    }
     if (auto url = member.owner_url(*engine)) {
         auto r = http::json_error(307, "moved", "engine " + *engine + " is served by " + *url);
         r.headers.emplace_back("Location", *url + req.target);
@@ -411,23 +419,50 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
         status.recovering = [&engines, recovery_end] { return engines.processed_watermark() < recovery_end; };
         status.history = [d = durable.get()](const std::string& asset, std::int64_t from, std::int64_t to) { return d->history(asset, from, to); };
     }
-    if (cluster_mode)
+    if (cluster_mode) {
         status.extra_metrics = [&member] {
             const auto* m = member.load(std::memory_order_acquire);
             return m ? m->prometheus() : std::string();
         };
+        // No store in cluster mode: the owner re-runs the engine's journal (requests for engines
+        // held elsewhere are redirected to their holder before they get here).
+        status.history = [&member, &rt, limits](const std::string& asset, std::int64_t from,
+                                                std::int64_t to) -> Result<std::vector<store::rul_row>> {
+            const auto* m = member.load(std::memory_order_acquire);
+            if (!m) return {errc::unavailable, "not a cluster member yet"};
+            // A reading consumer lands on one replica of the journal; right after a NATS node came
+            // back, that replica can lag and the read time out: a second try lands elsewhere.
+            auto journal = m->journal_of(asset);
+            for (int attempt = 1; !journal && attempt < 3; ++attempt) journal = m->journal_of(asset);
+            if (!journal) {
+                spdlog::warn("history of {}: {}", asset, journal.detail());
+                return {journal.error(), journal.detail()};
+            }
+            return rerun_journal(asset, *journal, rt.twin, limits, from, to);
+        };
+    }
     status.channel_names = channel_names;
     status.model_name = rt.twin.model->name;
     status.version = TURBOTWIN_VERSION;
     status.streams = &live;
     command_port commands;
     // A command is journaled, then applied by its engine's worker; the HTTP thread waits for it.
-    auto run_command = [&intake](const std::string& asset, std::string topic, std::string payload) -> Result<command_outcome> {
+    auto run_command = [&intake, &member](const std::string& asset, std::string topic, std::string payload) -> Result<command_outcome> {
         auto answer = std::make_shared<std::promise<Result<command_outcome>>>();
         auto outcome = answer->get_future();
-        const bool queued = intake(asset, std::move(topic), std::move(payload),
-                                   [answer](Result<command_outcome> r) { answer->set_value(std::move(r)); }, false) != 0;
-        if (!queued) return {errc::unavailable, "the server is shutting down"};
+        command_reply reply = [answer](Result<command_outcome> r) { answer->set_value(std::move(r)); };
+        if (auto* m = member.load(std::memory_order_acquire)) {
+            // Cluster mode: the partition's thread journals it in order with the readings (a later
+            // holder applies it again when it rebuilds), then it is applied here.
+            const bool waiting = m->command(asset, topic, payload, [&intake, asset, topic, payload, reply, answer](bool journaled) mutable {
+                if (!journaled) answer->set_value({errc::unavailable, "the engine's partition moved to another member; try again"});
+                else if (!intake(asset, std::move(topic), std::move(payload), std::move(reply), false))
+                    answer->set_value({errc::unavailable, "the server is shutting down"});
+            });
+            if (!waiting) return {errc::unavailable, "the engine's partition is moving between members; try again in a moment"};
+        } else if (!intake(asset, std::move(topic), std::move(payload), std::move(reply), false)) {
+            return {errc::unavailable, "the server is shutting down"};
+        }
         // The worker answers after the readings queued ahead of it; the command is journaled, so
         // it will be applied even if this wait gives up.
         if (outcome.wait_for(std::chrono::seconds(10)) != std::future_status::ready)
@@ -488,8 +523,14 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
     std::unique_ptr<cluster::node> cluster_member;
     if (cluster_mode) {
         cluster::twin_intake handoff;
-        handoff.deliver = [&engines, &intake](const std::string& asset, std::string payload, bool rebuild) -> std::optional<std::uint64_t> {
-            auto topic = codec::telemetry_topic(asset);
+        handoff.deliver = [&engines, &intake](const std::string& asset, std::string topic, std::string payload,
+                                              bool rebuild) -> std::optional<std::uint64_t> {
+            if (!topic.empty()) {  // an operator command, read back from the journal
+                const auto seq = intake(asset, std::move(topic), std::move(payload), {}, rebuild);
+                if (!seq) return std::nullopt;
+                return seq;
+            }
+            topic = codec::telemetry_topic(asset);
             auto admitted = engines.admit(topic, payload.size());
             if (!admitted) return std::uint64_t{0};  // rejected and reported: nothing to wait for
             const auto seq = intake(std::move(*admitted), std::move(topic), std::move(payload), {}, rebuild);

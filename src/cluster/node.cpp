@@ -5,6 +5,7 @@
 #if TURBOTWIN_HAVE_NATS
 
 #include <nats/nats.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <mutex>
+#include <utility>
 #include <semaphore>
 #include <set>
 #include <thread>
@@ -54,12 +56,72 @@ std::string partition_filter(unsigned p) { return prefixed("twin.j.", std::to_st
 // had its PUBACK and never sent them again. Measured.)
 constexpr const char* mqtt_stream = "$MQTT_msgs";
 std::string ingest_filter(unsigned p) { return prefixed("$MQTT.msgs.twin.p.", std::to_string(p), ".*"); }
-/// The two names a partition's ingest consumer alternates between (see partition_consumer::bind).
-std::string ingest_consumer(unsigned p, char generation) { return prefixed("in", std::to_string(p), std::string(1, generation)); }
+/// The partition's ingest consumer on the MQTT listener's stream: one durable, created once and
+/// never deleted. (Deleting a consumer of that interest-retention stream makes the server drop
+/// the messages it thinks no other consumer needs; a consumer created a moment before can be
+/// missed: measured, as one partition's readings lost after a takeover.)
+std::string ingest_consumer(unsigned p) { return prefixed("in", std::to_string(p)); }
 std::string journal_subject(unsigned p, std::string_view asset) {
     std::string s = prefixed("twin.j.", std::to_string(p), ".");
     s += asset;
     return s;
+}
+
+/// Where a partition's ingest consumer stands.
+struct ingest_position {
+    std::uint64_t ack_floor = 0;           ///< stream sequence: everything up to it is applied and journaled
+    std::uint64_t delivered = 0;           ///< stream sequence of the last message delivered (to anyone)
+    std::uint64_t delivered_consumer = 0;  ///< its consumer sequence: the next first delivery is this + 1
+};
+
+/// Creates the partition's ingest consumer unless it exists. Only a "not found" answer creates
+/// it: a timeout proves nothing.
+Result<ingest_position> ensure_ingest_consumer(jsCtx* js, unsigned partition) {
+    const auto name = ingest_consumer(partition);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        jsConsumerInfo* ci = nullptr;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        const natsStatus s = js_GetConsumerInfo(&ci, js, mqtt_stream, name.c_str(), nullptr, &jerr);
+        if (s == NATS_OK) {
+            ingest_position at{ci->AckFloor.Stream, ci->Delivered.Stream, ci->Delivered.Consumer};
+            jsConsumerInfo_Destroy(ci);
+            return at;
+        }
+        if (s != NATS_NOT_FOUND && jerr != JSConsumerNotFoundErr) return {errc::unavailable, "reading consumer " + name + ": " + nats_text(s)};
+        if (attempt > 0) break;
+        jsConsumerConfig cc;
+        jsConsumerConfig_Init(&cc);
+        const auto filter = ingest_filter(partition);
+        cc.Durable = name.c_str();
+        cc.FilterSubject = filter.c_str();
+        cc.AckPolicy = js_AckAll;  // acknowledging a batch's last message acknowledges the batch
+        cc.DeliverPolicy = js_DeliverAll;
+        // Redelivery only when a holder died with messages in hand, or an acknowledgement was
+        // lost: the new holder applies those first itself (partition_consumer::catch_up), so the
+        // twin drops the redeliveries as duplicates.
+        cc.AckWait = 30000 * ns_per_ms;
+        cc.MaxAckPending = 8192;
+        jsConsumerInfo* made = nullptr;
+        if (const natsStatus c = js_AddConsumer(&made, js, mqtt_stream, &cc, nullptr, &jerr); c != NATS_OK) {
+            if (jerr == JSStreamNotFoundErr) return {errc::not_found, "the MQTT listener's stream does not exist yet"};
+            return {errc::unavailable, "creating consumer " + name + ": " + nats_text(c)};
+        }
+        jsConsumerInfo_Destroy(made);
+    }
+    return {errc::unavailable, "consumer " + name + " vanished"};
+}
+
+/// Decodes standard base64 (the JetStream API's message data).
+std::optional<std::string> base64_decode(std::string_view text) {
+    if (text.size() % 4 != 0) return std::nullopt;
+    std::string out(text.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0) return std::nullopt;
+    std::size_t size = static_cast<std::size_t>(n);
+    for (std::size_t i = text.size(); i > 0 && text[i - 1] == '=' && size > 0; --i) --size;  // padding decodes as zeros
+    out.resize(size);
+    return out;
 }
 
 // "twin.j.K.ID" or "$MQTT.msgs.twin.p.K.ID" -> "ID" (the mapping keeps the engine id as the last token).
@@ -89,8 +151,28 @@ struct partition_counters {
     std::atomic<std::uint64_t> gaps{0};
     std::atomic<std::uint64_t> stalls{0};       ///< consumers set up again because deliveries stopped (a NATS node died)
     std::atomic<std::uint64_t> journaled{0};        ///< applied readings appended to the partition's journal
+    std::atomic<std::uint64_t> caught_up{0};        ///< readings a holder had in hand, applied on binding
     std::atomic<std::uint64_t> journal_retries{0};  ///< journal appends sent again (no acknowledgement in time)
 };
+
+/// Operator commands waiting for a partition's thread (node::command), which drains them in
+/// order with the partition's readings.
+struct command_inbox {
+    struct entry {
+        std::string asset, topic, payload;
+        std::function<void(bool)> apply;
+    };
+    std::mutex mu;
+    std::vector<entry> waiting;
+
+    std::vector<entry> take() {
+        std::lock_guard lock(mu);
+        return std::exchange(waiting, {});
+    }
+};
+
+// Operator commands are journaled with their topic in this header; telemetry has none.
+constexpr const char* topic_header = "Turbotwin-Topic";
 
 }  // namespace
 
@@ -135,19 +217,29 @@ private:
     bool wait_applied(std::uint64_t seq);
     /// Applies the partition's journal again, from its start to its end, results muted.
     bool rebuild();
-    /// A fresh ingest consumer from just after the last one's acknowledgement floor (the other of
-    /// the two names), and the old one deleted once the new one holds the messages' interest.
+    /// Binds to the partition's ingest consumer, after applying (catch_up) what it had delivered
+    /// beyond its acknowledgement floor: a previous holder's messages in hand, or deliveries lost
+    /// in flight, which it would otherwise hand back only after the ack wait, behind newer
+    /// readings, and the twin refuses a cycle older than one it has.
     bool bind(natsSubscription** sub);
+    /// Applies and journals the partition's messages in (from, to] of the MQTT listener's stream,
+    /// read through the stream's leader (no consumer): in stream order, duplicates dropped.
+    bool catch_up(std::uint64_t from, std::uint64_t to);
     void consume(natsSubscription* sub);
-    /// Appends one applied reading to the journal, again until the journal acknowledges it (the
-    /// same message id each time, so a publish stored but not acknowledged is not stored twice).
-    bool journal(natsMsg* m, std::uint64_t ingest_seq);
+    /// Appends one applied reading or command to the journal, again until the journal
+    /// acknowledges it (the same message id each time, so a publish stored but not acknowledged
+    /// is not stored twice). `topic`: a command's topic, or empty for telemetry.
+    bool append(const std::string& asset, const char* data, int size, const std::string& msg_id, const std::string& topic = {});
+    /// Journals and hands over the operator commands waiting for this partition.
+    void run_commands();
 
     node::impl& owner_;
     unsigned partition_;
     partition_counters& counters_;
     std::uint64_t revision_;  ///< of the lease entry: renewals are compare-and-set on it
     bool rebuilt_ = false;    ///< the twins hold the journal: a consumer set up again need not rebuild
+    std::uint64_t applied_through_ = 0;    ///< highest ingest stream sequence applied by this holder
+    std::uint64_t next_consumer_seq_ = 1;  ///< consumer sequence the next first delivery must have
     lease_clock lease_;
     steady::time_point last_attempt_ = steady::now();
     std::atomic<bool> stopping_{false};
@@ -169,6 +261,8 @@ struct node::impl {
     std::atomic<bool> watcher_synced{false};
     std::thread watch_thread, coordinator_thread;
     std::vector<std::unique_ptr<partition_counters>> counters;  ///< one per partition, fixed size
+    std::vector<std::unique_ptr<command_inbox>> inboxes;        ///< one per partition, fixed size
+    std::atomic<std::uint64_t> commands_journaled{0};
 
     struct seen_value {
         std::string value;
@@ -424,7 +518,9 @@ bool partition_consumer::rebuild() {
                 ok = false;
             }
             if (!ok) break;
-            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
+            const char* topic = nullptr;
+            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
+            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)), topic ? std::string(topic) : std::string(),
                                              std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), true);
             if (!seq) ok = false;
             else if (*seq) last_seq = std::max(last_seq, *seq);
@@ -437,59 +533,23 @@ bool partition_consumer::rebuild() {
     return ok && stream_seq >= end && wait_applied(last_seq) && keep_going();
 }
 
-namespace {
-std::optional<std::uint64_t> ingest_ack_floor(jsCtx* js, const std::string& name) {
-    jsConsumerInfo* ci = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    if (js_GetConsumerInfo(&ci, js, mqtt_stream, name.c_str(), nullptr, &jerr) != NATS_OK) return std::nullopt;
-    const std::uint64_t floor = ci->AckFloor.Stream;
-    jsConsumerInfo_Destroy(ci);
-    return floor;
-}
-}  // namespace
 
 bool partition_consumer::bind(natsSubscription** sub) {
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    const auto a = ingest_consumer(partition_, 'a'), b = ingest_consumer(partition_, 'b');
-    auto floor_a = ingest_ack_floor(owner_.js, a), floor_b = ingest_ack_floor(owner_.js, b);
-    // Both exist only when a holder died between creating one and deleting the other: the one
-    // with the lower floor goes first (the other still holds the interest in what follows it).
-    if (floor_a && floor_b) {
-        const bool drop_a = *floor_a <= *floor_b;
-        js_DeleteConsumer(owner_.js, mqtt_stream, (drop_a ? a : b).c_str(), nullptr, &jerr);
-        (drop_a ? floor_a : floor_b).reset();
-    }
-    const std::string& old_name = floor_a ? a : b;
-    const std::optional<std::uint64_t> floor = floor_a ? floor_a : floor_b;
-    const std::string& name = floor_a ? b : a;
-    const auto filter = ingest_filter(partition_);
-    // A fresh consumer rather than the previous holder's: that one would hand back what its
-    // holder had fetched but not acknowledged only after the ack wait, behind newer readings,
-    // and the twin refuses a cycle older than one it has (loss, measured).
-    jsConsumerConfig cc;
-    jsConsumerConfig_Init(&cc);
-    cc.Durable = name.c_str();
-    cc.FilterSubject = filter.c_str();
-    cc.AckPolicy = js_AckAll;  // acknowledging a batch's last message acknowledges the batch
-    cc.DeliverPolicy = floor ? js_DeliverByStartSequence : js_DeliverAll;
-    cc.OptStartSeq = floor ? *floor + 1 : 0;
-    // Redelivery only when an acknowledgement was lost (a NATS node died): the twin drops those
-    // as duplicates, since it applied them in order the first time.
-    cc.AckWait = 30000 * ns_per_ms;
-    cc.MaxAckPending = 8192;
-    jsConsumerInfo* ci = nullptr;
-    // The listener's stream keeps a message only while some consumer is interested in it
-    // (interest retention): the new consumer exists before the old one goes.
-    if (const natsStatus s = js_AddConsumer(&ci, owner_.js, mqtt_stream, &cc, nullptr, &jerr); s != NATS_OK) {
-        spdlog::warn("cluster: partition {}: creating its consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
+    auto at = ensure_ingest_consumer(owner_.js, partition_);
+    if (!at) {
+        spdlog::warn("cluster: partition {}: {}", partition_, at.detail());
         return false;
     }
-    jsConsumerInfo_Destroy(ci);
-    if (floor) js_DeleteConsumer(owner_.js, mqtt_stream, old_name.c_str(), nullptr, &jerr);
+    if (at->delivered > at->ack_floor && !catch_up(at->ack_floor, at->delivered)) return false;
+    applied_through_ = std::max(applied_through_, at->delivered);
+    next_consumer_seq_ = at->delivered_consumer + 1;
+    const auto name = ingest_consumer(partition_);
+    const auto filter = ingest_filter(partition_);
     jsSubOptions so;
     jsSubOptions_Init(&so);
     so.Stream = mqtt_stream;
     so.Consumer = name.c_str();
+    jsErrCode jerr = static_cast<jsErrCode>(0);
     if (const natsStatus s = js_PullSubscribe(sub, owner_.js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: binding its consumer: {}", partition_, nats_text(s));
         return false;
@@ -497,37 +557,99 @@ bool partition_consumer::bind(natsSubscription** sub) {
     return true;
 }
 
-bool partition_consumer::journal(natsMsg* m, std::uint64_t ingest_seq) {
-    const auto to = journal_subject(partition_, asset_of_subject(natsMsg_GetSubject(m)));
-    // The listener's sequence number identifies the reading: the journal drops a second copy of
-    // it within its duplicate window (2 min), e.g. after a publish whose acknowledgement was lost.
-    const std::string msg_id = prefixed("mqtt-", std::to_string(ingest_seq));
+bool partition_consumer::catch_up(std::uint64_t from, std::uint64_t to) {
+    const auto filter = ingest_filter(partition_);
+    const auto api = prefixed("$JS.API.STREAM.MSG.GET.", mqtt_stream);
+    struct taken_message {
+        std::string asset, data;
+        std::uint64_t seq;
+    };
+    std::vector<taken_message> taken;
+    std::uint64_t wait_for = 0;
+    for (std::uint64_t next = from + 1; next <= to && keep_going();) {
+        const std::string request = nlohmann::json{{"seq", next}, {"next_by_subj", filter}}.dump();
+        natsMsg* reply = nullptr;
+        if (natsConnection_Request(&reply, owner_.nc, api.c_str(), request.data(), static_cast<int>(request.size()), 2000) != NATS_OK)
+            return false;
+        const auto answer = nlohmann::json::parse(std::string(natsMsg_GetData(reply), static_cast<std::size_t>(natsMsg_GetDataLength(reply))),
+                                                  nullptr, false);
+        natsMsg_Destroy(reply);
+        if (!answer.is_object()) return false;
+        if (answer.contains("error")) {
+            if (answer["error"].value("err_code", 0) == JSNoMessageFoundErr) break;  // none left
+            return false;
+        }
+        const auto& m = answer["message"];
+        const auto seq = m.value("seq", std::uint64_t{0});
+        if (seq == 0 || seq > to) break;
+        auto data = base64_decode(m.value("data", std::string()));
+        if (!data) return false;
+        const auto asset = asset_of_subject(m.value("subject", std::string()));
+        auto applied = owner_.intake.deliver(asset, std::string(), *data, false);
+        if (!applied) return false;
+        wait_for = std::max(wait_for, *applied);
+        taken.push_back({asset, std::move(*data), seq});
+        counters_.caught_up.fetch_add(1, std::memory_order_relaxed);
+        next = seq + 1;
+    }
+    if (!wait_applied(wait_for)) return false;
+    for (const auto& t : taken) {
+        if (!append(t.asset, t.data.data(), static_cast<int>(t.data.size()), prefixed("mqtt-", std::to_string(t.seq)))) return false;
+        counters_.journaled.fetch_add(1, std::memory_order_relaxed);
+    }
+    return keep_going();
+}
+
+bool partition_consumer::append(const std::string& asset, const char* data, int size, const std::string& msg_id, const std::string& topic) {
+    const auto to = journal_subject(partition_, asset);
+    natsMsg* msg = nullptr;
+    if (natsMsg_Create(&msg, to.c_str(), nullptr, data, size) != NATS_OK) return false;
+    natsMsgHeader_Set(msg, "Nats-Msg-Id", msg_id.c_str());
+    if (!topic.empty()) natsMsgHeader_Set(msg, topic_header, topic.c_str());
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MsgId = msg_id.c_str();
     po.MaxWait = 2000;
-    while (keep_going()) {
+    bool stored = false;
+    while (!stored && keep_going()) {
         jsPubAck* ack = nullptr;
         jsErrCode jerr = static_cast<jsErrCode>(0);
-        const natsStatus s = js_Publish(&ack, owner_.js, to.c_str(), natsMsg_GetData(m), natsMsg_GetDataLength(m), &po, &jerr);
+        stored = js_PublishMsg(&ack, owner_.js, msg, &po, &jerr) == NATS_OK;
         if (ack) jsPubAck_Destroy(ack);
-        if (s == NATS_OK) return true;
-        counters_.journal_retries.fetch_add(1, std::memory_order_relaxed);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!stored) {
+            counters_.journal_retries.fetch_add(1, std::memory_order_relaxed);
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
     }
-    return false;
+    natsMsg_Destroy(msg);
+    return stored;
+}
+
+void partition_consumer::run_commands() {
+    auto waiting = owner_.inboxes[partition_]->take();
+    for (auto& c : waiting) {
+        // Unique across members and restarts: instance, partition, wall clock, a counter.
+        const auto n = owner_.commands_journaled.fetch_add(1, std::memory_order_relaxed);
+        std::string id = prefixed("cmd-", owner_.cfg.instance);
+        for (const auto part : {std::uint64_t(partition_), std::uint64_t(std::chrono::system_clock::now().time_since_epoch().count()), n}) {
+            id += '-';
+            id += std::to_string(part);
+        }
+        c.apply(append(c.asset, c.payload.data(), static_cast<int>(c.payload.size()), id, c.topic));
+    }
 }
 
 void partition_consumer::consume(natsSubscription* sub) {
     jsErrCode jerr = static_cast<jsErrCode>(0);
     counters_.live.store(true);
-    std::uint64_t next_consumer_seq = 1;  // a fresh consumer numbers its deliveries from 1
     auto quiet_since = steady::now();
     steady::time_point failing_since{};  // while fetches fail (not an optional: GCC 12 warns falsely)
     bool failing = false;
     // A fetch waits at most a heartbeat, so the lease is renewed (or found lost) in time.
     const auto fetch_wait_ms = static_cast<std::int64_t>(owner_.cfg.heartbeat.count());
     while (keep_going()) {
+        // Between batches: the batch before has been applied and journaled, so a command's place
+        // in the journal is its place in what the twins applied.
+        run_commands();
         natsMsgList list{nullptr, 0};
         const natsStatus s = natsSubscription_Fetch(&list, sub, 256, fetch_wait_ms, &jerr);
         if (s == NATS_TIMEOUT) {
@@ -538,7 +660,8 @@ void partition_consumer::consume(natsSubscription* sub) {
                 quiet_since = steady::now();
                 bool stalled = false;
                 if (jsConsumerInfo* ci = nullptr; natsSubscription_GetConsumerInfo(&ci, sub, nullptr, &jerr) == NATS_OK) {
-                    stalled = ci->NumPending > 0 || ci->NumAckPending > 0;
+                    // (Delivered but unacknowledged messages come back after the ack wait.)
+                    stalled = ci->NumPending > 0;
                     counters_.lag.store(ci->NumPending, std::memory_order_relaxed);
                     jsConsumerInfo_Destroy(ci);
                 }
@@ -571,15 +694,20 @@ void partition_consumer::consume(natsSubscription* sub) {
             natsMsg* m = list.Msgs[i];
             std::uint64_t ingest_seq = 0;
             if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-                if (meta->NumDelivered > 1) counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
                 counters_.lag.store(meta->NumPending, std::memory_order_relaxed);
-                // Deliveries lost in flight (the NATS node we were connected to died) would come
-                // back only after the ack wait, behind newer readings, and the twin refuses a cycle
-                // older than one it has: on a gap, start over from our acknowledgement floor
-                // (what was applied since comes again and is dropped as a duplicate). Measured.
-                gap = meta->Sequence.Consumer != next_consumer_seq;
-                next_consumer_seq = meta->Sequence.Consumer + 1;
                 ingest_seq = meta->Sequence.Stream;
+                if (meta->NumDelivered > 1) {
+                    // Handed back after the ack wait: applied already (catch_up applied what was
+                    // in hand at binding), so the twin drops it; anything else is out of order.
+                    counters_.redelivered.fetch_add(1, std::memory_order_relaxed);
+                    gap = ingest_seq > applied_through_;
+                } else {
+                    // Deliveries lost in flight (the NATS node we were connected to died) would
+                    // come back only after the ack wait, behind newer readings: on a gap, bind
+                    // again, which applies them first (catch_up). Measured.
+                    gap = meta->Sequence.Consumer != next_consumer_seq_;
+                    next_consumer_seq_ = meta->Sequence.Consumer + 1;
+                }
                 jsMsgMetaData_Destroy(meta);
             }
             if (gap || !ingest_seq) {
@@ -587,7 +715,7 @@ void partition_consumer::consume(natsSubscription* sub) {
                 counters_.gaps.fetch_add(1, std::memory_order_relaxed);
                 break;
             }
-            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)),
+            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)), std::string(),
                                              std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), false);
             if (!seq) {
                 closed = true;
@@ -595,6 +723,7 @@ void partition_consumer::consume(natsSubscription* sub) {
             }
             wait_for = std::max(wait_for, *seq);
             ingest_seqs.push_back(ingest_seq);
+            applied_through_ = std::max(applied_through_, ingest_seq);
             counters_.delivered.fetch_add(1, std::memory_order_relaxed);
         }
         // Once the twins have applied the batch, into the journal (in order: a rebuild applies
@@ -603,7 +732,11 @@ void partition_consumer::consume(natsSubscription* sub) {
         const int taken = static_cast<int>(ingest_seqs.size());
         bool journaled = !closed && taken > 0 && wait_applied(wait_for);
         for (int i = 0; journaled && i < taken; ++i) {
-            journaled = journal(list.Msgs[i], ingest_seqs[static_cast<std::size_t>(i)]);
+            natsMsg* m = list.Msgs[i];
+            // The listener's sequence number identifies the reading: the journal drops a second
+            // copy within its duplicate window (2 min), e.g. after an acknowledgement was lost.
+            journaled = append(asset_of_subject(natsMsg_GetSubject(m)), natsMsg_GetData(m), natsMsg_GetDataLength(m),
+                               prefixed("mqtt-", std::to_string(ingest_seqs[static_cast<std::size_t>(i)])));
             if (journaled) counters_.journaled.fetch_add(1, std::memory_order_relaxed);
         }
         if (journaled && !lost_.load() && lease_.valid(steady::now()) && natsMsg_Ack(list.Msgs[taken - 1], nullptr) == NATS_OK)
@@ -638,6 +771,7 @@ void partition_consumer::run() {
         consume(sub);
     }
     counters_.live.store(false);
+    for (auto& c : owner_.inboxes[partition_]->take()) c.apply(false);  // not journaled: the caller is told
     // Handed over: delete the lease so the next owner need not wait for it to expire. Lost: it
     // may be another member's by now, so it is left alone.
     if (!lost_.load()) kvStore_Delete(owner_.lease_kv, lease_key(partition_).c_str());
@@ -654,7 +788,10 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
     p->cfg = config;
     p->http_url = std::move(http_url);
     p->intake = std::move(intake);
-    for (unsigned i = 0; i < config.partitions; ++i) p->counters.push_back(std::make_unique<partition_counters>());
+    for (unsigned i = 0; i < config.partitions; ++i) {
+        p->counters.push_back(std::make_unique<partition_counters>());
+        p->inboxes.push_back(std::make_unique<command_inbox>());
+    }
     auto fail = [](const std::string& what, natsStatus s) -> Result<std::unique_ptr<node>> {
         return {errc::unavailable, "NATS: " + what + ": " + nats_text(s)};
     };
@@ -727,6 +864,19 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
                 return {errc::unavailable, "NATS: KV bucket " + config.bucket + " (leases): " + nats_text(s)};
             }
         }
+        // Every partition's ingest consumer, before any member holds the partition: the MQTT
+        // listener's stream keeps a reading only while a consumer is interested in it, so without
+        // one the readings engines publish before the first holder arrives would be dropped. (The
+        // stream exists once any MQTT client connected: this member's own output link did.)
+        for (unsigned p = 0; p < config.partitions; ++p) {
+            auto made = ensure_ingest_consumer(n.js, p);
+            if (made) continue;
+            if (made.error() == errc::not_found) {  // no MQTT client has connected yet: holders create them
+                spdlog::warn("cluster: {}: readings sent before partitions are held are lost", made.detail());
+                break;
+            }
+            return {errc::unavailable, "NATS: partition " + std::to_string(p) + ": " + made.detail()};
+        }
         if (s = kvStore_WatchAll(&n.watcher, n.kv, nullptr); s != NATS_OK) {
             n.watcher = nullptr;
             return {errc::unavailable, "NATS: watching " + config.bucket + ": " + nats_text(s)};
@@ -777,6 +927,73 @@ std::optional<std::string> node::owner_url(std::string_view asset) const {
     return j["http"].get<std::string>();
 }
 
+bool node::command(std::string_view asset, std::string topic, std::string payload, std::function<void(bool)> apply) {
+    const unsigned p = partition_of(asset, impl_->cfg.partitions);
+    if (!impl_->counters[p]->publishing()) return false;
+    auto& inbox = *impl_->inboxes[p];
+    std::lock_guard lock(inbox.mu);
+    inbox.waiting.push_back({std::string(asset), std::move(topic), std::move(payload), std::move(apply)});
+    return true;
+}
+
+Result<std::vector<journal_record>> node::journal_of(std::string_view asset) const {
+    const unsigned p = partition_of(asset, impl_->cfg.partitions);
+    const auto subject = journal_subject(p, asset);
+    const auto& stream = impl_->cfg.stream;
+    std::vector<journal_record> out;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsMsg* last = nullptr;
+    const natsStatus found = js_GetLastMsg(&last, impl_->js, stream.c_str(), subject.c_str(), nullptr, &jerr);
+    if (found == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return out;
+    if (found != NATS_OK) return {errc::unavailable, "NATS: reading the journal: " + nats_text(found)};
+    const std::uint64_t end = natsMsg_GetSequence(last);
+    natsMsg_Destroy(last);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.Replicas = 1;
+    so.Config.MemoryStorage = true;
+    so.Config.InactiveThreshold = 10000 * ns_per_ms;
+    natsSubscription* sub = nullptr;
+    if (const natsStatus s = js_PullSubscribe(&sub, impl_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
+        return {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
+    std::uint64_t stream_seq = 0, next_consumer_seq = 1;
+    Result<std::vector<journal_record>> result = std::vector<journal_record>{};
+    while (stream_seq < end) {
+        natsMsgList list{nullptr, 0};
+        if (const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 2000, &jerr); s != NATS_OK) {
+            result = {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
+            break;
+        }
+        bool gap = false;
+        for (int i = 0; i < list.Count && stream_seq < end && !gap; ++i) {
+            natsMsg* m = list.Msgs[i];
+            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+                gap = meta->Sequence.Consumer != next_consumer_seq;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
+                stream_seq = meta->Sequence.Stream;
+                jsMsgMetaData_Destroy(meta);
+            }
+            if (gap) break;
+            const char* topic = nullptr;
+            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
+            out.push_back({topic ? std::string(topic) : std::string(),
+                           std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)))});
+        }
+        natsMsgList_Destroy(&list);
+        if (gap) {
+            result = {errc::unavailable, "NATS: reading the journal: a delivery was lost (a node failing over); try again"};
+            break;
+        }
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    if (!result) return result;
+    return out;
+}
+
 bool node::connected() const { return impl_->nc && natsConnection_Status(impl_->nc) == NATS_CONN_STATUS_CONNECTED; }
 
 nlohmann::json node::describe() const {
@@ -822,6 +1039,7 @@ nlohmann::json node::describe() const {
             row["gaps"] = c.gaps.load();
             row["stalls"] = c.stalls.load();
             row["journaled"] = c.journaled.load();
+            row["caught_up"] = c.caught_up.load();
             row["journal_retries"] = c.journal_retries.load();
         } else {
             auto h = holders.find(p);
@@ -877,6 +1095,9 @@ std::string node::prometheus() const {
     per_partition("turbotwin_cluster_partition_journaled_total", "counter",
                   "applied readings appended to the partition's journal (then acknowledged to the MQTT listener's stream)",
                   [](const partition_counters& c) { return c.journaled.load(); });
+    per_partition("turbotwin_cluster_partition_caught_up_total", "counter",
+                  "readings delivered but unacknowledged when the consumer was bound (a previous holder's, or lost in flight), applied first",
+                  [](const partition_counters& c) { return c.caught_up.load(); });
     per_partition("turbotwin_cluster_partition_journal_retries_total", "counter",
                   "journal appends sent again because the journal did not acknowledge them in time",
                   [](const partition_counters& c) { return c.journal_retries.load(); });
@@ -910,7 +1131,78 @@ bool node::publishing(std::string_view) const { return false; }
 bool node::owns(std::string_view) const { return false; }
 std::size_t node::live_partitions() const { return 0; }
 std::optional<std::string> node::owner_url(std::string_view) const { return std::nullopt; }
+bool node::command(std::string_view asset, std::string topic, std::string payload, std::function<void(bool)> apply) {
+    const unsigned p = partition_of(asset, impl_->cfg.partitions);
+    if (!impl_->counters[p]->publishing()) return false;
+    auto& inbox = *impl_->inboxes[p];
+    std::lock_guard lock(inbox.mu);
+    inbox.waiting.push_back({std::string(asset), std::move(topic), std::move(payload), std::move(apply)});
+    return true;
+}
+
+Result<std::vector<journal_record>> node::journal_of(std::string_view asset) const {
+    const unsigned p = partition_of(asset, impl_->cfg.partitions);
+    const auto subject = journal_subject(p, asset);
+    const auto& stream = impl_->cfg.stream;
+    std::vector<journal_record> out;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsMsg* last = nullptr;
+    const natsStatus found = js_GetLastMsg(&last, impl_->js, stream.c_str(), subject.c_str(), nullptr, &jerr);
+    if (found == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return out;
+    if (found != NATS_OK) return {errc::unavailable, "NATS: reading the journal: " + nats_text(found)};
+    const std::uint64_t end = natsMsg_GetSequence(last);
+    natsMsg_Destroy(last);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.Replicas = 1;
+    so.Config.MemoryStorage = true;
+    so.Config.InactiveThreshold = 10000 * ns_per_ms;
+    natsSubscription* sub = nullptr;
+    if (const natsStatus s = js_PullSubscribe(&sub, impl_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
+        return {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
+    std::uint64_t stream_seq = 0, next_consumer_seq = 1;
+    Result<std::vector<journal_record>> result = std::vector<journal_record>{};
+    while (stream_seq < end) {
+        natsMsgList list{nullptr, 0};
+        if (const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 2000, &jerr); s != NATS_OK) {
+            result = {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
+            break;
+        }
+        bool gap = false;
+        for (int i = 0; i < list.Count && stream_seq < end && !gap; ++i) {
+            natsMsg* m = list.Msgs[i];
+            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+                gap = meta->Sequence.Consumer != next_consumer_seq;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
+                stream_seq = meta->Sequence.Stream;
+                jsMsgMetaData_Destroy(meta);
+            }
+            if (gap) break;
+            const char* topic = nullptr;
+            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
+            out.push_back({topic ? std::string(topic) : std::string(),
+                           std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)))});
+        }
+        natsMsgList_Destroy(&list);
+        if (gap) {
+            result = {errc::unavailable, "NATS: reading the journal: a delivery was lost (a node failing over); try again"};
+            break;
+        }
+    }
+    natsSubscription_Unsubscribe(sub);
+    natsSubscription_Destroy(sub);
+    if (!result) return result;
+    return out;
+}
+
 bool node::connected() const { return false; }
+bool node::command(std::string_view, std::string, std::string, std::function<void(bool)>) { return false; }
+Result<std::vector<journal_record>> node::journal_of(std::string_view) const {
+    return {errc::unavailable, "built without the NATS client"};
+}
 nlohmann::json node::describe() const { return nlohmann::json::object(); }
 std::string node::prometheus() const { return {}; }
 

@@ -21,9 +21,18 @@ import urllib.request
 
 from harness import SKIP, check, compare, free_port, parse_args, read_predict_csv, run_test, wait_port
 
+OPERATOR = "op-" + os.urandom(12).hex()
 PARTITIONS = 64  # as in the NATS mapping of config/cluster/nats-node.conf
 ENGINES = 200
 CYCLES = 40  # per engine: 8,000 readings, about 17 s through NATS' MQTT listener here
+
+
+def fnv1a_partition(asset):
+    """The engine's partition, as NATS' partition(P,1) mapping computes it (FNV-1a, 32 bits, mod P)."""
+    h = 2166136261
+    for b in asset.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % PARTITIONS
 
 
 class Cluster:
@@ -65,16 +74,20 @@ class Cluster:
         self.spawn(f"nats{i + 1}", ["nats-server", "-c", os.path.join(self.source, "config/cluster/nats-node.conf")], env)
 
     def start_twin(self, i):
+        env = dict(os.environ, TURBOTWIN_API_TOKENS=f"operator:{OPERATOR}")
         self.spawn(f"tt{i + 1}", [self.bin, "serve", "--cluster", self.path("cluster.json"), "--instance", f"tt{i + 1}",
                                    "--http", f"127.0.0.1:{self.http[i]}", "--data-dir", self.path(f"tt{i + 1}"),
-                                   "--nats", self.urls, "--broker", f"tcp://127.0.0.1:{self.mqtt[i]}", "--log-level", "info"])
+                                   "--nats", self.urls, "--broker", f"tcp://127.0.0.1:{self.mqtt[i]}", "--log-level", "info"], env)
 
     def get(self, i, path, timeout=5):
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.http[i]}{path}", timeout=timeout) as r:
                 return r.status, json.loads(r.read())
         except urllib.error.HTTPError as e:
-            return e.code, None
+            try:
+                return e.code, json.loads(e.read())
+            except (OSError, ValueError):
+                return e.code, None
         except (OSError, ValueError):
             return None, None
 
@@ -98,6 +111,23 @@ class Cluster:
                         if node is not None:
                             found[s["name"]] = node
         return found
+
+    def post_to_owner(self, i, path, body):
+        """POSTs through instance i, following a 307 to the engine's holder by hand (urllib does not
+        repeat a POST on a redirect). Returns (status, body)."""
+        url = f"http://127.0.0.1:{self.http[i]}{path}"
+        for _ in range(3):
+            req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {OPERATOR}"})
+            try:
+                with urllib.request.urlopen(req, timeout=15) as r:
+                    return r.status, json.loads(r.read())
+            except urllib.error.HTTPError as e:
+                if e.code == 307:
+                    url = e.headers["Location"]
+                    continue
+                return e.code, json.loads(e.read() or b"{}")
+        return None, None
 
     def held_by(self, i):
         v = self.view(i)
@@ -325,6 +355,48 @@ def main():
         check(problem is None, f"REST never matched predict: {problem}")
         print(f"all {ENGINES} engines equal predict through each of the 3 instances, one by one and in each one's fleet listing")
         check(not watch.overlaps, f"partitions held by two instances at once: {watch.overlaps[:5]}")
+
+        # History through any member: the holder re-runs the engine's journal (there is no store).
+        for asset in sorted(predicted)[:8]:
+            for i in range(3):
+                deadline = time.time() + 30  # a NATS node just came back: its replica may lag a while
+                while True:
+                    status, body = c.get(i, f"/api/v1/assets/{asset}/history?max_points=10000", timeout=20)
+                    if status == 200 or time.time() > deadline:
+                        break
+                    time.sleep(1)
+                check(status == 200, f"history of {asset} through tt{i + 1}: {status} {body}")
+                points = body["points"]
+                check(len(points) == CYCLES and points[-1]["cycle"] == int(predicted[asset]["cycle"]),
+                      f"history of {asset} through tt{i + 1}: {len(points)} points, last {points[-1] if points else None}")
+                check(float(points[-1]["rul"]) == float(predicted[asset]["rul"]),
+                      f"history of {asset} ends at rul {points[-1]['rul']}, predict {predicted[asset]['rul']}")
+        print(f"history through each member: {CYCLES} points per engine, the last equal to predict")
+
+        # A write survives its holder's death: an engine's failure recorded through tt1 (redirected
+        # to the holder), then the holder killed; the member taking over rebuilds it from the journal.
+        closed_engine = sorted(predicted)[-1]
+        fail_at = int(predicted[closed_engine]["cycle"]) + 1
+        status, body = c.post_to_owner(0, f"/api/v1/assets/{closed_engine}/events", {"type": "failure", "cycle": fail_at, "note": "IFSD"})
+        check(status == 201 and body["asset"]["closed"] == {"type": "failure", "cycle": fail_at}, f"failure event: {status} {body}")
+        holder = next(i for i in range(3) if closed_engine and any(
+            p["owner"] == f"tt{i + 1}" for p in (c.view(i) or {"partitions": []})["partitions"]
+            if p["partition"] == fnv1a_partition(closed_engine)))
+        c.kill(f"tt{holder + 1}")
+        running[holder] = False
+        survivor = next(i for i in range(3) if i != holder)
+        seen = None
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            # 307 to the dead holder (refused) until its lease lapses, 503 while the partition is
+            # rebuilt, then the new holder's state.
+            status, body = c.get(survivor, f"/api/v1/assets/{closed_engine}")
+            if status == 200:
+                seen = body.get("closed")
+                break
+            time.sleep(0.3)
+        check(seen == {"type": "failure", "cycle": fail_at}, f"after tt{holder + 1} died, {closed_engine} shows closed={seen}")
+        print(f"{closed_engine}'s failure, recorded through tt1 on tt{holder + 1}, survives tt{holder + 1}'s kill -9")
 
         # Figures: duplicates the twins dropped, redeliveries, rebuilt messages.
         dup = redelivered = rebuilt = 0

@@ -6,6 +6,8 @@
 #include <optional>
 #include <vector>
 
+#include "turbotwin/cluster/node.hpp"
+#include "turbotwin/codec/telemetry.hpp"
 #include "turbotwin/store/database.hpp"
 #include "turbotwin/twin/asset_twin.hpp"
 
@@ -29,5 +31,12 @@ rerun_outcome rerun_history(twin::asset_twin& tw, const std::vector<reading>& re
 Result<std::pair<twin::asset_twin, rerun_outcome>> rebuild_twin(store::database& db, const std::string& asset, std::int64_t upto,
                                                                  const twin::twin_config& config, std::size_t* missing = nullptr,
                                                                  bool events_at_upto = true);
+
+/// An engine's RUL history for cycles in [from, to], re-run from its journal (cluster mode keeps
+/// no store): its readings through a new twin of `config`, its operator events in their place.
+/// The twins are deterministic, so this is the history the live twin went through.
+std::vector<store::rul_row> rerun_journal(const std::string& asset, const std::vector<cluster::journal_record>& journal,
+                                          const twin::twin_config& config, const codec::telemetry_limits& limits, std::int64_t from,
+                                          std::int64_t to);
 
 }  // namespace turbotwin::app

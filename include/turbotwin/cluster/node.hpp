@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "turbotwin/cluster/config.hpp"
 #include "turbotwin/core/result.hpp"
@@ -24,9 +25,17 @@ struct twin_intake {
     /// its results are not published (see node::publishing). Returns the intake sequence number
     /// to wait for before acknowledging (0: nothing to wait for, e.g. rejected on admission), or
     /// nullopt when intake is closed (shutting down: left unacknowledged for the next owner).
-    std::function<std::optional<std::uint64_t>(const std::string& asset, std::string payload, bool rebuild)> deliver;
+    /// `topic`: empty for telemetry; an operator command's topic for a command read back from
+    /// the journal (see node::command).
+    std::function<std::optional<std::uint64_t>(const std::string& asset, std::string topic, std::string payload, bool rebuild)> deliver;
     /// The intake sequence number up to which every queued message has been applied.
     std::function<std::uint64_t()> applied;
+};
+
+/// One entry of an engine's journal: a telemetry reading (empty topic) or an operator command.
+struct journal_record {
+    std::string topic;
+    std::string payload;
 };
 
 /// True when the build has the NATS client (libnats): without it `serve --cluster` refuses.
@@ -59,6 +68,15 @@ public:
     nlohmann::json describe() const;
     /// Prometheus text: per-partition lag, delivered, acknowledged, redelivered; ownership changes.
     std::string prometheus() const;
+    /// Runs an operator command (alert acknowledgement, engine event) for an engine whose
+    /// partition this member holds, in order with the partition's readings: the partition's
+    /// thread appends it to the journal (so a later holder applies it again when it rebuilds),
+    /// then calls `apply(true)`, or `apply(false)` when it could not (the partition moved, or
+    /// this member is stopping). False, without calling `apply`: the partition is not live here.
+    bool command(std::string_view asset, std::string topic, std::string payload, std::function<void(bool journaled)> apply);
+    /// The engine's journal, oldest first, up to its last entry as the stream's leader reports it:
+    /// what a twin of the engine has applied (its history can be re-run from it).
+    Result<std::vector<journal_record>> journal_of(std::string_view asset) const;
     /// Releases every partition (stops consuming, acknowledges what was applied, deletes the
     /// leases so the others take over at once) and leaves. Idempotent.
     void stop();
