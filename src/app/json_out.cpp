@@ -88,6 +88,8 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u, co
     else append_string(out, u.trust_reason);
     out += ",\"cycle\":";
     out += std::to_string(u.cycle);
+    out += ",\"novelty\":";
+    append_number(out, u.novelty);
     if (origin) {
         out += ",\"provenance\":{\"code_version\":";
         append_string(out, origin->code_version);
@@ -99,6 +101,10 @@ std::string rul_message(const std::string& asset, const twin::twin_update& u, co
         append_string(out, origin->model_hash);
         out += '}';
     }
+    out += ",\"risk\":";
+    append_number(out, u.risk);
+    out += ",\"risk_rul\":";
+    append_number(out, u.risk_rul);
     out += ",\"rul\":";
     append_number(out, u.estimate.rul);
     out += ",\"rul_hi\":";

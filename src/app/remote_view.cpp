@@ -35,6 +35,10 @@ std::optional<asset_summary> merge_rul_message(std::string_view payload, const s
     s.rul_lo = remote_number(j, "rul_lo");
     s.rul_hi = remote_number(j, "rul_hi");
     s.level = *level;
+    // Absent from messages of older members: the summary keeps what it had.
+    if (const auto it = j.find("risk"); it != j.end() && it->is_number()) s.risk = it->get<double>();
+    if (const auto it = j.find("risk_rul"); it != j.end() && it->is_number()) s.risk_rul = it->get<double>();
+    if (j.contains("novelty")) s.novelty = remote_number(j, "novelty");  // null: before the engine's baseline
     s.trust = j.value("confidence", "high") == "low" ? twin::confidence::low : twin::confidence::high;
     auto notes = std::make_shared<asset_notes>(s.extra());
     notes->trust_reason = j.contains("confidence_reason") && j["confidence_reason"].is_string() ? j["confidence_reason"].get<std::string>() : "";

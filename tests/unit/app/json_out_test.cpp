@@ -17,6 +17,9 @@ twin::twin_update sample_update() {
     u.level = alerting::severity::warning;
     u.trust = twin::confidence::low;
     u.ts_ms = 1764000000123;
+    u.risk = 0.1234567890123;
+    u.risk_rul = 19.600000000000001;
+    u.novelty = 0.7;
     return u;
 }
 
@@ -29,7 +32,10 @@ TEST(rul_message, HasEveryFieldWithNumbersThatParseBackBitForBit) {
     // WHEN it is encoded and parsed by a general JSON parser
     const auto j = nlohmann::json::parse(rul_message("ENG-042", u));
     // THEN every field is there, with the exact values
-    EXPECT_EQ(j.size(), 10u);
+    EXPECT_EQ(j.size(), 13u);
+    EXPECT_TRUE(same_bits(j.at("risk").get<double>(), u.risk));
+    EXPECT_TRUE(same_bits(j.at("risk_rul").get<double>(), u.risk_rul));
+    EXPECT_TRUE(same_bits(j.at("novelty").get<double>(), u.novelty));
     EXPECT_EQ(j.at("asset"), "ENG-042");
     EXPECT_EQ(j.at("cycle"), 187);
     EXPECT_TRUE(same_bits(j.at("rul").get<double>(), u.estimate.rul));

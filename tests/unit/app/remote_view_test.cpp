@@ -25,6 +25,9 @@ twin::twin_update update_at(std::int64_t cycle) {
     u.level = alerting::severity::warning;
     u.trust = twin::confidence::low;
     u.trust_reason = "sensor deviation pattern unlike the training fleet";
+    u.risk = 0.4;
+    u.risk_rul = 50.5;
+    u.novelty = 0.3;
     u.sensor_faults = {{"T30", twin::sensor_status::failed, twin::sensor_fault::stuck, cycle - 3, std::nullopt, twin::sensor_fault::none}};
     return u;
 }
@@ -46,6 +49,9 @@ TEST(remote_view, a_rul_message_comes_back_as_the_summary_fields_it_carries) {
     EXPECT_EQ(s->sensor_faults[0].reason, twin::sensor_fault::stuck);
     EXPECT_EQ(s->sensor_faults[0].since, 117);
     EXPECT_EQ(s->updated_ms, 5);
+    EXPECT_EQ(s->risk, 0.4);
+    EXPECT_EQ(s->risk_rul, 50.5);
+    EXPECT_EQ(s->novelty, 0.3);
 }
 
 TEST(remote_view, an_older_or_equal_cycle_changes_nothing_and_a_newer_one_keeps_what_it_does_not_carry) {
@@ -62,10 +68,24 @@ TEST(remote_view, an_older_or_equal_cycle_changes_nothing_and_a_newer_one_keeps_
     const auto second = merge_rul_message(rul_message("ENG-7", next), first, names, 6);
     ASSERT_TRUE(second);
     EXPECT_EQ(second->last_cycle, 121);
-    EXPECT_EQ(second->risk, 0.25);
-    EXPECT_EQ(second->channels.size(), 1u);
+    EXPECT_EQ(second->risk, 0.4);  // carried by the message
+    EXPECT_EQ(second->channels.size(), 1u);  // not carried: kept
     EXPECT_TRUE(second->sensor_faults.empty());
     EXPECT_EQ(second->notes, nullptr);
+}
+
+TEST(remote_view, a_message_without_risk_or_novelty_keeps_what_the_summary_had) {
+    // GIVEN a summary with a risk, and a message from a member that does not send one
+    auto first = merge_rul_message(rul_message("ENG-7", update_at(120)), std::nullopt, names, 5);
+    ASSERT_TRUE(first);
+    const std::string older = R"({"asset":"ENG-7","cycle":121,"rul":60,"rul_lo":40,"rul_hi":80,"severity":"normal","confidence":"high"})";
+    // WHEN it is merged
+    const auto second = merge_rul_message(older, first, names, 6);
+    // THEN the risk and novelty stay as they were
+    ASSERT_TRUE(second);
+    EXPECT_EQ(second->risk, 0.4);
+    EXPECT_EQ(second->novelty, 0.3);
+    EXPECT_EQ(second->rul, 60);
 }
 
 TEST(remote_view, payloads_that_are_not_rul_messages_are_ignored) {
