@@ -23,6 +23,26 @@ void fleet_view::upsert(asset_summary s) {
     entry->second.current.store(std::move(next), std::memory_order_release);
 }
 
+bool fleet_view::upsert_if_newer(asset_summary s) {
+    auto next = std::make_shared<const asset_summary>(std::move(s));
+    {
+        std::shared_lock lock(assets_mu_);
+        if (auto it = assets_.find(next->id); it != assets_.end()) {
+            auto shown = it->second.current.load(std::memory_order_acquire);
+            // Compare-and-swap: a write by the engine's owner between the load and the swap wins.
+            while (!shown || shown->last_cycle < next->last_cycle)
+                if (it->second.current.compare_exchange_weak(shown, next, std::memory_order_acq_rel)) return true;
+            return false;
+        }
+    }
+    std::unique_lock lock(assets_mu_);
+    auto [entry, inserted] = assets_.try_emplace(next->id);
+    auto shown = entry->second.current.load(std::memory_order_acquire);
+    while (!shown || shown->last_cycle < next->last_cycle)
+        if (entry->second.current.compare_exchange_weak(shown, next, std::memory_order_acq_rel)) return true;
+    return false;
+}
+
 void fleet_view::record_alert(const alerting::alert& a) {
     std::unique_lock lock(alerts_mu_);
     if (auto it = alert_seq_.find(a.id); it != alert_seq_.end()) {

@@ -370,7 +370,8 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
         if (topic.starts_with(engines_prefix) && topic.ends_with(rul_suffix)) {
             const std::string asset(topic.substr(engines_prefix.size(), topic.size() - engines_prefix.size() - rul_suffix.size()));
             if (me->owns(asset)) return;
-            if (auto merged = merge_rul_message(m.payload, view.asset(asset), channel_names, wall_ms())) view.upsert(std::move(*merged));
+            if (auto merged = merge_rul_message(m.payload, view.asset(asset), channel_names, wall_ms()))
+                view.upsert_if_newer(std::move(*merged));  // not over a newer state this member's twin wrote meanwhile
         } else if (topic.starts_with(alerts_prefix)) {
             if (auto a = alert_from_message(m.payload); a && !me->owns(a->asset)) view.record_alert(*a);
         }

@@ -112,6 +112,10 @@ public:
     explicit fleet_view(std::size_t max_alerts = 100000) : max_alerts_(max_alerts) {}
 
     void upsert(asset_summary s);
+    /// Replaces the engine's summary only if `s` is of a later cycle than the one shown, atomically
+    /// (cluster mode's read model: a message about an engine this member has just taken over must
+    /// not overwrite what its own twin wrote meanwhile). False: not written.
+    bool upsert_if_newer(asset_summary s);
     /// Records a new alert or the new state of a known one (same id).
     void record_alert(const alerting::alert& a);
 

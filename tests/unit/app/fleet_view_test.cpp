@@ -41,6 +41,54 @@ std::vector<std::string> all_pages(const fleet_view& v, asset_query q) {
     return out;
 }
 
+TEST(fleet_view, upsert_if_newer_writes_only_a_later_cycle) {
+    // GIVEN an engine shown at cycle 40
+    fleet_view v;
+    auto at40 = engine("ENG-1", 50, 0.1);
+    at40.last_cycle = 40;
+    v.upsert(at40);
+    // WHEN a summary of the same or an earlier cycle comes, it is refused; a later one is written
+    auto same = engine("ENG-1", 99, 0.9);
+    same.last_cycle = 40;
+    EXPECT_FALSE(v.upsert_if_newer(same));
+    EXPECT_EQ(v.asset("ENG-1")->rul, 50);
+    auto later = engine("ENG-1", 49, 0.2);
+    later.last_cycle = 41;
+    EXPECT_TRUE(v.upsert_if_newer(later));
+    EXPECT_EQ(v.asset("ENG-1")->rul, 49);
+    // AND an engine not shown yet is added
+    auto fresh = engine("ENG-2", 70, 0);
+    fresh.last_cycle = 3;
+    EXPECT_TRUE(v.upsert_if_newer(fresh));
+    EXPECT_EQ(v.asset("ENG-2")->last_cycle, 3);
+}
+
+TEST(fleet_view, upsert_if_newer_never_overwrites_a_later_state_written_concurrently) {
+    // GIVEN an owner writing cycles 1..2000 while another thread offers cycle 1000 again and again
+    fleet_view v;
+    auto first = engine("ENG-1", 0, 0);
+    first.last_cycle = 0;
+    v.upsert(first);
+    std::atomic<bool> done{false};
+    std::thread owner([&] {
+        for (int c = 1; c <= 2000; ++c) {
+            auto s = engine("ENG-1", c, 0);
+            s.last_cycle = c;
+            v.upsert(s);
+        }
+        done = true;
+    });
+    while (!done) {
+        auto stale = engine("ENG-1", -1, 0);
+        stale.last_cycle = 1000;
+        v.upsert_if_newer(stale);
+    }
+    owner.join();
+    // THEN the owner's last write stands
+    EXPECT_EQ(v.asset("ENG-1")->last_cycle, 2000);
+    EXPECT_EQ(v.asset("ENG-1")->rul, 2000);
+}
+
 TEST(fleet_view_query, sorts_by_rul_and_by_risk_with_ties_broken_by_id) {
     fleet_view v;
     v.upsert(engine("B", 50, 0.1));
