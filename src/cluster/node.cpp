@@ -760,9 +760,13 @@ void partition_consumer::run() {
         natsSubscription* sub = nullptr;
         // Set up again after a gap or stall: the twins already hold the journal.
         if (!rebuilt_) rebuilt_ = rebuild();
+        // Live from here: what catch_up applies may never have been published (its previous
+        // holder died with it in hand), so its RUL and alerts go out, if need be a second time.
+        if (rebuilt_) counters_.live.store(true);
         const bool ready = rebuilt_ && bind(&sub);
         owner_.setup_slots.release();
         if (!ready) {
+            counters_.live.store(false);
             if (sub) natsSubscription_Destroy(sub);
             if (keep_going()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;

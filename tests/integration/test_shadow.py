@@ -6,6 +6,7 @@ history included), the promotion survives a restart, and a rollback brings the p
 back the same way. Promotion and rollback need an operator and are audited."""
 import json
 import os
+from time import monotonic, sleep
 
 from harness import Stack, check, parse_args, read_predict_csv, run_test, split_by_life, wait_rest_equals_predict
 
@@ -32,6 +33,11 @@ def main():
         st.start_serve("--shadow-model", candidate, env=env)
         st.run("replay", st.path("part1.txt"), "--broker", st.broker, "--speed", "max", "--quiet")
         st.wait_ready()
+        # Every engine applied before the restart (replay returns once the broker has the
+        # readings, not once serve applied them).
+        deadline = monotonic() + 30
+        while monotonic() < deadline and len(st.get_json("/api/v1/assets?limit=100")[1]["items"]) < len(original):
+            sleep(0.1)
         status, models = st.get_json("/api/v1/models")
         check(models["active"]["model"] == "fd001_c130" and models["shadow"]["model"] == "fd001_late" and models["audit"] == [],
               f"models: {models}")

@@ -23,7 +23,9 @@ struct stream_link;  // the server's side of an event_stream (src/http/stream_li
 
 /// How far behind (bytes pushed and not yet written) a stream may fall before it is attached to
 /// a connection; once attached, server_options::max_stream_backlog_bytes applies.
-inline constexpr std::size_t default_stream_backlog_bytes = 1024 * 1024;
+// 4 MiB: a replay at full speed sends a few thousand RUL frames (about 450 bytes each) in a burst,
+// which a dashboard on a loaded machine reads a little later; 1 MiB dropped such clients.
+inline constexpr std::size_t default_stream_backlog_bytes = 4 * 1024 * 1024;
 
 /// Why an event stream ended.
 enum class stream_end {
