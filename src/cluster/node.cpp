@@ -174,6 +174,76 @@ struct command_inbox {
 // Operator commands are journaled with their topic in this header; telemetry has none.
 constexpr const char* topic_header = "Turbotwin-Topic";
 
+/// Reads the journal entries on `filter` (a partition's or one engine's) from the stream's start
+/// up to the last one its leader reports now, in order, handing each to `entry` with its subject
+/// (`entry` or `go_on` false: stop, not complete). Not up to the count a new consumer reports: its
+/// one replica may sit on a follower that has not stored the newest entries yet, and a read that
+/// stopped there missed entries (measured, as one engine off predict). Through an ephemeral
+/// consumer read once and thrown away: one replica in memory, no replicated raft group per read,
+/// and no acknowledgements, so no redelivery either: a delivery lost in flight (counted in `gaps`)
+/// or a slow or failing-over server is an error, and the caller reads again.
+Result<bool> read_journal(jsCtx* js, const std::string& stream, const std::string& filter, std::int64_t fetch_wait_ms,
+                          std::atomic<std::uint64_t>* gaps, const std::function<bool()>& go_on,
+                          const std::function<bool(std::string_view subject, journal_record&&)>& entry) {
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsMsg* last = nullptr;
+    const natsStatus found = js_GetLastMsg(&last, js, stream.c_str(), filter.c_str(), nullptr, &jerr);
+    if (found == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return true;  // nothing journaled
+    if (found != NATS_OK) return {errc::unavailable, "reading the journal's end: " + nats_text(found)};
+    const std::uint64_t end = natsMsg_GetSequence(last);
+    natsMsg_Destroy(last);
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = stream.c_str();
+    so.Config.AckPolicy = js_AckNone;
+    so.Config.DeliverPolicy = js_DeliverAll;
+    so.Config.Replicas = 1;
+    so.Config.MemoryStorage = true;
+    so.Config.InactiveThreshold = 30000 * ns_per_ms;  // gone even if the reader dies while reading
+    natsSubscription* sub = nullptr;
+    if (const natsStatus s = js_PullSubscribe(&sub, js, filter.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
+        return {errc::unavailable, "reading the journal: " + nats_text(s) + " (" + std::to_string(static_cast<int>(jerr)) + ")"};
+    Result<bool> outcome = true;
+    std::uint64_t stream_seq = 0, next_consumer_seq = 1;
+    while (outcome && *outcome && stream_seq < end) {
+        if (!go_on()) {
+            outcome = false;
+            break;
+        }
+        natsMsgList list{nullptr, 0};
+        if (const natsStatus s = natsSubscription_Fetch(&list, sub, 512, fetch_wait_ms, &jerr); s != NATS_OK) {
+            outcome = {errc::unavailable, "reading the journal: " + nats_text(s)};
+            break;
+        }
+        for (int i = 0; i < list.Count && stream_seq < end; ++i) {
+            natsMsg* m = list.Msgs[i];
+            bool gap = true;
+            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
+                gap = meta->Sequence.Consumer != next_consumer_seq;
+                next_consumer_seq = meta->Sequence.Consumer + 1;
+                stream_seq = meta->Sequence.Stream;
+                jsMsgMetaData_Destroy(meta);
+            }
+            if (gap) {
+                if (gaps) gaps->fetch_add(1, std::memory_order_relaxed);
+                outcome = {errc::unavailable, "reading the journal: a delivery was lost (a node failing over); try again"};
+                break;
+            }
+            const char* topic = nullptr;
+            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
+            if (!entry(natsMsg_GetSubject(m), {topic ? std::string(topic) : std::string(),
+                                               std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)))})) {
+                outcome = false;
+                break;
+            }
+        }
+        natsMsgList_Destroy(&list);
+    }
+    natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
+    natsSubscription_Destroy(sub);
+    return outcome;
+}
+
 }  // namespace
 
 /// Consumes one held partition on its own thread: rebuild from the stream up to the previous
@@ -459,80 +529,26 @@ bool partition_consumer::wait_applied(std::uint64_t seq) {
 }
 
 bool partition_consumer::rebuild() {
-    // Where the partition's journal ends now, as its stream's leader says. (Not the count of a new
-    // consumer: one replica of it may be placed on a follower that has not stored the newest
-    // messages yet, and a rebuild that stopped short would miss readings the previous holder had
-    // acknowledged: measured, as one engine off predict.) A fenced previous holder may still
-    // append a reading it applied after this; it did not acknowledge it, so it comes live again.
-    const auto filter = partition_filter(partition_);
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    std::uint64_t end = 0;
-    natsMsg* last = nullptr;
-    const natsStatus found = js_GetLastMsg(&last, owner_.js, owner_.cfg.stream.c_str(), filter.c_str(), nullptr, &jerr);
-    if (found == NATS_OK) {
-        end = natsMsg_GetSequence(last);
-        natsMsg_Destroy(last);
-    } else if (found != NATS_NOT_FOUND && jerr != JSNoMessageFoundErr) {
-        spdlog::warn("cluster: partition {}: reading its journal's end: {}", partition_, nats_text(found));
-        return false;
-    }
-    if (end == 0) return true;  // an empty journal: nothing to rebuild
-    // An ephemeral consumer over the partition's journal from its start: the twins are rebuilt by
-    // applying again what the previous holders applied (results muted: they published them).
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = owner_.cfg.stream.c_str();
-    so.Config.AckPolicy = js_AckNone;
-    so.Config.DeliverPolicy = js_DeliverAll;
-    // Read once and thrown away: one replica in memory, not a replicated raft group per takeover.
-    so.Config.Replicas = 1;
-    so.Config.MemoryStorage = true;
-    so.Config.InactiveThreshold = 30000 * ns_per_ms;  // gone even if this member dies while reading
-    natsSubscription* sub = nullptr;
-    if (const natsStatus s = js_PullSubscribe(&sub, owner_.js, filter.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK) {
-        spdlog::warn("cluster: partition {}: rebuild consumer: {} ({})", partition_, nats_text(s), static_cast<int>(jerr));
-        return false;
-    }
-    std::uint64_t last_seq = 0, stream_seq = 0, next_consumer_seq = 1;
-    bool ok = true;
-    while (ok && stream_seq < end && keep_going()) {
-        natsMsgList list{nullptr, 0};
-        // Slow or failing over: start over (what was applied already is dropped as a duplicate).
-        if (natsSubscription_Fetch(&list, sub, 512, 1000, &jerr) != NATS_OK) {
-            ok = false;
-            break;
-        }
-        for (int i = 0; i < list.Count && ok && stream_seq < end; ++i) {
-            natsMsg* m = list.Msgs[i];
-            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-                // No acknowledgements here, so no redelivery either: a delivery lost in flight
-                // means starting the rebuild over.
-                if (meta->Sequence.Consumer != next_consumer_seq) {
-                    counters_.gaps.fetch_add(1, std::memory_order_relaxed);
-                    ok = false;
-                }
-                next_consumer_seq = meta->Sequence.Consumer + 1;
-                stream_seq = meta->Sequence.Stream;
-                jsMsgMetaData_Destroy(meta);
-            } else {
-                ok = false;
-            }
-            if (!ok) break;
-            const char* topic = nullptr;
-            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
-            auto seq = owner_.intake.deliver(asset_of_subject(natsMsg_GetSubject(m)), topic ? std::string(topic) : std::string(),
-                                             std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))), true);
-            if (!seq) ok = false;
-            else if (*seq) last_seq = std::max(last_seq, *seq);
+    // The twins are rebuilt by applying again what the previous holders applied (results muted:
+    // they published them). A fenced previous holder may still append a reading it applied after
+    // the journal's end was read; it did not acknowledge it, so it comes live again.
+    std::uint64_t last_seq = 0;
+    const auto read = read_journal(
+        owner_.js, owner_.cfg.stream, partition_filter(partition_), 1000, &counters_.gaps, [this] { return keep_going(); },
+        [this, &last_seq](std::string_view subject, journal_record&& e) {
+            auto seq = owner_.intake.deliver(asset_of_subject(subject), std::move(e.topic), std::move(e.payload), true);
             counters_.rebuilt.fetch_add(1, std::memory_order_relaxed);
-        }
-        natsMsgList_Destroy(&list);
+            if (!seq) return false;
+            last_seq = std::max(last_seq, *seq);
+            return true;
+        });
+    if (!read) {
+        // Slow or failing over: start over (what was applied already is dropped as a duplicate).
+        spdlog::warn("cluster: partition {}: rebuild: {}", partition_, read.detail());
+        return false;
     }
-    natsSubscription_Unsubscribe(sub);  // deletes the ephemeral consumer
-    natsSubscription_Destroy(sub);
-    return ok && stream_seq >= end && wait_applied(last_seq) && keep_going();
+    return *read && wait_applied(last_seq) && keep_going();
 }
-
 
 bool partition_consumer::bind(natsSubscription** sub) {
     auto at = ensure_ingest_consumer(owner_.js, partition_);
@@ -941,60 +957,13 @@ bool node::command(std::string_view asset, std::string topic, std::string payloa
 }
 
 Result<std::vector<journal_record>> node::journal_of(std::string_view asset) const {
-    const unsigned p = partition_of(asset, impl_->cfg.partitions);
-    const auto subject = journal_subject(p, asset);
-    const auto& stream = impl_->cfg.stream;
     std::vector<journal_record> out;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsMsg* last = nullptr;
-    const natsStatus found = js_GetLastMsg(&last, impl_->js, stream.c_str(), subject.c_str(), nullptr, &jerr);
-    if (found == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return out;
-    if (found != NATS_OK) return {errc::unavailable, "NATS: reading the journal: " + nats_text(found)};
-    const std::uint64_t end = natsMsg_GetSequence(last);
-    natsMsg_Destroy(last);
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = stream.c_str();
-    so.Config.AckPolicy = js_AckNone;
-    so.Config.DeliverPolicy = js_DeliverAll;
-    so.Config.Replicas = 1;
-    so.Config.MemoryStorage = true;
-    so.Config.InactiveThreshold = 10000 * ns_per_ms;
-    natsSubscription* sub = nullptr;
-    if (const natsStatus s = js_PullSubscribe(&sub, impl_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
-        return {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
-    std::uint64_t stream_seq = 0, next_consumer_seq = 1;
-    Result<std::vector<journal_record>> result = std::vector<journal_record>{};
-    while (stream_seq < end) {
-        natsMsgList list{nullptr, 0};
-        if (const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 2000, &jerr); s != NATS_OK) {
-            result = {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
-            break;
-        }
-        bool gap = false;
-        for (int i = 0; i < list.Count && stream_seq < end && !gap; ++i) {
-            natsMsg* m = list.Msgs[i];
-            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-                gap = meta->Sequence.Consumer != next_consumer_seq;
-                next_consumer_seq = meta->Sequence.Consumer + 1;
-                stream_seq = meta->Sequence.Stream;
-                jsMsgMetaData_Destroy(meta);
-            }
-            if (gap) break;
-            const char* topic = nullptr;
-            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
-            out.push_back({topic ? std::string(topic) : std::string(),
-                           std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)))});
-        }
-        natsMsgList_Destroy(&list);
-        if (gap) {
-            result = {errc::unavailable, "NATS: reading the journal: a delivery was lost (a node failing over); try again"};
-            break;
-        }
-    }
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    if (!result) return result;
+    const auto read = read_journal(impl_->js, impl_->cfg.stream, journal_subject(partition_of(asset, impl_->cfg.partitions), asset), 2000,
+                                   nullptr, [] { return true; }, [&out](std::string_view, journal_record&& e) {
+                                       out.push_back(std::move(e));
+                                       return true;
+                                   });
+    if (!read) return {read.error(), "NATS: " + read.detail()};
     return out;
 }
 
@@ -1135,73 +1104,6 @@ bool node::publishing(std::string_view) const { return false; }
 bool node::owns(std::string_view) const { return false; }
 std::size_t node::live_partitions() const { return 0; }
 std::optional<std::string> node::owner_url(std::string_view) const { return std::nullopt; }
-bool node::command(std::string_view asset, std::string topic, std::string payload, std::function<void(bool)> apply) {
-    const unsigned p = partition_of(asset, impl_->cfg.partitions);
-    if (!impl_->counters[p]->publishing()) return false;
-    auto& inbox = *impl_->inboxes[p];
-    std::lock_guard lock(inbox.mu);
-    inbox.waiting.push_back({std::string(asset), std::move(topic), std::move(payload), std::move(apply)});
-    return true;
-}
-
-Result<std::vector<journal_record>> node::journal_of(std::string_view asset) const {
-    const unsigned p = partition_of(asset, impl_->cfg.partitions);
-    const auto subject = journal_subject(p, asset);
-    const auto& stream = impl_->cfg.stream;
-    std::vector<journal_record> out;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsMsg* last = nullptr;
-    const natsStatus found = js_GetLastMsg(&last, impl_->js, stream.c_str(), subject.c_str(), nullptr, &jerr);
-    if (found == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) return out;
-    if (found != NATS_OK) return {errc::unavailable, "NATS: reading the journal: " + nats_text(found)};
-    const std::uint64_t end = natsMsg_GetSequence(last);
-    natsMsg_Destroy(last);
-    jsSubOptions so;
-    jsSubOptions_Init(&so);
-    so.Stream = stream.c_str();
-    so.Config.AckPolicy = js_AckNone;
-    so.Config.DeliverPolicy = js_DeliverAll;
-    so.Config.Replicas = 1;
-    so.Config.MemoryStorage = true;
-    so.Config.InactiveThreshold = 10000 * ns_per_ms;
-    natsSubscription* sub = nullptr;
-    if (const natsStatus s = js_PullSubscribe(&sub, impl_->js, subject.c_str(), nullptr, nullptr, &so, &jerr); s != NATS_OK)
-        return {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
-    std::uint64_t stream_seq = 0, next_consumer_seq = 1;
-    Result<std::vector<journal_record>> result = std::vector<journal_record>{};
-    while (stream_seq < end) {
-        natsMsgList list{nullptr, 0};
-        if (const natsStatus s = natsSubscription_Fetch(&list, sub, 512, 2000, &jerr); s != NATS_OK) {
-            result = {errc::unavailable, "NATS: reading the journal: " + nats_text(s)};
-            break;
-        }
-        bool gap = false;
-        for (int i = 0; i < list.Count && stream_seq < end && !gap; ++i) {
-            natsMsg* m = list.Msgs[i];
-            if (jsMsgMetaData* meta = nullptr; natsMsg_GetMetaData(&meta, m) == NATS_OK) {
-                gap = meta->Sequence.Consumer != next_consumer_seq;
-                next_consumer_seq = meta->Sequence.Consumer + 1;
-                stream_seq = meta->Sequence.Stream;
-                jsMsgMetaData_Destroy(meta);
-            }
-            if (gap) break;
-            const char* topic = nullptr;
-            if (natsMsgHeader_Get(m, topic_header, &topic) != NATS_OK) topic = nullptr;
-            out.push_back({topic ? std::string(topic) : std::string(),
-                           std::string(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m)))});
-        }
-        natsMsgList_Destroy(&list);
-        if (gap) {
-            result = {errc::unavailable, "NATS: reading the journal: a delivery was lost (a node failing over); try again"};
-            break;
-        }
-    }
-    natsSubscription_Unsubscribe(sub);
-    natsSubscription_Destroy(sub);
-    if (!result) return result;
-    return out;
-}
-
 bool node::connected() const { return false; }
 bool node::command(std::string_view, std::string, std::string, std::function<void(bool)>) { return false; }
 Result<std::vector<journal_record>> node::journal_of(std::string_view) const {
