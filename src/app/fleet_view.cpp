@@ -25,22 +25,19 @@ void fleet_view::upsert(asset_summary s) {
 
 bool fleet_view::upsert_if_newer(asset_summary s) {
     auto next = std::make_shared<const asset_summary>(std::move(s));
+    // Compare-and-swap: a write by the engine's owner between the load and the swap wins.
+    auto swap_if_older = [&next](std::atomic<snapshot>& current) {
+        auto shown = current.load(std::memory_order_acquire);
+        while (!shown || shown->last_cycle < next->last_cycle)
+            if (current.compare_exchange_weak(shown, next, std::memory_order_acq_rel)) return true;
+        return false;
+    };
     {
         std::shared_lock lock(assets_mu_);
-        if (auto it = assets_.find(next->id); it != assets_.end()) {
-            auto shown = it->second.current.load(std::memory_order_acquire);
-            // Compare-and-swap: a write by the engine's owner between the load and the swap wins.
-            while (!shown || shown->last_cycle < next->last_cycle)
-                if (it->second.current.compare_exchange_weak(shown, next, std::memory_order_acq_rel)) return true;
-            return false;
-        }
+        if (auto it = assets_.find(next->id); it != assets_.end()) return swap_if_older(it->second.current);
     }
-    std::unique_lock lock(assets_mu_);
-    auto [entry, inserted] = assets_.try_emplace(next->id);
-    auto shown = entry->second.current.load(std::memory_order_acquire);
-    while (!shown || shown->last_cycle < next->last_cycle)
-        if (entry->second.current.compare_exchange_weak(shown, next, std::memory_order_acq_rel)) return true;
-    return false;
+    std::unique_lock lock(assets_mu_);  // a new engine: the only write to the index
+    return swap_if_older(assets_.try_emplace(next->id).first->second.current);
 }
 
 void fleet_view::record_alert(const alerting::alert& a) {

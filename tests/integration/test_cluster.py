@@ -95,21 +95,24 @@ class Cluster:
         status, body = self.get(i, "/api/v1/cluster", timeout=2)
         return body if status == 200 else None
 
+    def streams(self, i):
+        """The JetStream streams NATS node i reports (its /jsz), [] when it does not answer."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor[i]}/jsz?streams=true", timeout=2) as r:
+                jsz = json.loads(r.read())
+        except (OSError, ValueError):
+            return []
+        return [st for acc in jsz.get("account_details", []) for st in acc.get("stream_detail", [])]
+
     def leaders(self):
         """{stream name: index of the node leading it} for the MQTT listener's stream and the journal."""
         found = {}
         for i in range(3):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.monitor[i]}/jsz?streams=true", timeout=2) as r:
-                    jsz = json.loads(r.read())
-            except (OSError, ValueError):
-                continue
-            for acc in jsz.get("account_details", []):
-                for s in acc.get("stream_detail", []):
-                    if s["name"] in ("$MQTT_msgs", "TURBOTWIN_TELEMETRY"):
-                        node = {"n1": 0, "n2": 1, "n3": 2}.get(s.get("cluster", {}).get("leader"))
-                        if node is not None:
-                            found[s["name"]] = node
+            for st in self.streams(i):
+                if st["name"] in ("$MQTT_msgs", "TURBOTWIN_TELEMETRY"):
+                    node = {"n1": 0, "n2": 1, "n3": 2}.get(st.get("cluster", {}).get("leader"))
+                    if node is not None:
+                        found[st["name"]] = node
         return found
 
     def post_to_owner(self, i, path, body):
@@ -287,30 +290,18 @@ def main():
         deadline = time.time() + 90
         while time.time() < deadline and (stored is None or stored < rows):
             for i in (0, 1, 2):
-                if i == node:
-                    continue
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{c.monitor[i]}/jsz?streams=true", timeout=2) as r:
-                        for acc in json.loads(r.read()).get("account_details", []):
-                            for st in acc.get("stream_detail", []):
-                                if st["name"] == "TURBOTWIN_TELEMETRY":
-                                    stored = max(stored or 0, st["state"]["messages"])
-                except (OSError, ValueError):
-                    pass
+                if i != node:
+                    for st in c.streams(i):
+                        if st["name"] == "TURBOTWIN_TELEMETRY":
+                            stored = max(stored or 0, st["state"]["messages"])
             time.sleep(0.5)
         print(f"the telemetry stream holds {stored} messages for {rows} readings published "
               f"({time.time() - waiting_since:.1f} s after the replay ended)")
         if stored is not None and stored < rows:
             for i in (0, 1, 2):
-                if i == node:
-                    continue
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{c.monitor[i]}/jsz?streams=true", timeout=2) as r:
-                        for acc in json.loads(r.read()).get("account_details", []):
-                            for st in acc.get("stream_detail", []):
-                                print(f"  n{i + 1} sees {st['name']}: {st['state']['messages']} messages, leader {st.get('cluster', {}).get('leader')}")
-                except (OSError, ValueError):
-                    pass
+                if i != node:
+                    for st in c.streams(i):
+                        print(f"  n{i + 1} sees {st['name']}: {st['state']['messages']} messages, leader {st.get('cluster', {}).get('leader')}")
             for i in range(3):
                 v = c.view(i)
                 if v:
