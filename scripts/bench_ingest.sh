@@ -50,7 +50,7 @@ run_once() {  # run_once LABEL [serve flags...]
   local mq http
   mq=$(free_port); http=$(free_port)
   rm -rf "$WORK/data"
-  printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\n' "$mq" >"$WORK/m.conf"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\nset_tcp_nodelay true\n' "$mq" >"$WORK/m.conf"
   [ "$(id -u)" -eq 0 ] && echo "user root" >>"$WORK/m.conf"
   mosquitto -c "$WORK/m.conf" >"$WORK/m.log" 2>&1 & MOSQ=$!
   wait_tcp "$mq" 5 || { echo "mosquitto did not start"; exit 1; }

@@ -26,7 +26,7 @@ trap 'exit 130' INT TERM
 mq_port=$(free_port)
 http_port=${DEMO_HTTP_PORT:-8080}
 (exec 3<>"/dev/tcp/127.0.0.1/$http_port") 2>/dev/null && http_port=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\n' "$mq_port" >"$work/mosquitto.conf"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\npersistence false\nset_tcp_nodelay true\n' "$mq_port" >"$work/mosquitto.conf"
 mosquitto -c "$work/mosquitto.conf" >"$work/mosquitto.log" 2>&1 & pids+=($!)
 wait_tcp "$mq_port" 10 || { echo "mosquitto did not start: $(tail -3 "$work/mosquitto.log")"; exit 1; }
 

@@ -14,9 +14,10 @@ namespace turbotwin::store {
 namespace {
 
 // Bump with a migration when the tables change; a file from a newer turbotwin is refused.
-constexpr int schema_version = 7;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
+constexpr int schema_version = 8;  // 2: alert_changes.risk_rul; 3: ack_by, ack_at_ms, ack_comment; 4: rul_history.levels;
                                    // 5: alert_changes.type, sensor, reason, model, model_hash, config_hash, code_version;
-                                   // 6: rul_history.reading, alert_changes.twin_state; 7: shadow_history, model_audit
+                                   // 6: rul_history.reading, alert_changes.twin_state; 7: shadow_history, model_audit;
+                                   // 8: twins is a rowid table (see below)
 
 constexpr const char* schema_sql = R"sql(
 CREATE TABLE IF NOT EXISTS meta (
@@ -28,7 +29,7 @@ CREATE TABLE IF NOT EXISTS twins (
   last_cycle INTEGER NOT NULL,
   updated_ms INTEGER NOT NULL,
   snapshot   BLOB NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS rul_history (
   asset    TEXT NOT NULL,
   cycle    INTEGER NOT NULL,
@@ -100,6 +101,22 @@ CREATE TABLE IF NOT EXISTS alert_changes (
   twin_state    TEXT,
   UNIQUE (alert_id, state)
 );
+)sql";
+
+// Schema 8: `twins` was WITHOUT ROWID up to 7. A row of such a table keeps at most about 1,000
+// bytes in its page, so every snapshot (1,088 bytes) spilled into an overflow page of its own:
+// two pages written per snapshot, and 4 KB on disk for each engine. A rowid table keeps rows up
+// to 4,061 bytes in the page, three snapshots to a page.
+constexpr const char* twins_to_rowid_sql = R"sql(
+CREATE TABLE twins_v8 (
+  asset      TEXT PRIMARY KEY,
+  last_cycle INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  snapshot   BLOB NOT NULL
+);
+INSERT INTO twins_v8(asset, last_cycle, updated_ms, snapshot) SELECT asset, last_cycle, updated_ms, snapshot FROM twins;
+DROP TABLE twins;
+ALTER TABLE twins_v8 RENAME TO twins;
 )sql";
 
 constexpr const char* checkpoint_key = "journal_checkpoint";
@@ -258,6 +275,15 @@ Result<std::unique_ptr<database>> database::open(const std::string& path, sync_m
         for (const auto& [table, column] : added) {
             const std::string name(column, std::strchr(column, ' '));
             if (!has_column(table, name.c_str())) sql += std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + ";";
+        }
+        if (version < 8) {
+            sqlite3_stmt* st = nullptr;
+            bool without_rowid = false;
+            if (sqlite3_prepare_v2(raw, "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'twins'", -1, &st, nullptr) == SQLITE_OK) {
+                stmt_ptr guard(st);
+                without_rowid = sqlite3_step(st) == SQLITE_ROW && column_text(st, 0).find("WITHOUT ROWID") != std::string::npos;
+            }
+            if (without_rowid) sql += twins_to_rowid_sql;
         }
         sql += "PRAGMA user_version=" + std::to_string(schema_version) + "; COMMIT;";
         if (auto r = db->exec(sql.c_str()); !r) {

@@ -79,7 +79,7 @@ class Stack:
             self.start_broker()
             return self
         with open(conf, "w") as f:
-            f.write(f"listener {self.mq_port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+            f.write(f"listener {self.mq_port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nset_tcp_nodelay true\n")
             if self.persistence:
                 os.makedirs(self.path("mq"), exist_ok=True)
                 f.write(f"persistence true\npersistence_location {self.path('mq')}/\n")

@@ -325,5 +325,73 @@ TEST(database, a_schema_2_file_is_migrated_and_keeps_its_alerts) {
     EXPECT_EQ(alerts[1].alert.ack->by, "op");
 }
 
+// Opens `path` with the raw C API and runs `sql`, which returns one integer.
+std::int64_t query_int(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) return -1;
+    sqlite3_stmt* s = nullptr;
+    std::int64_t v = -1;
+    if (sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(raw);
+    return v;
+}
+
+TEST(database, snapshots_of_a_kilobyte_stay_in_their_pages) {
+    // A WITHOUT ROWID table spills a row over about 1,000 bytes into an overflow page: 300
+    // snapshots of 1,088 bytes (a twin's size) took 300 overflow pages besides their leaves.
+    testing_support::temp_dir dir;
+    {
+        auto db = database::open(dir.file("t.db"), sync_mode::normal);
+        ASSERT_TRUE(db.ok()) << db.message();
+        change_set cs;
+        for (int i = 0; i < 300; ++i) cs.twins.push_back({"ENG-" + std::to_string(i), 7, std::string(1088, char('a' + i % 26)), 1});
+        ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    }
+    const auto pages = query_int(dir.file("t.db"), "PRAGMA page_count");
+    EXPECT_GT(pages, 0);
+    EXPECT_LT(pages, 150) << "300 rows of 1,088 bytes: about 100 leaf pages, plus the index and the other tables";
+    auto db = database::open(dir.file("t.db"), sync_mode::normal);
+    ASSERT_TRUE(db.ok());
+    std::size_t seen = 0;
+    ASSERT_TRUE((*db)->load_twins([&](twin_row&& r) {
+        EXPECT_EQ(r.snapshot.size(), 1088u);
+        ++seen;
+    }).ok());
+    EXPECT_EQ(seen, 300u);
+}
+
+TEST(database, a_schema_7_file_gets_a_rowid_twins_table_and_keeps_its_twins) {
+    testing_support::temp_dir dir;
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(dir.file("old.db").c_str(), &raw), SQLITE_OK);
+        const char* sql =
+            "CREATE TABLE twins (asset TEXT PRIMARY KEY, last_cycle INTEGER NOT NULL, updated_ms INTEGER NOT NULL, snapshot BLOB NOT NULL) "
+            "WITHOUT ROWID;"
+            "INSERT INTO twins VALUES('E-1', 42, 1700000000000, x'0102030405');"
+            "PRAGMA user_version=7;";
+        ASSERT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
+        sqlite3_close(raw);
+    }
+    {
+        auto db = database::open(dir.file("old.db"), sync_mode::normal);
+        ASSERT_TRUE(db.ok()) << db.message();
+        std::vector<twin_row> rows;
+        ASSERT_TRUE((*db)->load_twins([&](twin_row&& r) { rows.push_back(std::move(r)); }).ok());
+        ASSERT_EQ(rows.size(), 1u);
+        EXPECT_EQ(rows[0].asset, "E-1");
+        EXPECT_EQ(rows[0].last_cycle, 42);
+        EXPECT_EQ(rows[0].updated_ms, 1700000000000);
+        EXPECT_EQ(rows[0].snapshot, std::string("\x01\x02\x03\x04\x05"));
+        change_set cs;
+        cs.twins.push_back({"E-1", 43, "new", 2});
+        ASSERT_TRUE((*db)->commit({cs}, 1, {}).ok());
+    }
+    EXPECT_EQ(query_int(dir.file("old.db"), "SELECT count(*) FROM sqlite_schema WHERE name = 'twins' AND sql LIKE '%WITHOUT ROWID%'"), 0);
+    EXPECT_EQ(query_int(dir.file("old.db"), "SELECT last_cycle FROM twins WHERE asset = 'E-1'"), 43);
+    EXPECT_EQ(query_int(dir.file("old.db"), "PRAGMA user_version"), 8);
+}
+
 }  // namespace
 }  // namespace turbotwin::store
