@@ -117,6 +117,21 @@ class Bench:
         self.serve.send_signal(signal.SIGTERM)
         self.serve.wait(120)
 
+    def settle(self, timeout=180):
+        """Waits until serve is idle (under 4% of a core over half a second, twice in a row): after
+        the rate search overloaded it, its store and queues catch up first, so that a latency run
+        measures that run's rate and not the previous trials' backlog. Returns the seconds waited."""
+        if not self.serve or self.serve.poll() is not None:
+            return 0.0
+        t0, quiet = time.time(), 0
+        last = cpu_seconds(self.serve.pid)
+        while quiet < 2 and time.time() - t0 < timeout:
+            time.sleep(0.5)
+            now = cpu_seconds(self.serve.pid)
+            quiet = quiet + 1 if now - last < 0.02 else 0
+            last = now
+        return time.time() - t0
+
     def loadgen(self, *args, timeout=900):
         """One loadgen run with its own engine ids (a twin refuses cycles it already has). Adds
         "prefix" and "cpu_us_per_message" (CPU time of loadgen, mosquitto and serve over the run,
@@ -174,13 +189,15 @@ def throughput(b, args, out):
         if rate <= 0:
             continue
         for mode in ("twin", "passthrough"):
+            waited = b.settle()
             r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(rate),
                           *(["--passthrough"] if mode == "passthrough" else []))
+            r["settled_seconds"] = waited
             out[f"{mode}_at_{int(share * 100)}pct"] = r
             cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu_us_per_message"].items())
             say(f"{mode} at {int(share * 100)}% of the twin's max ({rate}/s): lost {r['lost']}, latency ms p50 "
                 f"{r['latency_ms']['p50']:.2f} p90 {r['latency_ms']['p90']:.2f} p99 {r['latency_ms']['p99']:.2f} max {r['latency_ms']['max']:.2f}; "
-                f"CPU us per message: {cpu}")
+                f"CPU us per message: {cpu} (serve idle {waited:.1f} s before)")
     b.stop_serve()
 
 
