@@ -49,7 +49,7 @@ public:
         : client_(client), metrics_(counters), outbox_(outbox), origin_(origin), retain_(retain) {}
 
     void rul(const std::string& asset, const twin::twin_update& u) override {
-        if (!client_.connected()) return;  // the next cycle's message supersedes it anyway
+        if (!client_.link_up()) return;  // the next cycle's message supersedes it anyway
         if (client_.publish(codec::rul_topic(asset), rul_message(asset, u, u.origin ? u.origin : &origin_), 0, retain_)) metrics_.rul_published.fetch_add(1, std::memory_order_relaxed);
         else metrics_.publish_failures.fetch_add(1, std::memory_order_relaxed);
     }

@@ -179,6 +179,7 @@ struct client::impl {
 
     // Paho's thread. Every connect (first and later) lands here.
     void on_connected(const std::string&) {
+        up.store(true, std::memory_order_release);
         if (ever_connected.exchange(true)) {
             const auto n = reconnects.fetch_add(1) + 1;
             spdlog::info("mqtt: reconnected to {} (reconnect #{})", opts.broker_url, n);
@@ -188,6 +189,7 @@ struct client::impl {
 
     // Paho's thread: only flag it; the supervisor thread does the waiting.
     void on_connection_lost(const std::string& cause) {
+        up.store(false, std::memory_order_release);
         spdlog::warn("mqtt: connection to {} lost{}{}; reconnecting", opts.broker_url, cause.empty() ? "" : ": ", cause);
         {
             std::lock_guard lk(mu);
@@ -276,6 +278,7 @@ struct client::impl {
 
     void shutdown(std::chrono::milliseconds timeout) {
         stop_supervisor();
+        up.store(false, std::memory_order_release);
         if (!cli) return;
         try {
             if (cli->is_connected()) cli->disconnect(timeout)->wait_for(timeout + 500ms);
@@ -297,6 +300,7 @@ struct client::impl {
     std::mutex lifecycle_mu;  // serializes starting and stopping the supervisor
     std::thread supervisor;
     std::atomic<bool> ever_connected{false};
+    std::atomic<bool> up{false};  ///< see link_up()
     std::atomic<std::uint64_t> reconnects{0};
     std::atomic<std::uint64_t> publish_failures{0};
     // Last: destroyed first, so that Paho's threads are gone before the state they call into.
@@ -418,6 +422,8 @@ bool client::connected() const {
         return false;
     }
 }
+
+bool client::link_up() const noexcept { return impl_->up.load(std::memory_order_acquire); }
 
 std::uint64_t client::reconnects() const { return impl_->reconnects.load(); }
 

@@ -57,6 +57,7 @@ TEST(mqtt_client, connect_to_dead_port_fails_with_clear_message) {
     EXPECT_EQ(r.detail().rfind("cannot connect to " + url + ": ", 0), 0u) << r.detail();
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2s) << "a refused connection must not wait for the timeout";
     EXPECT_FALSE(c.connected());
+    EXPECT_FALSE(c.link_up());
 }
 
 TEST(mqtt_client, invalid_url_is_an_error_not_an_exception) {
@@ -143,6 +144,7 @@ TEST_F(broker_test, resubscribes_after_broker_restart) {
 
     // THEN the client reconnects on its own and receives again: it re-issued the subscription
     ASSERT_TRUE(eventually([&] { return c.connected(); }, 8s));
+    EXPECT_TRUE(eventually([&] { return c.link_up(); })) << "link_up() must follow a reconnect";
     EXPECT_EQ(c.reconnects(), 1u);
     ASSERT_TRUE(eventually([&] {
         c.publish("tt/restart", "after", 1);
@@ -154,8 +156,10 @@ TEST_F(broker_test, resubscribes_after_broker_restart) {
 TEST_F(broker_test, destructor_is_prompt_while_reconnecting) {
     auto c = std::make_unique<client>(options_for(broker_.url()));
     ASSERT_TRUE(c->connect(5s).ok());
+    EXPECT_TRUE(eventually([&] { return c->link_up(); }));
     broker_.stop();
     ASSERT_TRUE(eventually([&] { return !c->connected(); }));
+    EXPECT_FALSE(c->link_up()) << "link_up() must follow a lost connection";
     std::this_thread::sleep_for(300ms);  // inside the first backoff sleep
     const auto start = std::chrono::steady_clock::now();
     c.reset();
