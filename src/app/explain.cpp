@@ -55,7 +55,7 @@ Result<explanation> explain_alert(const std::string& data_dir, const std::string
     explanation x;
     x.alert = *raised;
     if (x.alert.fired_state) {
-        x.stored = json::parse(*x.alert.fired_state, nullptr, false);
+        x.stored = json::parse(x.alert.fired_state->get(), nullptr, false);
         if (x.stored.is_discarded()) x.stored = nullptr;
     }
 

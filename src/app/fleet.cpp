@@ -60,13 +60,21 @@ void stamp(alerting::alert& a, const twin::provenance& origin) {
     a.code_version = origin.code_version;
 }
 
-// Raising is rare: the twin's full state goes with each alert these changes raise (built once,
-// shared), for whoever must explain it.
+// The twin's full state goes with each alert these changes raise (one, shared), for whoever must
+// explain it. The twin's numbers are copied now; TreeSHAP over every tree (about a millisecond,
+// which every engine of this worker would wait for) and the JSON are made when first asked for:
+// by the store's commit thread, or by REST.
 void attach_fired_state(const twin::asset_twin& tw, std::span<alerting::alert* const> changes) {
-    std::shared_ptr<const std::string> fired_state;
+    std::shared_ptr<const alerting::deferred_text> fired_state;
     for (auto* a : changes) {
         if (!a || a->state != alerting::alert_state::active) continue;
-        if (!fired_state) fired_state = std::make_shared<const std::string>(state_json(twin::record_state(tw)).dump());
+        if (!fired_state) {
+            fired_state = std::make_shared<const alerting::deferred_text>(
+                [record = twin::record_state_without_contributions(tw), features = tw.features(), model = tw.shared_model()]() mutable {
+                    twin::add_contributions(record, *model, features);
+                    return state_json(record).dump();
+                });
+        }
         a->fired_state = fired_state;
     }
 }

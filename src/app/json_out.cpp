@@ -176,7 +176,7 @@ json alert_json(const alerting::alert& a, bool with_state) {
               {"acknowledged", a.ack ? json{{"by", a.ack->by}, {"at_ms", a.ack->at_ms}, {"comment", a.ack->comment}} : json(nullptr)},
               {"provenance", {{"model", a.model}, {"model_hash", a.model_hash}, {"config_hash", a.config_hash}, {"code_version", a.code_version}}}};
     if (with_state) {
-        json state = a.fired_state ? json::parse(*a.fired_state, nullptr, false) : json(nullptr);
+        json state = a.fired_state ? json::parse(a.fired_state->get(), nullptr, false) : json(nullptr);
         j["twin_state"] = state.is_discarded() ? json(nullptr) : std::move(state);
     }
     return j;

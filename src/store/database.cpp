@@ -429,7 +429,7 @@ Result<stored_alert> read_alert(sqlite3_stmt* raw, const std::string& path) {
     a.model_hash = column_text(raw, 19);
     a.config_hash = column_text(raw, 20);
     a.code_version = column_text(raw, 21);
-    if (sqlite3_column_type(raw, 22) != SQLITE_NULL) a.fired_state = std::make_shared<const std::string>(column_text(raw, 22));
+    if (sqlite3_column_type(raw, 22) != SQLITE_NULL) a.fired_state = std::make_shared<const alerting::deferred_text>(column_text(raw, 22));
     return sa;
 }
 }  // namespace
@@ -672,7 +672,7 @@ Result<bool> database::commit(const std::vector<change_set>& changes, std::uint6
             bind_text(s.get(), 19, a.model_hash);
             bind_text(s.get(), 20, a.config_hash);
             bind_text(s.get(), 21, a.code_version);
-            if (a.fired_state) bind_text(s.get(), 22, *a.fired_state);
+            if (a.fired_state) bind_text(s.get(), 22, a.fired_state->get());  // TreeSHAP runs here, if nobody asked yet
             if (!step_done(s.get())) return fail("cannot store alert " + a.id);
         }
     }

@@ -6,6 +6,12 @@
 namespace turbotwin::twin {
 
 state_record record_state(const asset_twin& t, std::size_t top_features) {
+    auto r = record_state_without_contributions(t);
+    add_contributions(r, t.model(), t.features(), top_features);
+    return r;
+}
+
+state_record record_state_without_contributions(const asset_twin& t) {
     const auto& model = t.model();
     state_record r;
     r.cycle = t.last_cycle();
@@ -18,10 +24,12 @@ state_record record_state(const asset_twin& t, std::size_t top_features) {
     for (std::size_t i = 0; i < filters.size(); ++i)
         r.channels.push_back({model.channels[i].name, filters[i].level(), filters[i].level_std(), filters[i].slope(), filters[i].slope_std(),
                               baselines[i], health[i]});
+    return r;
+}
 
-    const auto features = t.features();
+void add_contributions(state_record& r, const prognostics::rul_model& model, std::span<const float> features, std::size_t top_features) {
     std::vector<double> shares(features.size() + 1);
-    if (!prognostics::feature_contributions(model.trees, features, shares)) return r;
+    if (!prognostics::feature_contributions(model.trees, features, shares)) return;
     r.has_contributions = true;
     r.contribution_bias = shares.back();
     const auto names = prognostics::feature_names(model);
@@ -39,7 +47,6 @@ state_record record_state(const asset_twin& t, std::size_t top_features) {
         r.by_sensor.emplace_back(model.channels[i].name, shares[4 + i] + shares[4 + n + i] + shares[4 + 2 * n + i]);
     std::stable_sort(r.by_sensor.begin(), r.by_sensor.end(),
                      [](const auto& a, const auto& b) { return std::abs(a.second) > std::abs(b.second); });
-    return r;
 }
 
 }  // namespace turbotwin::twin

@@ -1,8 +1,10 @@
 #pragma once
 /// RUL alert rules: a severity per asset with hysteresis, and the alert lifecycle it drives.
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,6 +54,30 @@ std::optional<alert_type> parse_alert_type(std::string_view s) noexcept;
 /// a sensor fault's is "<asset>-<sensor>-<cycle it failed at>". A sensor fault alert is raised
 /// when the twin judges a probe failed and clears when it reads plausibly again (or a maintenance
 /// event starts a new life); it never changes the engine's severity.
+/// Text made on first use, by whichever thread asks for it first, then kept. The twin's state at
+/// a raise includes TreeSHAP over every tree (about a millisecond): made this way, the store's
+/// commit thread or a REST request pays for it, not the worker that owns the engine.
+class deferred_text {
+public:
+    explicit deferred_text(std::string ready) : text_(std::move(ready)) { std::call_once(once_, [] {}); }
+    explicit deferred_text(std::function<std::string()> make) : make_(std::move(make)) {}
+    deferred_text(const deferred_text&) = delete;
+    deferred_text& operator=(const deferred_text&) = delete;
+
+    const std::string& get() const {
+        std::call_once(once_, [this] {
+            text_ = make_();
+            make_ = nullptr;  // what it captured is not needed any more
+        });
+        return text_;
+    }
+
+private:
+    mutable std::once_flag once_;
+    mutable std::function<std::string()> make_;
+    mutable std::string text_;
+};
+
 struct alert {
     std::string id;
     std::string asset;
@@ -70,7 +96,7 @@ struct alert {
     std::string model, model_hash, config_hash, code_version;
     /// The twin's state when the alert was raised (JSON, twin/state_record.hpp), kept through the
     /// alert's later changes; shared because the read model copies alerts when it lists them.
-    std::shared_ptr<const std::string> fired_state;
+    std::shared_ptr<const deferred_text> fired_state;
 };
 
 /// Per-asset alert state: at most one active RUL alert, whose severity is the asset's.

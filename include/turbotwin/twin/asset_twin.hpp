@@ -146,6 +146,8 @@ public:
     /// Each channel's baseline (its level frozen after the model's baseline_cycles; NaN before).
     std::span<const double> baselines() const noexcept { return block_.baselines(); }
     const prognostics::rul_model& model() const noexcept { return *config_->model; }
+    /// The model, shared: for what outlives this call and must keep the model alive.
+    const std::shared_ptr<const prognostics::rul_model>& shared_model() const noexcept { return config_->model; }
     /// Filtered level of channel i (the model's channel order); no allocation.
     double channel_level(std::size_t i) const noexcept { return block_.filters()[i].level(); }
     /// The twin's whole state as a versioned binary blob (doubles bit for bit), for the store.

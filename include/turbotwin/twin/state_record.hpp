@@ -3,6 +3,7 @@
 /// `turbotwin explain` recomputes it: the estimate and why it is trusted, every filtered channel
 /// with its uncertainty, baseline and probe health, and the features that moved the prediction.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,5 +40,11 @@ struct state_record {
 /// The state of `t` after its last processed reading (`t` must have one). Keeps the
 /// `top_features` largest contributions.
 state_record record_state(const asset_twin& t, std::size_t top_features = 8);
+
+/// record_state in two steps, for a caller that must not wait for TreeSHAP: the twin's numbers
+/// now (cheap copies, `features` the model's input), the contributions later, from those copies
+/// and the model alone. Together they give what record_state gives.
+state_record record_state_without_contributions(const asset_twin& t);
+void add_contributions(state_record& r, const prognostics::rul_model& model, std::span<const float> features, std::size_t top_features = 8);
 
 }  // namespace turbotwin::twin

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <random>
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace turbotwin::alerting {
@@ -306,6 +308,25 @@ TEST(alert_state, parses_its_own_names_only) {
     EXPECT_FALSE(parse_alert_state("Active"));
     EXPECT_EQ(parse_severity("critical"), severity::critical);
     EXPECT_FALSE(parse_severity("high"));
+}
+
+TEST(deferred_text, is_made_once_by_the_first_reader_whatever_the_threads) {
+    std::atomic<int> made{0};
+    const deferred_text text([&made] {
+        ++made;
+        return std::string("{\"cycle\":7}");
+    });
+    EXPECT_EQ(made.load(), 0) << "nothing is made before it is asked for";
+    std::vector<std::thread> readers;
+    std::atomic<int> right{0};
+    for (int i = 0; i < 4; ++i)
+        readers.emplace_back([&] {
+            if (text.get() == "{\"cycle\":7}") ++right;
+        });
+    for (auto& r : readers) r.join();
+    EXPECT_EQ(made.load(), 1);
+    EXPECT_EQ(right.load(), 4);
+    EXPECT_EQ(deferred_text(std::string("ready")).get(), "ready");
 }
 
 }  // namespace

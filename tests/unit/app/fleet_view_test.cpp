@@ -244,7 +244,7 @@ TEST(fleet_view_alerts, an_alert_keeps_the_state_it_fired_with_through_later_cha
     alerting::alert a;
     a.id = "A-1";
     a.asset = "A";
-    a.fired_state = std::make_shared<const std::string>(R"({"cycle":3})");
+    a.fired_state = std::make_shared<const alerting::deferred_text>(std::string(R"({"cycle":3})"));
     v.record_alert(a);
     alerting::alert acked = a;
     acked.fired_state.reset();  // the twin's copy of an alert never carries it
@@ -257,7 +257,7 @@ TEST(fleet_view_alerts, an_alert_keeps_the_state_it_fired_with_through_later_cha
     const auto got = v.alert("A-1");
     ASSERT_TRUE(got && got->fired_state);
     EXPECT_EQ(got->state, alerting::alert_state::cleared);
-    EXPECT_EQ(*got->fired_state, R"({"cycle":3})");
+    EXPECT_EQ(got->fired_state->get(), R"({"cycle":3})");
 }
 
 }  // namespace

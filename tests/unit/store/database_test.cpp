@@ -186,7 +186,7 @@ TEST(database, an_alert_keeps_the_twin_state_it_fired_with) {
     ASSERT_TRUE(db.ok());
     change_set cs;
     auto a = raised("E", 1, 10, alerting::severity::critical);
-    a.fired_state = std::make_shared<const std::string>(R"({"cycle":10,"estimate":{"rul":12.5}})");
+    a.fired_state = std::make_shared<const alerting::deferred_text>(std::string(R"({"cycle":10,"estimate":{"rul":12.5}})"));
     cs.alerts.push_back(a);
     auto cleared = a;
     cleared.fired_state.reset();
@@ -198,7 +198,7 @@ TEST(database, an_alert_keeps_the_twin_state_it_fired_with) {
     ASSERT_TRUE(changes.ok());
     ASSERT_EQ(changes->size(), 2u);
     ASSERT_TRUE((*changes)[0].fired_state);
-    EXPECT_EQ(*(*changes)[0].fired_state, *a.fired_state);
+    EXPECT_EQ((*changes)[0].fired_state->get(), a.fired_state->get());
     EXPECT_FALSE((*changes)[1].fired_state);
     EXPECT_TRUE((*db)->alert_changes("E-404")->empty());
 }

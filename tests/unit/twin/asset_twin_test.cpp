@@ -361,5 +361,34 @@ TEST_F(asset_twin_test, the_state_record_holds_the_filters_and_contributions_tha
     }
 }
 
+TEST_F(asset_twin_test, the_state_recorded_in_two_steps_is_the_state_recorded_at_once_even_after_the_twin_moved_on) {
+    asset_twin t("E", config_);
+    reading_source src(9);
+    for (std::int64_t c = 1; c <= 120; ++c) ASSERT_TRUE(t.process(src.at(c)).ok());
+    const auto at_once = record_state(t);
+    // WHEN the numbers are copied now and the contributions are added after more readings
+    auto later = record_state_without_contributions(t);
+    const auto features = t.features();
+    EXPECT_FALSE(later.has_contributions);
+    for (std::int64_t c = 121; c <= 140; ++c) ASSERT_TRUE(t.process(src.at(c)).ok());
+    add_contributions(later, *t.shared_model(), features);
+    // THEN both records are the same, bit for bit
+    EXPECT_EQ(later.cycle, at_once.cycle);
+    ASSERT_EQ(later.channels.size(), at_once.channels.size());
+    for (std::size_t i = 0; i < later.channels.size(); ++i) {
+        EXPECT_TRUE(same_bits(later.channels[i].level, at_once.channels[i].level));
+        EXPECT_TRUE(same_bits(later.channels[i].slope, at_once.channels[i].slope));
+    }
+    ASSERT_TRUE(later.has_contributions);
+    EXPECT_EQ(later.contribution_bias, at_once.contribution_bias);
+    ASSERT_EQ(later.top_features.size(), at_once.top_features.size());
+    for (std::size_t k = 0; k < later.top_features.size(); ++k) {
+        EXPECT_EQ(later.top_features[k].feature, at_once.top_features[k].feature);
+        EXPECT_EQ(later.top_features[k].contribution, at_once.top_features[k].contribution);
+    }
+    ASSERT_EQ(later.by_sensor.size(), at_once.by_sensor.size());
+    for (std::size_t k = 0; k < later.by_sensor.size(); ++k) EXPECT_EQ(later.by_sensor[k], at_once.by_sensor[k]);
+}
+
 }  // namespace
 }  // namespace turbotwin::twin
