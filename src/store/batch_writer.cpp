@@ -5,9 +5,6 @@
 
 #include <malloc.h>
 
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <spdlog/spdlog.h>
 
 namespace turbotwin::store {
@@ -23,9 +20,6 @@ constexpr int mark_attempts = 50;
 // freed memory for reuse: without handing it back, the process stayed about 300 bytes per engine
 // larger for good after a burst of 100,000 engines (docs/performance.md).
 constexpr std::size_t trim_after_records = 10000;
-// The commit thread's nice value: CFS gives it about a tenth of a default thread's share of a
-// busy core, all of an idle one.
-constexpr int writer_nice = 10;
 }  // namespace
 
 batch_writer::batch_writer(database& db, writer_options options, std::function<std::uint64_t()> watermark,
@@ -91,10 +85,6 @@ writer_stats batch_writer::stats() const {
 }
 
 void batch_writer::run() {
-    // Below the threads a reading waits for (Paho's, the workers): a commit is a burst of CPU
-    // (SQLite, then a WAL checkpoint) that nobody waits for, and on a machine with few cores it
-    // otherwise delays readings queued behind it. Linux: per thread. Failure changes nothing.
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), writer_nice);
     std::unique_lock lock(mu_);
     for (;;) {
         wake_.wait_for(lock, options_.commit_interval, [&] {
