@@ -55,6 +55,29 @@ std::vector<stored_alert> load_alerts(database& db) {
     return out;
 }
 
+// Runs `sql` on the file at `path` with the raw C API, as an older turbotwin (or someone with
+// the sqlite3 shell) would have written it. Empty: done; else SQLite's message.
+std::string run_raw_sql(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    std::string problem;
+    if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) problem = "cannot open " + path;
+    else if (sqlite3_exec(raw, sql, nullptr, nullptr, nullptr) != SQLITE_OK) problem = sqlite3_errmsg(raw);
+    sqlite3_close(raw);
+    return problem;
+}
+
+// Opens `path` with the raw C API and runs `sql`, which returns one integer.
+std::int64_t query_int(const std::string& path, const char* sql) {
+    sqlite3* raw = nullptr;
+    if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) return -1;
+    sqlite3_stmt* s = nullptr;
+    std::int64_t v = -1;
+    if (sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(raw);
+    return v;
+}
+
 TEST(database, a_new_file_is_in_wal_mode_with_checkpoint_zero) {
     testing_support::temp_dir dir;
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
@@ -217,8 +240,6 @@ TEST(database, a_schema_1_file_is_migrated_and_keeps_its_rows) {
     testing_support::temp_dir dir;
     {
         // A file as the first version wrote it: no risk_rul column.
-        sqlite3* raw = nullptr;
-        ASSERT_EQ(sqlite3_open(dir.file("t.db").c_str(), &raw), SQLITE_OK);
         const char* v1 =
             "CREATE TABLE alert_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, asset TEXT NOT NULL,"
             " state TEXT NOT NULL, severity TEXT NOT NULL, cycle INTEGER NOT NULL, raised_cycle INTEGER NOT NULL,"
@@ -227,8 +248,7 @@ TEST(database, a_schema_1_file_is_migrated_and_keeps_its_rows) {
             "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, rul, rul_lo, rul_hi, published)"
             " VALUES('E-1', 'E', 'active', 'warning', 9, 9, 40, 30, 50, 1);"
             "PRAGMA user_version=1;";
-        ASSERT_EQ(sqlite3_exec(raw, v1, nullptr, nullptr, nullptr), SQLITE_OK);
-        sqlite3_close(raw);
+        ASSERT_EQ(run_raw_sql(dir.file("t.db"), v1), "");
     }
     auto db = database::open(dir.file("t.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok()) << db.message();
@@ -297,8 +317,6 @@ TEST(database, a_schema_2_file_is_migrated_and_keeps_its_alerts) {
     testing_support::temp_dir dir;
     {
         // The alert_changes table as schema 2 wrote it (no acknowledgement columns).
-        sqlite3* raw = nullptr;
-        ASSERT_EQ(sqlite3_open(dir.file("old.db").c_str(), &raw), SQLITE_OK);
         const char* sql =
             "CREATE TABLE alert_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, alert_id TEXT NOT NULL, asset TEXT NOT NULL, "
             "state TEXT NOT NULL, severity TEXT NOT NULL, cycle INTEGER NOT NULL, raised_cycle INTEGER NOT NULL, cleared_cycle INTEGER, "
@@ -306,8 +324,7 @@ TEST(database, a_schema_2_file_is_migrated_and_keeps_its_alerts) {
             "INSERT INTO alert_changes(alert_id, asset, state, severity, cycle, raised_cycle, rul, rul_lo, rul_hi, risk_rul) "
             "VALUES('E-1', 'E', 'active', 'warning', 5, 5, 40, 30, 50, 35);"
             "PRAGMA user_version=2;";
-        ASSERT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
-        sqlite3_close(raw);
+        ASSERT_EQ(run_raw_sql(dir.file("old.db"), sql), "");
     }
     auto db = database::open(dir.file("old.db"), sync_mode::normal);
     ASSERT_TRUE(db.ok()) << db.message();
@@ -323,18 +340,6 @@ TEST(database, a_schema_2_file_is_migrated_and_keeps_its_alerts) {
     EXPECT_FALSE(alerts[0].alert.ack);
     ASSERT_TRUE(alerts[1].alert.ack);
     EXPECT_EQ(alerts[1].alert.ack->by, "op");
-}
-
-// Opens `path` with the raw C API and runs `sql`, which returns one integer.
-std::int64_t query_int(const std::string& path, const char* sql) {
-    sqlite3* raw = nullptr;
-    if (sqlite3_open(path.c_str(), &raw) != SQLITE_OK) return -1;
-    sqlite3_stmt* s = nullptr;
-    std::int64_t v = -1;
-    if (sqlite3_prepare_v2(raw, sql, -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(raw);
-    return v;
 }
 
 TEST(database, snapshots_of_a_kilobyte_stay_in_their_pages) {
@@ -364,15 +369,13 @@ TEST(database, snapshots_of_a_kilobyte_stay_in_their_pages) {
 TEST(database, a_schema_7_file_gets_a_rowid_twins_table_and_keeps_its_twins) {
     testing_support::temp_dir dir;
     {
-        sqlite3* raw = nullptr;
-        ASSERT_EQ(sqlite3_open(dir.file("old.db").c_str(), &raw), SQLITE_OK);
+        // The twins table as schema 7 wrote it.
         const char* sql =
             "CREATE TABLE twins (asset TEXT PRIMARY KEY, last_cycle INTEGER NOT NULL, updated_ms INTEGER NOT NULL, snapshot BLOB NOT NULL) "
             "WITHOUT ROWID;"
             "INSERT INTO twins VALUES('E-1', 42, 1700000000000, x'0102030405');"
             "PRAGMA user_version=7;";
-        ASSERT_EQ(sqlite3_exec(raw, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(raw);
-        sqlite3_close(raw);
+        ASSERT_EQ(run_raw_sql(dir.file("old.db"), sql), "");
     }
     {
         auto db = database::open(dir.file("old.db"), sync_mode::normal);
