@@ -38,12 +38,17 @@ void tree_ensemble::compile() {
         }
     }
     depth_ = depth;
+    // Trees in groups of `group_width`, interleaved node by node: slot s of the group's tree l is
+    // at (group * inner + s) * group_width + l, so one walk of a group steps every tree from one
+    // base. The last group is padded with trees of zero leaves (adding +0.0 keeps the sum's bits).
     const std::size_t inner = (std::size_t(1) << depth) - 1, leaves = std::size_t(1) << depth;
-    split_feature_.assign(trees.size() * inner, 0);
-    split_value_.assign(trees.size() * inner, 0.0f);
-    leaf_.assign(trees.size() * leaves, 0.0f);
+    const std::size_t groups = (trees.size() + group_width - 1) / group_width;
+    split_feature_.assign(groups * inner * group_width, 0);
+    split_value_.assign(groups * inner * group_width, 0.0f);
+    leaf_.assign(groups * leaves * group_width, 0.0f);
     for (std::size_t k = 0; k < trees.size(); ++k) {
         const auto& t = trees[k];
+        const std::size_t group = k / group_width, lane = k % group_width;
         // (node in t, slot in the complete tree); a leaf reached above the bottom fills every
         // bottom slot under it.
         std::vector<std::pair<std::int32_t, std::size_t>> stack = {{0, 0}};
@@ -57,11 +62,13 @@ void tree_ensemble::compile() {
                     first = 2 * first + 1;
                     count *= 2;
                 }
-                for (std::size_t i = 0; i < count; ++i) leaf_[k * leaves + first - inner + i] = t.value[n];
+                for (std::size_t i = 0; i < count; ++i)
+                    leaf_[(group * leaves + first - inner + i) * group_width + lane] = t.value[n];
                 continue;
             }
-            split_feature_[k * inner + slot] = std::uint32_t(t.feature[n]) | (t.default_left[n] ? 0x8000'0000u : 0u);
-            split_value_[k * inner + slot] = t.value[n];
+            const std::size_t at = (group * inner + slot) * group_width + lane;
+            split_feature_[at] = std::uint32_t(t.feature[n]) | (t.default_left[n] ? 0x8000'0000u : 0u);
+            split_value_[at] = t.value[n];
             stack.push_back({t.left[n], 2 * slot + 1});
             stack.push_back({t.right[n], 2 * slot + 2});
         }
@@ -71,12 +78,32 @@ void tree_ensemble::compile() {
 
 namespace {
 
-// One step down a compiled tree: the child of `slot` the features lead to.
-inline std::uint32_t descend(const std::uint32_t* feature, const float* value, std::span<const float> x, std::uint32_t slot) noexcept {
-    const std::uint32_t fk = feature[slot];
-    const float f = x[fk & 0x7fff'ffffu];
-    const bool left = std::isnan(f) ? (fk >> 31) != 0 : f < value[slot];
-    return 2 * slot + (left ? 1u : 2u);
+// Sum of the compiled trees' leaves: each group's trees walked side by side (their walks are
+// independent, so their loads overlap), leaves added in tree order. Without missing features
+// (NaN deviations before an engine has its baseline) a step needs no NaN test.
+template <bool maybe_missing>
+double sum_compiled(const std::uint32_t* feature, const float* value, const float* leaf, std::size_t groups, int depth,
+                    const float* x, double sum) noexcept {
+    constexpr std::size_t width = tree_ensemble::group_width;
+    const std::size_t inner = (std::size_t(1) << depth) - 1, leaves = std::size_t(1) << depth;
+    for (std::size_t g = 0; g < groups; ++g) {
+        const std::uint32_t* gf = feature + g * inner * width;
+        const float* gv = value + g * inner * width;
+        std::uint32_t slot[width] = {};
+        for (int d = 0; d < depth; ++d)
+            for (std::size_t l = 0; l < width; ++l) {
+                const std::size_t at = slot[l] * width + l;
+                const std::uint32_t fk = gf[at];
+                const float f = x[fk & 0x7fff'ffffu];
+                bool right;
+                if constexpr (maybe_missing) right = std::isnan(f) ? (fk >> 31) == 0 : !(f < gv[at]);
+                else right = f >= gv[at];
+                slot[l] = 2 * slot[l] + 1 + std::uint32_t(right);
+            }
+        const float* gl = leaf + g * leaves * width;
+        for (std::size_t l = 0; l < width; ++l) sum += gl[(slot[l] - inner) * width + l];
+    }
+    return sum;
 }
 
 }  // namespace
@@ -84,28 +111,12 @@ inline std::uint32_t descend(const std::uint32_t* feature, const float* value, s
 double tree_ensemble::predict(std::span<const float> features) const noexcept {
     double sum = base_score;
     if (compiled_trees_ == trees.size() && compiled_trees_ > 0) {
-        const std::size_t inner = (std::size_t(1) << depth_) - 1, leaves = std::size_t(1) << depth_;
-        const std::uint32_t* feature = split_feature_.data();
-        const float* value = split_value_.data();
-        const float* leaf = leaf_.data();
-        std::size_t k = 0;
-        // Several trees side by side: their walks are independent, so their loads overlap.
-        constexpr std::size_t lanes = 4;
-        for (; k + lanes <= compiled_trees_; k += lanes) {
-            std::uint32_t slot[lanes] = {};
-            const std::uint32_t* f0 = feature + k * inner;
-            const float* v0 = value + k * inner;
-            for (int d = 0; d < depth_; ++d)
-                for (std::size_t l = 0; l < lanes; ++l) slot[l] = descend(f0 + l * inner, v0 + l * inner, features, slot[l]);
-            // Added in tree order, as the plain form does: the same bits.
-            for (std::size_t l = 0; l < lanes; ++l) sum += leaf[(k + l) * leaves + slot[l] - inner];
-        }
-        for (; k < compiled_trees_; ++k) {
-            std::uint32_t s = 0;
-            for (int d = 0; d < depth_; ++d) s = descend(feature + k * inner, value + k * inner, features, s);
-            sum += leaf[k * leaves + s - inner];
-        }
-        return sum;
+        const std::size_t groups = (compiled_trees_ + group_width - 1) / group_width;
+        bool any_missing = false;
+        for (const float f : features) any_missing |= std::isnan(f);
+        if (any_missing)
+            return sum_compiled<true>(split_feature_.data(), split_value_.data(), leaf_.data(), groups, depth_, features.data(), sum);
+        return sum_compiled<false>(split_feature_.data(), split_value_.data(), leaf_.data(), groups, depth_, features.data(), sum);
     }
     for (const auto& t : trees) {
         std::int32_t node = 0;

@@ -48,13 +48,17 @@ struct tree_ensemble {
     /// than max_compiled_depth).
     void compile();
     static constexpr int max_compiled_depth = 8;
+    /// Trees walked side by side in the compiled form.
+    static constexpr std::size_t group_width = 8;
 
 private:
     int depth_ = 0;                       ///< levels of splits in every compiled tree
     std::size_t compiled_trees_ = 0;      ///< 0: not compiled
-    std::vector<std::uint32_t> split_feature_;  ///< per tree 2^depth - 1; top bit: a missing feature goes left
+    /// Per group of group_width trees, 2^depth - 1 slots, each holding that slot of every tree
+    /// in the group; top bit: a missing feature goes left.
+    std::vector<std::uint32_t> split_feature_;
     std::vector<float> split_value_;            ///< thresholds, same layout
-    std::vector<float> leaf_;                   ///< per tree 2^depth leaf values
+    std::vector<float> leaf_;                   ///< per group 2^depth leaf slots, interleaved the same way
 };
 
 /// Per-feature contributions to `e.predict(features)`: exact path-dependent TreeSHAP
