@@ -2,11 +2,15 @@
 """Performance measurements of issue 6, every figure beside its baseline from the same run.
 docs/performance.md explains each and records the results.
 
-    python3 scripts/perf.py --bin build/release/src/turbotwin [--only throughput,memory,rest] [--json OUT]
+    python3 scripts/perf.py --bin build/release/src/turbotwin [--only ceiling,throughput,memory,rest] [--json OUT]
 
 - throughput: `loadgen --rate max` through the broker alone (--passthrough), then through the
   twin, QoS 1, alternated for --rounds rounds (default 3), the medians compared; then the twin
   at 50% and 90% of its median maximum for the latency figures.
+- ceiling: the same rate searches, alternated, through the broker alone and through
+  tests/bench/mqtt_echo (a Paho client with no twin in it: it receives each telemetry message at
+  QoS 1 and republishes it as the RUL answer at QoS 0). No twin built on Paho can beat it, so its
+  ratio to the pass-through bounds the throughput ratio on this machine.
 - memory: ENGINES engines (default 100,000) streamed through a durable server; resident memory
   per engine beyond the model (RSS after, minus RSS at start with the model loaded); then a
   restart, timed until /readyz is ready with every engine restored.
@@ -99,6 +103,7 @@ class Bench:
         self.mosquitto = self.spawn(["mosquitto", "-c", conf], "mosquitto.log")
         time.sleep(0.3)
         self.serve = None
+        self.echo = None
         self.http_port = None
 
     def spawn(self, argv, log):
@@ -114,6 +119,19 @@ class Bench:
                                 "serve.log")
         wait_http(f"http://127.0.0.1:{self.http_port}/readyz", timeout=300)
         return time.time() - t0
+
+    def start_echo(self, binary):
+        self.echo = subprocess.Popen([binary, "--broker", self.broker], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.procs.append(self.echo)
+        line = self.echo.stdout.readline()
+        if "ready" not in line:
+            raise RuntimeError(f"mqtt_echo did not start: {line}")
+
+    def stop_echo(self):
+        self.echo.send_signal(signal.SIGTERM)
+        tail = self.echo.communicate(timeout=30)[0]
+        self.echo = None
+        return tail.strip()
 
     def stop_serve(self):
         self.serve.send_signal(signal.SIGTERM)
@@ -140,7 +158,8 @@ class Bench:
         divided by the messages sent) to the report."""
         self.runs = getattr(self, "runs", 0) + 1
         prefix = f"R{self.runs}-"
-        before = {"mosquitto": cpu_seconds(self.mosquitto.pid), "serve": cpu_seconds(self.serve.pid) if self.serve and self.serve.poll() is None else 0.0}
+        before = {"mosquitto": cpu_seconds(self.mosquitto.pid), "serve": cpu_seconds(self.serve.pid) if self.serve and self.serve.poll() is None else 0.0,
+                  "echo": cpu_seconds(self.echo.pid) if self.echo else 0.0}
         children = os.times()
         r = subprocess.run([self.bin, "loadgen", "--broker", self.broker, "--json", "--prefix", prefix, *args], capture_output=True,
                            text=True, timeout=timeout)
@@ -154,6 +173,8 @@ class Bench:
                "mosquitto": cpu_seconds(self.mosquitto.pid) - before["mosquitto"]}
         if self.serve and self.serve.poll() is None:
             cpu["serve"] = cpu_seconds(self.serve.pid) - before["serve"]
+        if self.echo:
+            cpu["echo"] = cpu_seconds(self.echo.pid) - before["echo"]
         report["cpu_us_per_message"] = {k: v * 1e6 / sent for k, v in cpu.items()}
         return report
 
@@ -169,6 +190,44 @@ class Bench:
 
 def say(text):
     print(text, flush=True)
+
+
+def ceiling(b, args, out):
+    """Pass-through against mqtt_echo, alternated as throughput() alternates it with the twin."""
+    echo_bin = args.echo or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))), "tests", "bench", "mqtt_echo")
+    if not os.path.exists(echo_bin):
+        sys.exit(f"perf.py: {echo_bin} not found (build with -DTURBOTWIN_BUILD_BENCHMARKS=ON, or give --echo)")
+    common = ["--assets", str(args.assets), "--qos", "1", "--duration", str(args.trial_seconds), "--rate", "max",
+              "--start-rate", str(args.start_rate)]
+    rounds = []
+    for i in range(args.rounds):
+        passthrough = b.loadgen(*common, "--passthrough")
+        b.start_echo(echo_bin)
+        echo = b.loadgen(*common)
+        echo["echo_said"] = b.stop_echo()
+        rounds.append({"passthrough": passthrough, "echo": echo})
+        p_max, e_max = passthrough["max_sustained_rate"], echo["max_sustained_rate"]
+        say(f"ceiling round {i + 1}: pass-through {p_max:.0f}/s, Paho echo {e_max:.0f}/s, ratio {e_max / p_max if p_max else 0:.2f}")
+    p_rates = sorted(r["passthrough"]["max_sustained_rate"] for r in rounds)
+    e_rates = sorted(r["echo"]["max_sustained_rate"] for r in rounds)
+    out["ceiling"] = {"rounds": rounds, "passthrough_max_rate": statistics.median(p_rates), "echo_max_rate": statistics.median(e_rates)}
+    c = out["ceiling"]
+    c["echo_to_passthrough"] = c["echo_max_rate"] / c["passthrough_max_rate"] if c["passthrough_max_rate"] else 0
+    say(f"ceiling (QoS 1, {args.assets} engines, {args.rounds} rounds): pass-through median {c['passthrough_max_rate']:.0f}/s "
+        f"({', '.join(f'{r:.0f}' for r in p_rates)}), Paho echo median {c['echo_max_rate']:.0f}/s ({', '.join(f'{r:.0f}' for r in e_rates)}), "
+        f"ratio of the medians {c['echo_to_passthrough']:.2f}")
+    # Where the CPU goes at one steady rate, per process: the same rate for all three modes
+    # (throughput() runs the twin at it), below every mode's maximum.
+    for mode in ("passthrough", "echo"):
+        if mode == "echo":
+            b.start_echo(echo_bin)
+        r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(args.budget_rate),
+                      *(["--passthrough"] if mode == "passthrough" else []))
+        if mode == "echo":
+            b.stop_echo()
+        c[f"{mode}_at_budget_rate"] = r
+        say(f"{mode} at {args.budget_rate:.0f}/s: lost {r['lost']}, CPU us per message: "
+            f"{', '.join(f'{k} {v:.0f}' for k, v in r['cpu_us_per_message'].items())}, total {sum(r['cpu_us_per_message'].values()):.0f}")
 
 
 def throughput(b, args, out):
@@ -199,6 +258,11 @@ def throughput(b, args, out):
     say(f"throughput (QoS 1, {args.assets} engines, {args.rounds} rounds): pass-through median {out['passthrough_max_rate']:.0f}/s "
         f"({', '.join(f'{r:.0f}' for r in p_rates)}), twin median {out['twin_max_rate']:.0f}/s ({', '.join(f'{r:.0f}' for r in t_rates)}), "
         f"ratio of the medians {out['twin_to_passthrough']:.2f}")
+    b.settle()
+    r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(args.budget_rate))
+    out["twin_at_budget_rate"] = r
+    say(f"twin at {args.budget_rate:.0f}/s: lost {r['lost']}, CPU us per message: "
+        f"{', '.join(f'{k} {v:.0f}' for k, v in r['cpu_us_per_message'].items())}, total {sum(r['cpu_us_per_message'].values()):.0f}")
     base = out["twin_max_rate"]
     for share in (0.5, 0.9):
         rate = round(base * share)
@@ -314,7 +378,8 @@ http {{
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--only", default="throughput,memory,rest")
+    ap.add_argument("--only", default="ceiling,throughput,memory,rest")
+    ap.add_argument("--echo", help="mqtt_echo binary for the ceiling part (default: beside --bin's build, tests/bench/mqtt_echo)")
     ap.add_argument("--json", help="write every figure to this file")
     ap.add_argument("--serve-config", help="config file for serve (e.g. durability.readings false, to measure what storing readings costs)")
     ap.add_argument("--assets", type=int, default=10000, help="engines in the throughput runs")
@@ -322,6 +387,7 @@ def main():
     ap.add_argument("--start-rate", type=float, default=4000)
     ap.add_argument("--rounds", type=int, default=3, help="rate searches per mode, alternated; the medians are compared")
     ap.add_argument("--latency-seconds", type=float, default=10)
+    ap.add_argument("--budget-rate", type=float, default=4000, help="steady rate at which each mode's CPU per message is measured")
     ap.add_argument("--engines", type=int, default=100000, help="engines in the memory run")
     ap.add_argument("--memory-rate", type=float, default=10000)
     ap.add_argument("--memory-rounds", type=int, default=2, help="readings per engine in the memory run")
@@ -340,7 +406,7 @@ def main():
     b = Bench(args.bin, work, serve_args)
     try:
         for part in args.only.split(","):
-            {"throughput": throughput, "memory": memory, "rest": rest}[part](b, args, out)
+            {"ceiling": ceiling, "throughput": throughput, "memory": memory, "rest": rest}[part](b, args, out)
     finally:
         b.close()
         if args.keep:
