@@ -397,6 +397,18 @@ def compare(assets, predicted):
     return None
 
 
+def wait_for(condition, timeout=30.0, interval=0.2):
+    """Polls condition() until it holds or timeout seconds pass; returns whether it held. For
+    waiting until something settles before the checks that judge it."""
+    deadline = time.time() + timeout
+    while True:
+        if condition():
+            return True
+        if time.time() >= deadline:
+            return False
+        time.sleep(interval)
+
+
 def check(cond, message):
     if not cond:
         raise AssertionError(message)
