@@ -141,7 +141,8 @@ class Stack:
         session = ["-c", "-i", session_id] if session_id else []
         p = self.spawn(["mosquitto_sub", "-p", str(self.mq_port), "-t", topic, "-q", "1", "-v", *session], log_name)
         time.sleep(0.3)
-        return lambda: [l for l in self.log(log_name).splitlines() if l.strip()]
+        # Whole lines only: a line still being written has no newline yet (the text's last piece).
+        return lambda: [l for l in self.log(log_name).split("\n")[:-1] if l.strip()]
 
     def start_serve(self, *extra, env=None):
         """Starts serve (log: serve.log) and waits until /healthz answers. `env`: its whole

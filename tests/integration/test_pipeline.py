@@ -4,7 +4,7 @@ RUL and alert topics on MQTT, the alert list on REST, API errors, and a clean SI
 import json
 import time
 
-from harness import Stack, check, parse_args, read_predict_csv, wait_rest_equals_predict, run_test
+from harness import Stack, check, parse_args, read_predict_csv, wait_for, wait_rest_equals_predict, run_test
 
 
 def main():
@@ -47,7 +47,9 @@ def main():
             check(m["severity"] in ("normal", "warning", "critical"), f"bad severity {m}")
 
         # Run-to-failure engines end near RUL 0: alerts must have fired, on MQTT and REST alike.
-        time.sleep(0.5)
+        # First let the subscriber's log catch up with what serve published.
+        published = st.metrics()["turbotwin_alert_messages_published_total"]
+        wait_for(lambda: len(alerts_seen()) >= published)
         mqtt_alerts = [json.loads(l.split(" ", 1)[1]) for l in alerts_seen()]
         status, rest = st.get_json("/api/v1/alerts?limit=1000")
         check(status == 200, f"/api/v1/alerts {status}")

@@ -8,7 +8,7 @@ import json
 import os
 from time import monotonic, sleep
 
-from harness import Stack, check, parse_args, read_predict_csv, run_test, split_by_life, wait_rest_equals_predict
+from harness import Stack, check, parse_args, read_predict_csv, run_test, split_by_life, wait_for, wait_rest_equals_predict
 
 OPERATOR = "op-" + os.urandom(12).hex()
 SHIFT = 15.0  # the candidate predicts this many cycles more (base score), so it alerts later
@@ -66,8 +66,10 @@ def main():
         rows = sum(1 for l in open(st.path("part2.txt")) if l.strip())
         check(applied and int(float(applied[0])) == rows, f"readings applied since the restart {applied} != {rows} streamed")
         print(f"promoted under live ingest: all 8 engines equal predict --model late.json; {applied[0]} of {rows} rows streamed applied")
-        # The RUL messages after the switch name the candidate.
-        names = {json.loads(l.split(" ", 1)[1])["provenance"]["model"] for l in rul_log()}
+        # The RUL messages after the switch name the candidate (once the subscriber's log has them).
+        model_names = lambda: {json.loads(l.split(" ", 1)[1])["provenance"]["model"] for l in rul_log()}
+        wait_for(lambda: "fd001_late" in model_names())
+        names = model_names()
         check("fd001_late" in names, f"RUL messages after promotion name {names}")
 
         # Compare while the previous model shadows the promoted one; a failure is ground truth.
