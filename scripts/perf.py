@@ -196,7 +196,7 @@ def ceiling(b, args, out):
     """Pass-through against mqtt_echo, alternated as throughput() alternates it with the twin."""
     echo_bin = args.echo or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))), "tests", "bench", "mqtt_echo")
     if not os.path.exists(echo_bin):
-        sys.exit(f"perf.py: {echo_bin} not found (build with -DTURBOTWIN_BUILD_BENCHMARKS=ON, or give --echo)")
+        sys.exit(f"perf.py: {echo_bin} not found (built with -DTURBOTWIN_BUILD_TESTS=ON or -DTURBOTWIN_BUILD_BENCHMARKS=ON; or give --echo)")
     common = ["--assets", str(args.assets), "--qos", "1", "--duration", str(args.trial_seconds), "--rate", "max",
               "--start-rate", str(args.start_rate)]
     rounds = []

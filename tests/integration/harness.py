@@ -25,7 +25,12 @@ def parse_args():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--source", required=True)
-    return ap.parse_args()
+    # tests/bench/mqtt_echo (CTest passes it; by hand it defaults to the one beside --bin's build)
+    ap.add_argument("--echo")
+    args = ap.parse_args()
+    if not args.echo:
+        args.echo = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))), "tests", "bench", "mqtt_echo")
+    return args
 
 
 def free_port():
