@@ -192,13 +192,26 @@ def say(text):
     print(text, flush=True)
 
 
+def search_args(args):
+    """loadgen's arguments for one `--rate max` search (add --passthrough for the broker alone)."""
+    return ["--assets", str(args.assets), "--qos", "1", "--duration", str(args.trial_seconds), "--rate", "max",
+            "--start-rate", str(args.start_rate)]
+
+
+def budget_run(b, args, mode, *extra):
+    """One steady run at --budget-rate, and each process's CPU per message in it."""
+    r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(args.budget_rate), *extra)
+    say(f"{mode} at {args.budget_rate:.0f}/s: lost {r['lost']}, CPU us per message: "
+        f"{', '.join(f'{k} {v:.0f}' for k, v in r['cpu_us_per_message'].items())}, total {sum(r['cpu_us_per_message'].values()):.0f}")
+    return r
+
+
 def ceiling(b, args, out):
     """Pass-through against mqtt_echo, alternated as throughput() alternates it with the twin."""
     echo_bin = args.echo or os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.bin))), "tests", "bench", "mqtt_echo")
     if not os.path.exists(echo_bin):
         sys.exit(f"perf.py: {echo_bin} not found (built with -DTURBOTWIN_BUILD_TESTS=ON or -DTURBOTWIN_BUILD_BENCHMARKS=ON; or give --echo)")
-    common = ["--assets", str(args.assets), "--qos", "1", "--duration", str(args.trial_seconds), "--rate", "max",
-              "--start-rate", str(args.start_rate)]
+    common = search_args(args)
     rounds = []
     for i in range(args.rounds):
         passthrough = b.loadgen(*common, "--passthrough")
@@ -218,22 +231,15 @@ def ceiling(b, args, out):
         f"ratio of the medians {c['echo_to_passthrough']:.2f}")
     # Where the CPU goes at one steady rate, per process: the same rate for all three modes
     # (throughput() runs the twin at it), below every mode's maximum.
-    for mode in ("passthrough", "echo"):
-        if mode == "echo":
-            b.start_echo(echo_bin)
-        r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(args.budget_rate),
-                      *(["--passthrough"] if mode == "passthrough" else []))
-        if mode == "echo":
-            b.stop_echo()
-        c[f"{mode}_at_budget_rate"] = r
-        say(f"{mode} at {args.budget_rate:.0f}/s: lost {r['lost']}, CPU us per message: "
-            f"{', '.join(f'{k} {v:.0f}' for k, v in r['cpu_us_per_message'].items())}, total {sum(r['cpu_us_per_message'].values()):.0f}")
+    c["passthrough_at_budget_rate"] = budget_run(b, args, "passthrough", "--passthrough")
+    b.start_echo(echo_bin)
+    c["echo_at_budget_rate"] = budget_run(b, args, "echo")
+    b.stop_echo()
 
 
 def throughput(b, args, out):
     b.start_serve(*(["--no-durability"] if args.no_durability else []))
-    common = ["--assets", str(args.assets), "--qos", "1", "--duration", str(args.trial_seconds), "--rate", "max",
-              "--start-rate", str(args.start_rate)]
+    common = search_args(args)
     # On two cores shared by generator, broker and server, one rate search moves by +-20% from
     # run to run (the generator is the first to run short of CPU). Rounds alternate the two
     # modes, so that a slow spell of the machine hits both, and the medians are compared.
@@ -259,10 +265,7 @@ def throughput(b, args, out):
         f"({', '.join(f'{r:.0f}' for r in p_rates)}), twin median {out['twin_max_rate']:.0f}/s ({', '.join(f'{r:.0f}' for r in t_rates)}), "
         f"ratio of the medians {out['twin_to_passthrough']:.2f}")
     b.settle()
-    r = b.loadgen("--assets", str(args.assets), "--qos", "1", "--duration", str(args.latency_seconds), "--rate", str(args.budget_rate))
-    out["twin_at_budget_rate"] = r
-    say(f"twin at {args.budget_rate:.0f}/s: lost {r['lost']}, CPU us per message: "
-        f"{', '.join(f'{k} {v:.0f}' for k, v in r['cpu_us_per_message'].items())}, total {sum(r['cpu_us_per_message'].values()):.0f}")
+    out["twin_at_budget_rate"] = budget_run(b, args, "twin")
     base = out["twin_max_rate"]
     for share in (0.5, 0.9):
         rate = round(base * share)

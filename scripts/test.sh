@@ -48,7 +48,7 @@ closing_line() {
 trap closing_line EXIT
 
 begin "release: build"
-# With the benchmarks (bench_pipeline, mqtt_echo): built, not run, so that they keep compiling.
+# With the benchmarks (bench_pipeline): built, not run, so that they keep compiling.
 cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release -DTURBOTWIN_BUILD_TESTS=ON -DTURBOTWIN_BUILD_BENCHMARKS=ON $unity >/dev/null
 cmake --build build/release -j "$jobs"
 passed

@@ -1,8 +1,9 @@
 // The ceiling of any twin that talks MQTT through Paho: a client that does no twin work at all.
 // It subscribes to telemetry at QoS 1, as serve does (same client adapter), and republishes
 // each payload unchanged as that engine's RUL message at QoS 0, as serve publishes RUL. It
-// answers on Paho's receive thread, so it pays no hand-off either. loadgen matches an answer by engine, "cycle" and "ts", which a telemetry
-// payload carries, so `loadgen --rate max` against it measures what the MQTT hops alone allow.
+// answers on Paho's receive thread, so it pays no hand-off either. loadgen matches an answer by
+// engine, "cycle" and "ts", which a telemetry payload carries, so `loadgen --rate max` against it
+// measures what the MQTT hops alone allow.
 // scripts/perf.py runs it beside the pass-through and the twin (docs/performance.md).
 //
 //   mqtt_echo --broker tcp://127.0.0.1:1883      (runs until SIGINT or SIGTERM)

@@ -11,9 +11,8 @@ sane report, not speed; docs/performance.md has the measurements):
 - a usage error exits 2 with a message."""
 import json
 import signal
-import time
 
-from harness import Stack, check, parse_args, run_test
+from harness import Stack, check, parse_args, run_test, wait_for
 
 ASSETS = 50
 RATE = 400
@@ -51,9 +50,7 @@ def main():
         # (under the sanitizers a leak would make it non-zero). Stopped before serve starts, or
         # both would answer.
         echo = stack.spawn([args.echo, "--broker", stack.broker], "echo.log")
-        deadline = time.time() + 10
-        while "ready" not in stack.log("echo.log") and echo.poll() is None and time.time() < deadline:
-            time.sleep(0.05)
+        wait_for(lambda: "ready" in stack.log("echo.log") or echo.poll() is not None, timeout=10, interval=0.05)
         check("ready" in stack.log("echo.log"), f"mqtt_echo did not start: {stack.log('echo.log')}")
         check_report(loadgen(stack, "--prefix", "EC-"), "twin")
         echo.send_signal(signal.SIGTERM)
