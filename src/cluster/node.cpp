@@ -345,6 +345,9 @@ struct node::impl {
     /// Held partitions (and those handing over): the coordinator thread's own.
     std::map<unsigned, std::unique_ptr<partition_consumer>> held;
     jsCtx* lease_js = nullptr;   ///< JetStream context with a short timeout, for lease operations
+    /// The partition threads' JetStream context: a call gives up while the lease it was renewed
+    /// under is still valid, so a slow API answer costs a retry, not the partition.
+    jsCtx* partition_js = nullptr;
     kvStore* lease_kv = nullptr; ///< the bucket through lease_js: a renewal never waits 5 s
     std::atomic<std::uint64_t> acquisitions{0}, releases{0}, leases_lost{0};
     std::counting_semaphore<> setup_slots{4};  ///< partitions being set up (rebuild, bind) at once
@@ -483,6 +486,8 @@ struct node::impl {
         lease_kv = nullptr;
         if (lease_js) jsCtx_Destroy(lease_js);
         lease_js = nullptr;
+        if (partition_js) jsCtx_Destroy(partition_js);
+        partition_js = nullptr;
         if (js) jsCtx_Destroy(js);
         js = nullptr;
         if (nc) {
@@ -534,7 +539,7 @@ bool partition_consumer::rebuild() {
     // the journal's end was read; it did not acknowledge it, so it comes live again.
     std::uint64_t last_seq = 0;
     const auto read = read_journal(
-        owner_.js, owner_.cfg.stream, partition_filter(partition_), 1000, &counters_.gaps, [this] { return keep_going(); },
+        owner_.partition_js, owner_.cfg.stream, partition_filter(partition_), 1000, &counters_.gaps, [this] { return keep_going(); },
         [this, &last_seq](std::string_view subject, journal_record&& e) {
             auto seq = owner_.intake.deliver(asset_of_subject(subject), std::move(e.topic), std::move(e.payload), true);
             counters_.rebuilt.fetch_add(1, std::memory_order_relaxed);
@@ -551,7 +556,7 @@ bool partition_consumer::rebuild() {
 }
 
 bool partition_consumer::bind(natsSubscription** sub) {
-    auto at = ensure_ingest_consumer(owner_.js, partition_);
+    auto at = ensure_ingest_consumer(owner_.partition_js, partition_);
     if (!at) {
         spdlog::warn("cluster: partition {}: {}", partition_, at.detail());
         return false;
@@ -566,7 +571,7 @@ bool partition_consumer::bind(natsSubscription** sub) {
     so.Stream = mqtt_stream;
     so.Consumer = name.c_str();
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    if (const natsStatus s = js_PullSubscribe(sub, owner_.js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
+    if (const natsStatus s = js_PullSubscribe(sub, owner_.partition_js, filter.c_str(), name.c_str(), nullptr, &so, &jerr); s != NATS_OK) {
         spdlog::warn("cluster: partition {}: binding its consumer: {}", partition_, nats_text(s));
         return false;
     }
@@ -629,7 +634,7 @@ bool partition_consumer::append(const std::string& asset, const char* data, int 
     while (!stored && keep_going()) {
         jsPubAck* ack = nullptr;
         jsErrCode jerr = static_cast<jsErrCode>(0);
-        stored = js_PublishMsg(&ack, owner_.js, msg, &po, &jerr) == NATS_OK;
+        stored = js_PublishMsg(&ack, owner_.partition_js, msg, &po, &jerr) == NATS_OK;
         if (ack) jsPubAck_Destroy(ack);
         if (!stored) {
             counters_.journal_retries.fetch_add(1, std::memory_order_relaxed);
@@ -833,6 +838,12 @@ Result<std::unique_ptr<node>> node::start(const cluster_config& config, std::str
     // failed, and the next one is due.
     jo.Wait = std::clamp<std::int64_t>(2 * config.heartbeat.count(), 250, 2000);
     if (s = natsConnection_JetStream(&p->lease_js, p->nc, &jo); s != NATS_OK) return fail("JetStream", s);
+    // A partition thread renews its lease between calls, at most a heartbeat before one starts,
+    // and stops once TTL minus two heartbeats passed unrenewed; a call that waited the default
+    // 5 s outlived the lease (6 s TTL, 0.5 s heartbeat): measured in CI, a journal read timing
+    // out under load lost partitions one after another. So a call gives up a heartbeat earlier.
+    jo.Wait = std::clamp<std::int64_t>(config.lease_ttl.count() - 4 * config.heartbeat.count(), 500, 5000);
+    if (s = natsConnection_JetStream(&p->partition_js, p->nc, &jo); s != NATS_OK) return fail("JetStream", s);
 
     // The JetStream side may be electing leaders (a node just died): retry for a while.
     auto bootstrap = [&config](node::impl& n) -> Result<bool> {

@@ -145,6 +145,9 @@ class Cluster:
         if exc[0] is None and not os.environ.get("TURBOTWIN_KEEP_WORK"):
             shutil.rmtree(self.work, ignore_errors=True)
         else:
+            if exc[1] is not None:
+                # First, before the logs: a CI report that keeps only part of the output keeps this.
+                print(f"FAILED: {exc[1]}")
             print(f"(work folder kept: {self.work})")
             for name in ("tt1", "tt2", "tt3", "nats1"):
                 try:
