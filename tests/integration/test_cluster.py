@@ -180,6 +180,37 @@ class OwnershipWatch(threading.Thread):
             time.sleep(0.1)
 
 
+def describe_engine(c, problem, predicted):
+    """Prints what each instance says of the engine a REST check named, and of its partition: the
+    evidence a failed run leaves, since the run itself cannot be repeated. Never raises."""
+    try:
+        asset = next((w.rstrip(":'") for w in problem.split() if w.startswith("ENG-")), None)
+        if asset is None:
+            return
+        p = fnv1a_partition(asset)
+        row = predicted.get(asset, {})
+        print(f"{asset} (partition {p}): predict cycle {row.get('cycle')} rul {row.get('rul')} [{row.get('rul_lo')}, {row.get('rul_hi')}]")
+        for i in range(3):
+            status, body = c.get(i, f"/api/v1/assets/{asset}")
+            got = {k: body.get(k) for k in ("last_cycle", "rul", "rul_lo", "rul_hi")} if isinstance(body, dict) else body
+            view = c.view(i)
+            part = next((q for q in (view or {"partitions": []})["partitions"] if q["partition"] == p), None)
+            listing, page = c.get(i, f"/api/v1/assets?limit={ENGINES}")
+            listed = next((a for a in page["items"] if a["id"] == asset), None) if listing == 200 else listing
+            if isinstance(listed, dict):
+                listed = {k: listed.get(k) for k in ("last_cycle", "rul", "rul_lo", "rul_hi")}
+            print(f"  tt{i + 1}: GET {status} {got}; in its fleet listing {listed}; partition {p} in its view: {part}")
+            # Out-of-order or duplicate readings refused: how a reading applied twice or skipped shows.
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{c.http[i]}/metrics", timeout=5) as r:
+                    refused = [line for line in r.read().decode().splitlines() if line.startswith("turbotwin_rejected_messages_total{")]
+                print(f"    {'; '.join(refused) or 'nothing refused'}")
+            except OSError as e:
+                print(f"    /metrics: {e}")
+    except Exception as e:  # evidence only: the check that follows reports the failure
+        print(f"  (could not describe {problem!r}: {e!r})")
+
+
 def main():
     args = parse_args()
     if not shutil.which("nats-server") or not shutil.which("mosquitto_pub"):
@@ -346,6 +377,8 @@ def main():
             time.sleep(1)
         watch.stopped.set()
         watch.join(5)
+        if problem:
+            describe_engine(c, problem, predicted)
         check(problem is None, f"REST never matched predict: {problem}")
         print(f"all {ENGINES} engines equal predict through each of the 3 instances, one by one and in each one's fleet listing")
         check(not watch.overlaps, f"partitions held by two instances at once: {watch.overlaps[:5]}")
