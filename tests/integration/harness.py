@@ -415,6 +415,19 @@ def wait_for(condition, timeout=30.0, interval=0.2):
         time.sleep(interval)
 
 
+def wait_until(what, condition, timeout=30.0, interval=0.2):
+    """Polls condition() until it returns something true, and returns that; fails the test
+    ("timed out waiting for WHAT") when timeout seconds pass first. For waits that are checks."""
+    deadline = time.time() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.time() >= deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
 def check(cond, message):
     if not cond:
         raise AssertionError(message)

@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-from harness import Stack, check, parse_args, raw_exchange, run_test
+from harness import Stack, check, parse_args, raw_exchange, run_test, wait_until
 
 ENGINE = "ENG-H01"
 OTHER = "ENG-H02"
@@ -82,17 +82,6 @@ BATTERY = [
 ]
 
 
-def wait_for(what, predicate, timeout=15.0, interval=0.1):
-    deadline = time.time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(interval)
-
-
 def rejected_by_reason(metrics):
     prefix = 'turbotwin_rejected_messages_total{reason="'
     return {k[len(prefix):-2]: int(v) for k, v in metrics.items() if k.startswith(prefix)}
@@ -119,7 +108,7 @@ def check_single_bad_sensor(st, cycle, **bad):
     """A reading with one unusable sensor is applied; that sensor is counted as ignored."""
     before = st.metrics()
     st.publish(topic(ENGINE), reading(cycle, **bad))
-    wait_for(f"cycle {cycle} applied", lambda: (asset(st, ENGINE) or {}).get("last_cycle") == cycle)
+    wait_until(f"cycle {cycle} applied", lambda: (asset(st, ENGINE) or {}).get("last_cycle") == cycle)
     after = st.metrics()
     ignored = after["turbotwin_sensors_ignored_total"] - before["turbotwin_sensors_ignored_total"]
     applied = after["turbotwin_readings_applied_total"] - before["turbotwin_readings_applied_total"]
@@ -138,10 +127,10 @@ def telemetry_battery(st):
     expected = collections.Counter(reason for _, _, reason in BATTERY if reason)
     good_h01 = sum(1 for t, _, r in BATTERY if r is None and t == topic(ENGINE))
 
-    wait_for("every rejection counted",
+    wait_until("every rejection counted",
              lambda: sum(rejected_by_reason(st.metrics()).values()) >= sum(expected.values()))
-    wait_for(f"{ENGINE} at cycle 6", lambda: (asset(st, ENGINE) or {}).get("last_cycle") == 6)
-    wait_for(f"{OTHER} at cycle 1", lambda: (asset(st, OTHER) or {}).get("last_cycle") == 1)
+    wait_until(f"{ENGINE} at cycle 6", lambda: (asset(st, ENGINE) or {}).get("last_cycle") == 6)
+    wait_until(f"{OTHER} at cycle 1", lambda: (asset(st, OTHER) or {}).get("last_cycle") == 1)
     time.sleep(0.5)  # anything still in flight would show as an extra count below
     m = st.metrics()
     counted = collections.Counter(rejected_by_reason(m)) - collections.Counter(rejected_by_reason(before))
@@ -159,7 +148,7 @@ def telemetry_battery(st):
     print(f"telemetry: {len(BATTERY)} messages, rejected exactly as expected: {dict(expected)}")
 
     # Every rejection reported on the errors topic, with its reason and (bounded) topic.
-    reports = wait_for("every rejection reported on turbotwin/v1/errors",
+    reports = wait_until("every rejection reported on turbotwin/v1/errors",
                        lambda: (lambda r: r if len(r) >= sum(expected.values()) else None)(error_reports(errors_seen())))
     check(collections.Counter(reason for _, reason in reports) == expected,
           f"errors topic reasons {collections.Counter(r for _, r in reports)} != {dict(expected)}")
@@ -180,9 +169,9 @@ def telemetry_battery(st):
     t0 = time.time()
     st.publish_lines(topic("ENG-BURST"), [b"garbage %d" % i for i in range(burst)])
     st.publish(topic(ENGINE), reading(10))
-    wait_for("the good reading behind the burst", lambda: (asset(st, ENGINE) or {}).get("last_cycle") == 10)
+    wait_until("the good reading behind the burst", lambda: (asset(st, ENGINE) or {}).get("last_cycle") == 10)
     latency = time.time() - t0
-    wait_for("the burst counted", lambda: rejected_by_reason(st.metrics()).get("malformed_json", 0) - burst_before >= burst)
+    wait_until("the burst counted", lambda: rejected_by_reason(st.metrics()).get("malformed_json", 0) - burst_before >= burst)
     time.sleep(0.5)
     counted = rejected_by_reason(st.metrics()).get("malformed_json", 0) - burst_before
     check(counted == burst, f"burst of {burst}: {counted} counted")

@@ -12,7 +12,7 @@ import os
 import sqlite3
 import time
 
-from harness import Stack, check, parse_args, read_predict_csv, run_test
+from harness import Stack, check, parse_args, read_predict_csv, run_test, wait_until
 
 OPERATOR = "op-" + os.urandom(12).hex()
 WEAR_RATE = "1.3"
@@ -32,15 +32,6 @@ def coverage(predicted, truth):
         inside += float(row["rul_lo"]) <= t <= float(row["rul_hi"])
         squared += (float(row["rul"]) - t) ** 2
     return inside / len(predicted), (squared / len(predicted)) ** 0.5
-
-
-def wait_until(what, condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def main():
