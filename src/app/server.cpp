@@ -539,6 +539,7 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
             return seq;
         };
         handoff.applied = [&engines] { return engines.processed_watermark(); };
+        handoff.link_epoch = [&broker] { return broker.connects(); };
         auto url = cluster_mode->advertise_url.empty() ? "http://" + ho.host + ":" + std::to_string(*port) : cluster_mode->advertise_url;
         auto started = cluster::node::start(*cluster_mode, url, std::move(handoff));
         if (!started) {
@@ -554,12 +555,15 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
     }
 
     // Cluster mode: after the link to the cluster's MQTT listener comes back, and after this
-    // member's partitions go live (a takeover rebuilds them with results muted), publish again
-    // the latest RUL message of every engine it owns, a second after the last such change. What
-    // it could not publish meanwhile was dropped (RUL is QoS 0), and the other members' read
-    // models must not stay behind when those engines send nothing more.
+    // member's partitions go live (a takeover rebuilds them with results muted), and after
+    // another member's link comes up, publish again the latest RUL message of every engine it
+    // owns, a second after the last such change. What it could not publish meanwhile was dropped
+    // (RUL is QoS 0), and the other members' read models must not stay behind when those engines
+    // send nothing more, nor keep the stale retained messages a NATS node still catching up
+    // after a restart hands out (node::peers_relinked).
     std::uint64_t reconnects_seen = broker.reconnects();
     std::size_t live_seen = 0;
+    std::uint64_t relinked_seen = 0;
     auto republish_at = std::chrono::steady_clock::time_point::max();  // max: nothing due
     auto republish_owned = [&] {
         std::optional<std::string> cursor;
@@ -584,16 +588,19 @@ Result<bool> run_server(const runtime& rt, const std::atomic<bool>& stop, const 
             }
             cursor = page.next_cursor;
         } while (cursor);
-        spdlog::info("cluster: published the latest RUL of the {} engines this member owns again (link back or partitions taken)", sent);
+        spdlog::info("cluster: published the latest RUL of the {} engines this member owns again (link back, partitions taken, or another member's link up)", sent);
     };
     while (!stop.load()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         sink.sweep();
         if (cluster_member) {
             const auto live = cluster_member->live_partitions();
-            if (broker.reconnects() != reconnects_seen || live > live_seen) republish_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+            const auto relinked = cluster_member->peers_relinked();
+            if (broker.reconnects() != reconnects_seen || live > live_seen || relinked != relinked_seen)
+                republish_at = std::chrono::steady_clock::now() + std::chrono::seconds(1);
             reconnects_seen = broker.reconnects();
             live_seen = live;
+            relinked_seen = relinked;
             if (std::chrono::steady_clock::now() >= republish_at && broker.connected()) {
                 republish_at = std::chrono::steady_clock::time_point::max();
                 republish_owned();

@@ -341,6 +341,8 @@ struct node::impl {
     mutable std::mutex view_mu;                 ///< guards members_seen and holders_seen (the watcher writes)
     std::map<std::string, seen_value> members_seen;   ///< member id -> its announcement (JSON)
     std::map<unsigned, seen_value> holders_seen;      ///< partition -> lease holder id
+    std::map<std::string, std::uint64_t> links_seen;  ///< other member id -> its announced link epoch (watcher's own)
+    std::atomic<std::uint64_t> peers_relinked{0};
 
     /// Held partitions (and those handing over): the coordinator thread's own.
     std::map<unsigned, std::unique_ptr<partition_consumer>> held;
@@ -365,6 +367,15 @@ struct node::impl {
         return ids;
     }
 
+    /// A member seen for the first time, or announcing another link epoch, has a new MQTT link.
+    void note_links(const std::string& id, const std::string& announcement) {
+        const auto parsed = nlohmann::json::parse(announcement, nullptr, false);
+        const std::uint64_t links = parsed.is_object() ? parsed.value("links", std::uint64_t{0}) : 0;
+        auto [seen, first] = links_seen.try_emplace(id, links);
+        if (first || seen->second != links) peers_relinked.fetch_add(1, std::memory_order_relaxed);
+        seen->second = links;
+    }
+
     void watch_loop() {
         while (!stopping.load()) {
             kvEntry* e = nullptr;
@@ -387,8 +398,13 @@ struct node::impl {
             std::lock_guard lock(view_mu);
             if (key.rfind("members.", 0) == 0) {
                 const auto id = key.substr(8);
-                if (put) members_seen[id] = {value, now};
-                else members_seen.erase(id);
+                if (put) {
+                    members_seen[id] = {value, now};
+                    if (id != cfg.instance) note_links(id, value);
+                } else {
+                    members_seen.erase(id);
+                    links_seen.erase(id);  // back later: seen anew
+                }
             } else if (key.rfind("leases.p", 0) == 0) {
                 unsigned p = 0;
                 try {
@@ -406,7 +422,7 @@ struct node::impl {
         nlohmann::json lag = nlohmann::json::object();
         for (unsigned p = 0; p < cfg.partitions; ++p)
             if (counters[p]->held.load()) lag[std::to_string(p)] = counters[p]->lag.load();
-        return nlohmann::json{{"http", http_url}, {"lag", lag}}.dump();
+        return nlohmann::json{{"http", http_url}, {"lag", lag}, {"links", intake.link_epoch ? intake.link_epoch() : 0}}.dump();
     }
 
     /// Joins the partition threads that have finished: handed over, or lease lost.
@@ -938,6 +954,8 @@ bool node::owns(std::string_view asset) const {
     return impl_->counters[partition_of(asset, impl_->cfg.partitions)]->owned();
 }
 
+std::uint64_t node::peers_relinked() const { return impl_->peers_relinked.load(std::memory_order_relaxed); }
+
 std::size_t node::live_partitions() const {
     std::size_t live = 0;
     for (unsigned p = 0; p < impl_->cfg.partitions; ++p) live += impl_->counters[p]->publishing() ? 1 : 0;
@@ -1093,6 +1111,9 @@ std::string node::prometheus() const {
     out += "turbotwin_cluster_lease_releases_total " + std::to_string(impl_->releases.load()) + "\n";
     family("turbotwin_cluster_leases_lost_total", "counter", "leases given up because they could not be renewed in time");
     out += "turbotwin_cluster_leases_lost_total " + std::to_string(impl_->leases_lost.load()) + "\n";
+    family("turbotwin_cluster_peer_links_up_total", "counter",
+           "other members' MQTT links seen come up (new, or reconnected), each answered by publishing this member's engines' latest RUL again");
+    out += "turbotwin_cluster_peer_links_up_total " + std::to_string(impl_->peers_relinked.load()) + "\n";
     return out;
 }
 
@@ -1114,6 +1135,7 @@ Result<std::unique_ptr<node>> node::start(const cluster_config&, std::string, tw
 bool node::publishing(std::string_view) const { return false; }
 bool node::owns(std::string_view) const { return false; }
 std::size_t node::live_partitions() const { return 0; }
+std::uint64_t node::peers_relinked() const { return 0; }
 std::optional<std::string> node::owner_url(std::string_view) const { return std::nullopt; }
 bool node::connected() const { return false; }
 bool node::command(std::string_view, std::string, std::string, std::function<void(bool)>) { return false; }

@@ -180,6 +180,7 @@ struct client::impl {
     // Paho's thread. Every connect (first and later) lands here.
     void on_connected(const std::string&) {
         up.store(true, std::memory_order_release);
+        connects.fetch_add(1);
         if (ever_connected.exchange(true)) {
             const auto n = reconnects.fetch_add(1) + 1;
             spdlog::info("mqtt: reconnected to {} (reconnect #{})", opts.broker_url, n);
@@ -300,6 +301,7 @@ struct client::impl {
     std::mutex lifecycle_mu;  // serializes starting and stopping the supervisor
     std::thread supervisor;
     std::atomic<bool> ever_connected{false};
+    std::atomic<std::uint64_t> connects{0};
     std::atomic<bool> up{false};  ///< see link_up()
     std::atomic<std::uint64_t> reconnects{0};
     std::atomic<std::uint64_t> publish_failures{0};
@@ -426,6 +428,7 @@ bool client::connected() const {
 bool client::link_up() const noexcept { return impl_->up.load(std::memory_order_acquire); }
 
 std::uint64_t client::reconnects() const { return impl_->reconnects.load(); }
+std::uint64_t client::connects() const { return impl_->connects.load(); }
 
 std::uint64_t client::publish_failures() const { return impl_->publish_failures.load(); }
 

@@ -30,6 +30,10 @@ struct twin_intake {
     std::function<std::optional<std::uint64_t>(const std::string& asset, std::string topic, std::string payload, bool rebuild)> deliver;
     /// The intake sequence number up to which every queued message has been applied.
     std::function<std::uint64_t()> applied;
+    /// How many times this member's MQTT output link has connected (optional). It is announced,
+    /// and the others publish their engines' latest RUL again when it changes (see
+    /// node::peers_relinked).
+    std::function<std::uint64_t()> link_epoch;
 };
 
 /// One entry of an engine's journal: a telemetry reading (empty topic) or an operator command.
@@ -64,6 +68,12 @@ public:
     std::size_t live_partitions() const;
     /// Connected to a NATS node.
     bool connected() const;
+    /// Counts the times another member's MQTT output link came up: a member seen anew, or its
+    /// announced link epoch changed. Then this member should publish its engines' latest RUL
+    /// again: the MQTT node that member reconnected to may have handed it stale retained
+    /// messages (measured: a NATS node restarted under load, before it caught up, gave a member
+    /// an engine's RUL of nine cycles before), and its read model would keep them.
+    std::uint64_t peers_relinked() const;
     /// GET /api/v1/cluster: members, each partition's holder, lag and counters.
     nlohmann::json describe() const;
     /// Prometheus text: per-partition lag, delivered, acknowledged, redelivered; ownership changes.

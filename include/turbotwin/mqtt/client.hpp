@@ -107,6 +107,7 @@ public:
     /// whether to offer a message; may lag a loss by the time Paho takes to notice it.
     bool link_up() const noexcept;
     std::uint64_t reconnects() const;        ///< successful reconnects after the first connect
+    std::uint64_t connects() const;          ///< successful connects, the first included
     std::uint64_t publish_failures() const;  ///< publishes Paho refused
 
     /// Stops reconnecting and disconnects, waiting up to `timeout` for in-flight messages.
