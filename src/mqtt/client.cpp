@@ -180,10 +180,8 @@ struct client::impl {
     // Paho's thread. Every connect (first and later) lands here.
     void on_connected(const std::string&) {
         up.store(true, std::memory_order_release);
-        connects.fetch_add(1);
-        if (ever_connected.exchange(true)) {
-            const auto n = reconnects.fetch_add(1) + 1;
-            spdlog::info("mqtt: reconnected to {} (reconnect #{})", opts.broker_url, n);
+        if (const auto before = connects.fetch_add(1); before > 0) {
+            spdlog::info("mqtt: reconnected to {} (reconnect #{})", opts.broker_url, before);
         }
         resubscribe();
     }
@@ -300,10 +298,8 @@ struct client::impl {
     std::vector<std::pair<std::string, int>> subscriptions;    // filter, qos
     std::mutex lifecycle_mu;  // serializes starting and stopping the supervisor
     std::thread supervisor;
-    std::atomic<bool> ever_connected{false};
-    std::atomic<std::uint64_t> connects{0};
+    std::atomic<std::uint64_t> connects{0};  ///< successful connects; all but the first are reconnects
     std::atomic<bool> up{false};  ///< see link_up()
-    std::atomic<std::uint64_t> reconnects{0};
     std::atomic<std::uint64_t> publish_failures{0};
     // Last: destroyed first, so that Paho's threads are gone before the state they call into.
     std::unique_ptr<::mqtt::async_client> cli;
@@ -427,7 +423,10 @@ bool client::connected() const {
 
 bool client::link_up() const noexcept { return impl_->up.load(std::memory_order_acquire); }
 
-std::uint64_t client::reconnects() const { return impl_->reconnects.load(); }
+std::uint64_t client::reconnects() const {
+    const auto n = impl_->connects.load();
+    return n > 0 ? n - 1 : 0;
+}
 std::uint64_t client::connects() const { return impl_->connects.load(); }
 
 std::uint64_t client::publish_failures() const { return impl_->publish_failures.load(); }

@@ -19,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import SKIP, check, compare, free_port, parse_args, read_predict_csv, run_test, wait_port
+from harness import SKIP, check, compare, free_port, parse_args, parse_prometheus, read_predict_csv, run_test, wait_port
 
 OPERATOR = "op-" + os.urandom(12).hex()
 PARTITIONS = 64  # as in the NATS mapping of config/cluster/nats-node.conf
@@ -132,21 +132,24 @@ class Cluster:
                 return e.code, json.loads(e.read() or b"{}")
         return None, None
 
-    def metric(self, i, name, within=20):
-        """A counter from instance i's /metrics, asked again for up to `within` seconds while the
-        instance does not answer (a loaded machine: one 5 s timeout was seen); None if it never does."""
+    def metrics(self, i, within=0):
+        """Instance i's /metrics ({'name' or 'name{labels}': value}), asked again for up to `within`
+        seconds while it does not answer (a loaded machine: one 5 s timeout was seen); None if it
+        never does."""
         deadline = time.time() + within
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.http[i]}/metrics", timeout=5) as r:
-                    for line in r.read().decode().splitlines():
-                        if line.startswith(name + " "):
-                            return float(line.split()[-1])
-                return None  # answered without it
+                    return parse_prometheus(r.read().decode())
             except OSError:
                 if time.time() >= deadline:
                     return None
                 time.sleep(0.5)
+
+    def metric(self, i, name, within=20):
+        """One unlabelled counter of instance i's (see metrics); None if absent or no answer."""
+        values = self.metrics(i, within)
+        return None if values is None else values.get(name)
 
     def held_by(self, i):
         v = self.view(i)
@@ -217,12 +220,9 @@ def describe_engine(c, problem, predicted):
                 listed = {k: listed.get(k) for k in ("last_cycle", "rul", "rul_lo", "rul_hi")}
             print(f"  tt{i + 1}: GET {status} {got}; in its fleet listing {listed}; partition {p} in its view: {part}")
             # Out-of-order or duplicate readings refused: how a reading applied twice or skipped shows.
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{c.http[i]}/metrics", timeout=5) as r:
-                    refused = [line for line in r.read().decode().splitlines() if line.startswith("turbotwin_rejected_messages_total{")]
-                print(f"    {'; '.join(refused) or 'nothing refused'}")
-            except OSError as e:
-                print(f"    /metrics: {e}")
+            values = c.metrics(i)
+            refused = [f"{k} {v:g}" for k, v in (values or {}).items() if k.startswith("turbotwin_rejected_messages_total{")]
+            print(f"    {'; '.join(refused) or 'nothing refused' if values is not None else '/metrics: no answer'}")
     except Exception as e:  # evidence only: the check that follows reports the failure
         print(f"  (could not describe {problem!r}: {e!r})")
 
@@ -455,18 +455,14 @@ def main():
         # Figures: duplicates the twins dropped, redeliveries, rebuilt messages.
         dup = redelivered = rebuilt = 0
         for i in range(3):
-            status, _ = c.get(i, "/healthz")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{c.http[i]}/metrics", timeout=5) as r:
-                    for line in r.read().decode().splitlines():
-                        if line.startswith('turbotwin_rejected_messages_total{reason="duplicate_cycle"}'):
-                            dup += int(float(line.split()[-1]))
-                        elif line.startswith("turbotwin_cluster_partition_redelivered_total"):
-                            redelivered += int(float(line.split()[-1]))
-                        elif line.startswith("turbotwin_cluster_partition_rebuilt_total"):
-                            rebuilt += int(float(line.split()[-1]))
-            except OSError:
-                pass
+            values = c.metrics(i) or {}  # the holder killed above does not answer
+            for key, value in values.items():
+                if key == 'turbotwin_rejected_messages_total{reason="duplicate_cycle"}':
+                    dup += int(value)
+                elif key.startswith("turbotwin_cluster_partition_redelivered_total"):
+                    redelivered += int(value)
+                elif key.startswith("turbotwin_cluster_partition_rebuilt_total"):
+                    rebuilt += int(value)
         print(f"figures: takeover {takeover:.1f} s, duplicates dropped {dup}, redelivered {redelivered}, "
               f"rebuilt at takeover {rebuilt}, lost 0 ({ENGINES} engines equal predict)")
 
